@@ -1,0 +1,53 @@
+using System.CommandLine;
+using TokenFormer.Cli.Commands;
+using TokenFormer.Core.Threading;
+
+namespace TokenFormer.Cli;
+
+/// <summary>The <c>tokenformer</c> command: builds the command tree and runs it.</summary>
+public static class CliApp
+{
+    /// <summary>Global <c>--threads</c> option, valid on every verb.</summary>
+    public static readonly Option<int?> ThreadsOption = new("--threads")
+    {
+        Description = $"Threads for compute kernels (default: all cores, or ${Parallelism.ThreadsEnvironmentVariable})",
+        Recursive = true,
+    };
+
+    public static RootCommand Build()
+    {
+        var root = new RootCommand(
+            "TokenFormer for .NET: define, train, grow, evaluate and sample TokenFormer language models on the CPU.");
+        root.Options.Add(ThreadsOption);
+        root.Subcommands.Add(SelfCheckCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
+        return root;
+    }
+
+    public static int Run(string[] args)
+    {
+        RootCommand root = Build();
+        ParseResult parse = root.Parse(args);
+        if (parse.Errors.Count == 0 && parse.GetValue(ThreadsOption) is int threads)
+        {
+            if (threads < 1)
+            {
+                Console.Error.WriteLine($"error: --threads must be at least 1 (got {threads})");
+                return 2;
+            }
+            Parallelism.SetThreadCount(threads);
+        }
+        try
+        {
+            return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (CliException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
+    }
+}
+
+/// <summary>An expected failure (bad input, missing file) reported as one line without a stack trace.</summary>
+public sealed class CliException(string message) : Exception(message);

@@ -1,0 +1,3 @@
+using TokenFormer.Cli;
+
+return CliApp.Run(args);

@@ -1,0 +1,215 @@
+using System.Runtime.Intrinsics.X86;
+using TokenFormer.Core.Threading;
+
+namespace TokenFormer.Core.Kernels;
+
+/// <summary>
+/// Single-precision matrix multiplication: C = alpha·op(A)·op(B), or C += alpha·op(A)·op(B) when
+/// accumulating. Cache-blocked and packed (BLIS loop order) with a register-tiled FMA micro-kernel
+/// (Vector512 when the CPU has AVX-512, else Vector256 + FMA, else scalar), multi-threaded over
+/// <see cref="Parallelism"/>, and a GEMV path for M = 1. Steady-state calls allocate nothing.
+/// Shapes by form: NN A: [M,K], B: [K,N]; NT A: [M,K], B: [N,K]; TN A: [K,M], B: [K,N]; C: [M,N].
+/// </summary>
+public static unsafe class Gemm
+{
+    /// <summary>Below this many multiply-adds a call runs on one thread.</summary>
+    private const long ParallelThreshold = 1L << 16;
+
+    /// <summary>The instruction set the kernels use; tests may lower it to exercise every path.</summary>
+    public static GemmIsa Isa { get; set; } = GemmIsaInfo.Best;
+
+    /// <summary>C[M,N] = alpha·A·B (+ C). A: [M,K], B: [K,N], all densely packed.</summary>
+    public static void NN(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int k, int n,
+        float alpha = 1f, bool accumulate = false) =>
+        Compute(GemmForm.NN, m, k, n, a, k, b, n, c, n, alpha, accumulate);
+
+    /// <summary>C[M,N] = alpha·A·Bᵀ (+ C). A: [M,K], B: [N,K], all densely packed.</summary>
+    public static void NT(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int k, int n,
+        float alpha = 1f, bool accumulate = false) =>
+        Compute(GemmForm.NT, m, k, n, a, k, b, k, c, n, alpha, accumulate);
+
+    /// <summary>C[M,N] = alpha·Aᵀ·B (+ C). A: [K,M], B: [K,N], all densely packed.</summary>
+    public static void TN(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int k, int n,
+        float alpha = 1f, bool accumulate = false) =>
+        Compute(GemmForm.TN, m, k, n, a, m, b, n, c, n, alpha, accumulate);
+
+    /// <summary>
+    /// General form with leading dimensions (row strides, in floats).
+    /// A: [M,K] (NN, NT) or [K,M] (TN) with stride lda; B: [K,N] (NN, TN) or [N,K] (NT) with stride ldb;
+    /// C: [M,N] with stride ldc. Throws <see cref="ArgumentException"/> naming the shapes when dimensions are
+    /// negative or inconsistent with the spans, or when C overlaps A or B.
+    /// </summary>
+    public static void Compute(GemmForm form, int m, int k, int n,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc,
+        float alpha = 1f, bool accumulate = false)
+    {
+        GemmArguments.Validate(form, m, k, n, a, lda, b, ldb, c, ldc);
+        if (m == 0 || n == 0) return;
+        fixed (float* pa = a, pb = b, pc = c)
+        {
+            var problem = new GemmProblem(form, m, k, n, pa, lda, pb, ldb, pc, ldc, alpha, accumulate, Isa);
+            Run(in problem, allowThreads: true);
+        }
+    }
+
+    /// <summary>
+    /// A batch of independent GEMMs of one shape at fixed strides between consecutive matrices
+    /// (per-head attention): for b in [0, batch), C_b = alpha·op(A_b)·op(B_b) (+ C_b), where
+    /// A_b starts at b·strideA, B_b at b·strideB and C_b at b·strideC. Output matrices must not overlap inputs.
+    /// </summary>
+    public static void ComputeBatched(GemmForm form, int batch, int m, int k, int n,
+        ReadOnlySpan<float> a, int lda, long strideA, ReadOnlySpan<float> b, int ldb, long strideB,
+        Span<float> c, int ldc, long strideC, float alpha = 1f, bool accumulate = false)
+    {
+        if (batch < 0) throw new ArgumentException($"GEMM {form} batched: batch must not be negative (batch={batch})");
+        if (batch == 0 || m == 0 || n == 0) return;
+        if (strideA < 0 || strideB < 0 || strideC < 0)
+            throw new ArgumentException($"GEMM {form} batched: strides must not be negative ({strideA}, {strideB}, {strideC})");
+        (int aRows, int aCols) = form == GemmForm.TN ? (k, m) : (m, k);
+        (int bRows, int bCols) = form == GemmForm.NT ? (n, k) : (k, n);
+        long aNeed = strideA * (batch - 1) + GemmArguments.RequiredLength(aRows, aCols, lda);
+        long bNeed = strideB * (batch - 1) + GemmArguments.RequiredLength(bRows, bCols, ldb);
+        long cNeed = strideC * (batch - 1) + GemmArguments.RequiredLength(m, n, ldc);
+        if (aNeed > a.Length || bNeed > b.Length || cNeed > c.Length)
+            throw new ArgumentException(
+                $"GEMM {form} batched: {batch} × (A [{aRows}, {aCols}], B [{bRows}, {bCols}], C [{m}, {n}]) need " +
+                $"{aNeed}, {bNeed}, {cNeed} floats but the spans have {a.Length}, {b.Length}, {c.Length}");
+        if (strideC < GemmArguments.RequiredLength(m, n, ldc) && batch > 1)
+            throw new ArgumentException($"GEMM {form} batched: output matrices C [{m}, {n}] overlap (strideC={strideC})");
+        // Per-item validation of the first item covers leading dimensions and aliasing with the inputs.
+        GemmArguments.Validate(form, m, k, n, a[..(int)GemmArguments.RequiredLength(aRows, aCols, lda)], lda,
+            b[..(int)GemmArguments.RequiredLength(bRows, bCols, ldb)], ldb, c[..(int)cNeed], ldc);
+
+        fixed (float* pa = a, pb = b, pc = c)
+        {
+            var first = new GemmProblem(form, m, k, n, pa, lda, pb, ldb, pc, ldc, alpha, accumulate, Isa);
+            int threads = Parallelism.ThreadCount;
+            if (threads > 1 && batch >= threads)
+            {
+                BatchJob job = BatchJob.ForCurrentThread;
+                job.Set(first, batch, strideA, strideB, strideC);
+                Parallelism.For(batch, job);
+                job.Clear();
+            }
+            else
+            {
+                for (int i = 0; i < batch; i++)
+                {
+                    GemmProblem item = first.Offset(i * strideA, i * strideB, i * strideC);
+                    Run(in item, allowThreads: true);
+                }
+            }
+        }
+    }
+
+    internal static void Run(in GemmProblem p, bool allowThreads)
+    {
+        if (p.K == 0)
+        {
+            if (!p.Accumulate)
+                for (int i = 0; i < p.M; i++) new Span<float>(p.C + (long)i * p.Ldc, p.N).Clear();
+            return;
+        }
+        int threads = allowThreads ? Parallelism.ThreadCount : 1;
+        long work = (long)p.M * p.N * p.K;
+        if (threads == 1 || work < ParallelThreshold)
+        {
+            RunSingle(in p);
+            return;
+        }
+        SplitJob job = SplitJob.ForCurrentThread;
+        int parts = job.Set(p, threads);
+        if (parts <= 1) { job.Clear(); RunSingle(in p); return; }
+        Parallelism.For(parts, job);
+        job.Clear();
+    }
+
+    /// <summary>Runs one (sub)problem on the calling thread.</summary>
+    internal static void RunSingle(in GemmProblem p)
+    {
+        if (p.Isa == GemmIsa.Scalar) { GemmScalar.Run(in p); return; }
+        if (p.M == 1) { Gemv.Run(in p); return; }
+        GemmBlocked.Run(in p);
+    }
+
+    /// <summary>Splits C into one rectangle per thread along N (when M ≤ N) or M, so each thread packs its own panels.</summary>
+    private sealed class SplitJob : IParallelWork
+    {
+        [ThreadStatic] private static SplitJob? _current;
+        public static SplitJob ForCurrentThread => _current ??= new SplitJob();
+
+        private GemmProblem _p;
+        private bool _splitN;
+        private int _chunk;
+        private int _parts;
+
+        public int Set(in GemmProblem p, int threads)
+        {
+            _p = p;
+            int mr = GemmBlocked.MR, nr = p.Isa == GemmIsa.Avx512 ? 32 : 16;
+            _splitN = p.M == 1 || p.M <= p.N;
+            int extent = _splitN ? p.N : p.M;
+            int unit = _splitN ? nr : mr;
+            int units = (extent + unit - 1) / unit;
+            _parts = Math.Min(threads, units);
+            int unitsPerPart = (units + _parts - 1) / _parts;
+            _chunk = unitsPerPart * unit;
+            _parts = (extent + _chunk - 1) / _chunk;
+            return _parts;
+        }
+
+        public void Clear() => _p = default;
+
+        public void Execute(int index)
+        {
+            GemmProblem sub = _splitN
+                ? _p.Columns(index * _chunk, Math.Min(_p.N, (index + 1) * _chunk))
+                : _p.Rows(index * _chunk, Math.Min(_p.M, (index + 1) * _chunk));
+            RunSingle(in sub);
+        }
+    }
+
+    private sealed class BatchJob : IParallelWork
+    {
+        [ThreadStatic] private static BatchJob? _current;
+        public static BatchJob ForCurrentThread => _current ??= new BatchJob();
+
+        private GemmProblem _first;
+        private long _sa, _sb, _sc;
+
+        public void Set(in GemmProblem first, int batch, long sa, long sb, long sc)
+        {
+            _first = first; _sa = sa; _sb = sb; _sc = sc;
+        }
+
+        public void Clear() => _first = default;
+
+        public void Execute(int index)
+        {
+            GemmProblem item = _first.Offset(index * _sa, index * _sb, index * _sc);
+            Run(in item, allowThreads: false);
+        }
+    }
+}
+
+/// <summary>Instruction sets the GEMM kernels can use.</summary>
+public enum GemmIsa
+{
+    /// <summary>Plain scalar loops (no SIMD).</summary>
+    Scalar,
+    /// <summary>Vector256 with FMA3 (AVX2).</summary>
+    Avx2,
+    /// <summary>Vector512 with AVX-512F FMA.</summary>
+    Avx512,
+}
+
+/// <summary>What the running CPU supports.</summary>
+public static class GemmIsaInfo
+{
+    /// <summary>The fastest instruction set this CPU supports.</summary>
+    public static GemmIsa Best { get; } =
+        Avx512F.IsSupported ? GemmIsa.Avx512 : Fma.IsSupported && Avx2.IsSupported ? GemmIsa.Avx2 : GemmIsa.Scalar;
+
+    /// <summary>True when <paramref name="isa"/> can run on this CPU.</summary>
+    public static bool IsSupported(GemmIsa isa) => isa <= Best;
+}

@@ -1,0 +1,38 @@
+namespace TokenFormer.Core.Kernels;
+
+/// <summary>One GEMM call's operands as raw pointers (pinned by the caller) plus its options.</summary>
+internal readonly unsafe struct GemmProblem
+{
+    public readonly GemmForm Form;
+    public readonly int M, K, N;
+    public readonly float* A, B, C;
+    public readonly int Lda, Ldb, Ldc;
+    public readonly float Alpha;
+    public readonly bool Accumulate;
+    public readonly GemmIsa Isa;
+
+    public GemmProblem(GemmForm form, int m, int k, int n, float* a, int lda, float* b, int ldb, float* c, int ldc,
+        float alpha, bool accumulate, GemmIsa isa)
+    {
+        Form = form; M = m; K = k; N = n; A = a; Lda = lda; B = b; Ldb = ldb; C = c; Ldc = ldc;
+        Alpha = alpha; Accumulate = accumulate; Isa = isa;
+    }
+
+    /// <summary>The sub-problem computing rows [m0, m1) of C.</summary>
+    public GemmProblem Rows(int m0, int m1)
+    {
+        float* a = Form == GemmForm.TN ? A + m0 : A + (long)m0 * Lda;
+        return new GemmProblem(Form, m1 - m0, K, N, a, Lda, B, Ldb, C + (long)m0 * Ldc, Ldc, Alpha, Accumulate, Isa);
+    }
+
+    /// <summary>The sub-problem computing columns [n0, n1) of C.</summary>
+    public GemmProblem Columns(int n0, int n1)
+    {
+        float* b = Form == GemmForm.NT ? B + (long)n0 * Ldb : B + n0;
+        return new GemmProblem(Form, M, K, n1 - n0, A, Lda, b, Ldb, C + n0, Ldc, Alpha, Accumulate, Isa);
+    }
+
+    /// <summary>The same shape at other base offsets (for batched calls).</summary>
+    public GemmProblem Offset(long da, long db, long dc) =>
+        new(Form, M, K, N, A + da, Lda, B + db, Ldb, C + dc, Ldc, Alpha, Accumulate, Isa);
+}
