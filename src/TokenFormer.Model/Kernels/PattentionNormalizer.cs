@@ -1,0 +1,75 @@
+namespace TokenFormer.Model.Kernels;
+
+/// <summary>
+/// Fused per-row Pattention normaliser Θ (spec §1.5) and its backward (spec §1.11), float32.
+/// Forward, for one row of scores <c>a: [n]</c>:
+/// <list type="bullet">
+/// <item><c>l2_norm_gelu</c>: r = ‖a‖₂, z = a·τ/r (written back into <c>a</c>), s = GeLU(z); stat = r.</item>
+/// <item><c>gelu_l2_norm</c>: G = GeLU(a), q = ‖G‖₂, s = G·τ/q; <c>a</c> unchanged; stat = q.</item>
+/// <item><c>softmax</c>: s = m·exp(a − max)/Σexp (m = n by default); stat = Σexp.</item>
+/// </list>
+/// Backward turns g = ∂ℒ/∂s in place into ∂ℒ/∂a, from the saved <c>pre</c> (z or a), s and stat.
+/// </summary>
+public static class PattentionNormalizer
+{
+    /// <summary>Forward of one row. <paramref name="pre"/>: scores a [n], overwritten by z for l2_norm_gelu; <paramref name="s"/>: [n].</summary>
+    public static float Forward(NormActivation act, float tau, float softmaxMultiplier, Span<float> pre, Span<float> s)
+    {
+        switch (act)
+        {
+            case NormActivation.L2NormGelu:
+            {
+                float r = MathF.Sqrt(VectorMath.Dot(pre, pre));
+                GeluMath.ScaleThenForward(pre, tau / r, s);
+                return r;
+            }
+            case NormActivation.GeluL2Norm:
+            {
+                GeluMath.Forward(pre, s);
+                float q = MathF.Sqrt(VectorMath.Dot(s, s));
+                VectorMath.Scale(s, tau / q);
+                return q;
+            }
+            case NormActivation.Softmax:
+            {
+                float max = VectorMath.Max(pre);
+                float sum = VectorMath.ExpShifted(pre, max, s);
+                VectorMath.Scale(s, softmaxMultiplier / sum);
+                return sum;
+            }
+            default: throw new ArgumentOutOfRangeException(nameof(act));
+        }
+    }
+
+    /// <summary>Backward of one row: <paramref name="g"/> = ∂ℒ/∂s [n] becomes ∂ℒ/∂a.</summary>
+    public static void Backward(NormActivation act, float tau, float softmaxMultiplier,
+        ReadOnlySpan<float> pre, ReadOnlySpan<float> s, float stat, Span<float> g)
+    {
+        switch (act)
+        {
+            case NormActivation.L2NormGelu:
+            {
+                // g_z = g ⊙ GeLU'(z); g_a = (τ/r)·(g_z − z (z·g_z)/τ²)
+                float dot = GeluMath.BackwardInPlace(pre, g, pre);
+                VectorMath.AxpyScale(g, -dot / (tau * tau), pre, tau / stat);
+                break;
+            }
+            case NormActivation.GeluL2Norm:
+            {
+                // g_G = (τ/q)·(g − s (s·g)/τ²); g_a = g_G ⊙ GeLU'(a)
+                float dot = VectorMath.Dot(s, g);
+                VectorMath.AxpyScale(g, -dot / (tau * tau), s, tau / stat);
+                GeluMath.BackwardInPlace(pre, g, ReadOnlySpan<float>.Empty);
+                break;
+            }
+            case NormActivation.Softmax:
+            {
+                // g_a = s ⊙ (g − (s·g)/m)
+                float dot = VectorMath.Dot(s, g);
+                VectorMath.MulAddScalar(g, -dot / softmaxMultiplier, s);
+                break;
+            }
+            default: throw new ArgumentOutOfRangeException(nameof(act));
+        }
+    }
+}

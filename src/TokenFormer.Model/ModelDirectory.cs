@@ -1,0 +1,75 @@
+using TokenFormer.Core.SafeTensors;
+
+namespace TokenFormer.Model;
+
+/// <summary>
+/// A model directory: <c>config.json</c> (official field names) + <c>model.safetensors</c> (official key names,
+/// F32/F16/BF16 accepted on load, F32 written). Loading is strict: every expected tensor must be present with the
+/// shape the config implies, and no unknown tensor may be present; errors name the file, key and both shapes.
+/// </summary>
+public static class ModelDirectory
+{
+    /// <summary>Config file name.</summary>
+    public const string ConfigFile = "config.json";
+    /// <summary>Weights file name.</summary>
+    public const string WeightsFile = "model.safetensors";
+
+    /// <summary>Loads a model directory.</summary>
+    public static TokenFormerModel Load(string directory)
+    {
+        if (!Directory.Exists(directory)) throw new ModelFormatException($"{directory}: model directory not found");
+        string configPath = Path.Combine(directory, ConfigFile);
+        string weightsPath = Path.Combine(directory, WeightsFile);
+        TokenFormerConfig config;
+        try { config = TokenFormerConfig.Load(configPath); }
+        catch (TokenFormerConfigException e) { throw new ModelFormatException(e.Message); }
+        if (!File.Exists(weightsPath)) throw new ModelFormatException($"{weightsPath}: file not found");
+        using SafeTensorsFile file = OpenWeights(weightsPath);
+        const string embKey = "sequential.0.word_embeddings.weight";
+        if (!file.Contains(embKey)) throw new ModelFormatException($"{weightsPath}: tensor '{embKey}' is missing");
+        SafeTensorInfo emb = file.Get(embKey);
+        if (emb.Shape.Length != 2 || emb.Shape[1] != config.HiddenSize)
+            throw new ModelFormatException(
+                $"{weightsPath}: tensor '{embKey}' has shape {emb.ShapeText} but the config expects [vocab, {config.HiddenSize}]");
+        if (config.VocabSize is int v && v != emb.Shape[0])
+            throw new ModelFormatException(
+                $"{weightsPath}: tensor '{embKey}' has shape {emb.ShapeText} but config.json vocab_size {v} expects [{v}, {config.HiddenSize}]");
+        config.VocabSize = checked((int)emb.Shape[0]);
+        var model = new TokenFormerModel(config);
+        foreach (ParameterTensor t in model.Layout.Tensors)
+        {
+            if (!file.Contains(t.Name))
+                throw new ModelFormatException($"{weightsPath}: tensor '{t.Name}' is missing (expected shape {SafeTensorInfo.FormatShape(t.Shape)})");
+            SafeTensorInfo info = file.Get(t.Name);
+            if (!info.Shape.SequenceEqual(t.Shape.Select(x => (long)x)))
+                throw new ModelFormatException(
+                    $"{weightsPath}: tensor '{t.Name}' has shape {info.ShapeText} but the config expects {SafeTensorInfo.FormatShape(t.Shape)}");
+            try { file.ReadFloat32(t.Name, model.Parameters.AsSpan(t.Offset, t.Length)); }
+            catch (SafeTensorsFormatException e) { throw new ModelFormatException(e.Message); }
+        }
+        foreach (SafeTensorInfo info in file.Tensors)
+            if (model.Layout.Find(info.Name) == null)
+                throw new ModelFormatException($"{weightsPath}: unexpected tensor '{info.Name}' {info.ShapeText} (not part of a {config.NumLayers}-layer TokenFormer)");
+        return model;
+    }
+
+    private static SafeTensorsFile OpenWeights(string path)
+    {
+        try { return SafeTensorsFile.Open(path); }
+        catch (SafeTensorsFormatException e) { throw new ModelFormatException(e.Message); }
+    }
+
+    /// <summary>Writes config.json and model.safetensors (each via a temporary file and rename).</summary>
+    public static void Save(TokenFormerModel model, string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var writer = new SafeTensorsWriter();
+        foreach (ParameterTensor t in model.Layout.Tensors)
+            writer.AddFloat32(t.Name, model.Parameters.AsMemory(t.Offset, t.Length), t.Shape.Select(x => (long)x).ToArray());
+        writer.Save(Path.Combine(directory, WeightsFile));
+        model.Config.Save(Path.Combine(directory, ConfigFile));
+    }
+}
+
+/// <summary>A model directory is missing files or holds tensors that do not fit its config; the message names file and key.</summary>
+public sealed class ModelFormatException(string message) : Exception(message);

@@ -1,0 +1,59 @@
+namespace TokenFormer.Model;
+
+/// <summary>
+/// A TokenFormer language model's configuration and parameters: one contiguous float32 arena laid out by
+/// <see cref="ParameterLayout"/> under the official key names. Run it with a <see cref="ModelRunner"/>.
+/// </summary>
+public sealed class TokenFormerModel
+{
+    /// <summary>Validated configuration (with <see cref="TokenFormerConfig.VocabSize"/> set).</summary>
+    public TokenFormerConfig Config { get; }
+    /// <summary>Vocabulary rows V of the tied embedding.</summary>
+    public int Vocab { get; }
+    /// <summary>Where each tensor lives in <see cref="Parameters"/>.</summary>
+    public ParameterLayout Layout { get; }
+    /// <summary>All parameters.</summary>
+    public float[] Parameters { get; }
+
+    /// <summary>Creates a model with zeroed parameters; <paramref name="config"/> must give vocab_size.</summary>
+    public TokenFormerModel(TokenFormerConfig config)
+    {
+        config.Validate();
+        Config = config;
+        Vocab = config.Vocab;
+        Layout = new ParameterLayout(config, Vocab);
+        Parameters = new float[Layout.Count];
+    }
+
+    /// <summary>The parameter tensor with official key <paramref name="name"/>; throws when there is none.</summary>
+    public Span<float> Tensor(string name)
+    {
+        ParameterTensor t = Layout.Find(name) ?? throw new KeyNotFoundException($"the model has no parameter '{name}'");
+        return Parameters.AsSpan(t.Offset, t.Length);
+    }
+
+    /// <summary>
+    /// Official initialisation (spec §3): embedding and every key_param_tokens N(0, 0.02²); every value_param_tokens
+    /// N(0, (2/(L·√d))²) ("wang init"); final LayerNorm weight 1, bias 0. Deterministic for a seed.
+    /// </summary>
+    public void InitializeRandom(int seed)
+    {
+        var rng = new Random(seed);
+        double wang = 2.0 / (Config.NumLayers * Math.Sqrt(Config.HiddenSize));
+        foreach (ParameterTensor t in Layout.Tensors)
+        {
+            Span<float> s = Parameters.AsSpan(t.Offset, t.Length);
+            if (t.Name.EndsWith(".norm.weight", StringComparison.Ordinal)) { s.Fill(1f); continue; }
+            if (t.Name.EndsWith(".norm.bias", StringComparison.Ordinal)) { s.Clear(); continue; }
+            double std = t.Name.EndsWith("value_param_tokens", StringComparison.Ordinal) ? wang : 0.02;
+            for (int i = 0; i < s.Length; i += 2)
+            {
+                // Box–Muller: two normals per pair of uniforms
+                double u1 = 1.0 - rng.NextDouble(), u2 = rng.NextDouble();
+                double r = Math.Sqrt(-2.0 * Math.Log(u1)), a = 2 * Math.PI * u2;
+                s[i] = (float)(std * r * Math.Cos(a));
+                if (i + 1 < s.Length) s[i + 1] = (float)(std * r * Math.Sin(a));
+            }
+        }
+    }
+}
