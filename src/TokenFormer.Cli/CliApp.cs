@@ -21,6 +21,7 @@ public static class CliApp
         root.Options.Add(ThreadsOption);
         root.Subcommands.Add(SelfCheckCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
+        TokenizerCommand.Register(root);
         return root;
     }
 
