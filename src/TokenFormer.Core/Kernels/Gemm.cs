@@ -15,8 +15,11 @@ public static unsafe class Gemm
     /// <summary>Below this many multiply-adds a call runs on one thread.</summary>
     private const long ParallelThreshold = 1L << 16;
 
-    /// <summary>The instruction set the kernels use; tests may lower it to exercise every path.</summary>
-    public static GemmIsa Isa { get; set; } = GemmIsaInfo.Best;
+    /// <summary>
+    /// The instruction set the kernels use: the best the CPU supports, or a lower one named by the
+    /// environment variable <c>TOKENFORMER_ISA</c> (scalar, avx2, avx512) for debugging.
+    /// </summary>
+    public static GemmIsa Isa { get; } = GemmIsaInfo.FromEnvironment();
 
     /// <summary>C[M,N] = alpha·A·B (+ C). A: [M,K], B: [K,N], all densely packed.</summary>
     public static void NN(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int k, int n,
@@ -41,14 +44,21 @@ public static unsafe class Gemm
     /// </summary>
     public static void Compute(GemmForm form, int m, int k, int n,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc,
-        float alpha = 1f, bool accumulate = false)
+        float alpha = 1f, bool accumulate = false) =>
+        Compute(form, m, k, n, a, lda, b, ldb, c, ldc, alpha, accumulate, Isa, allowThreads: true);
+
+    /// <summary>As the public form, on a chosen instruction set and optionally single-threaded (tests).</summary>
+    internal static void Compute(GemmForm form, int m, int k, int n,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc,
+        float alpha, bool accumulate, GemmIsa isa, bool allowThreads)
     {
         GemmArguments.Validate(form, m, k, n, a, lda, b, ldb, c, ldc);
+        if (!GemmIsaInfo.IsSupported(isa)) throw new PlatformNotSupportedException($"this CPU does not support {isa}");
         if (m == 0 || n == 0) return;
         fixed (float* pa = a, pb = b, pc = c)
         {
-            var problem = new GemmProblem(form, m, k, n, pa, lda, pb, ldb, pc, ldc, alpha, accumulate, Isa);
-            Run(in problem, allowThreads: true);
+            var problem = new GemmProblem(form, m, k, n, pa, lda, pb, ldb, pc, ldc, alpha, accumulate, isa);
+            Run(in problem, allowThreads);
         }
     }
 
@@ -212,4 +222,16 @@ public static class GemmIsaInfo
 
     /// <summary>True when <paramref name="isa"/> can run on this CPU.</summary>
     public static bool IsSupported(GemmIsa isa) => isa <= Best;
+
+    /// <summary>The best instruction set, lowered to <c>TOKENFORMER_ISA</c> (scalar, avx2, avx512) when that is set.</summary>
+    public static GemmIsa FromEnvironment()
+    {
+        string? value = Environment.GetEnvironmentVariable("TOKENFORMER_ISA");
+        if (string.IsNullOrWhiteSpace(value)) return Best;
+        if (!Enum.TryParse(value.Trim(), ignoreCase: true, out GemmIsa isa))
+            throw new InvalidOperationException($"TOKENFORMER_ISA='{value}' is not one of scalar, avx2, avx512");
+        if (!IsSupported(isa))
+            throw new InvalidOperationException($"TOKENFORMER_ISA='{value}' is not supported by this CPU (best: {Best})");
+        return isa;
+    }
 }

@@ -30,7 +30,7 @@ internal static class GemmArguments
 
     private static void CheckMatrix(GemmForm form, string name, int length, int rows, int cols, int ld, int m, int k, int n)
     {
-        if (ld < Math.Max(1, cols))
+        if (ld < cols || ld < 0)
             throw new ArgumentException(
                 $"GEMM {form}: leading dimension of {name} is {ld} but {name} is [{rows}, {cols}] (M={m}, K={k}, N={n})");
         long need = RequiredLength(rows, cols, ld);

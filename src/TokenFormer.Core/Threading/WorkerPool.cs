@@ -13,7 +13,8 @@ internal sealed class WorkerPool : IDisposable
 
     private readonly Thread[] _threads;
     private readonly object _parkLock = new();
-    private readonly object _runLock = new();
+    private int _busy;
+    [ThreadStatic] private static bool _insideJob;
     private IParallelWork? _work;
     private int _count;
     private int _next;
@@ -33,10 +34,14 @@ internal sealed class WorkerPool : IDisposable
         }
     }
 
-    /// <summary>Runs the job on the pool; false when the pool is busy with another caller's job.</summary>
+    /// <summary>
+    /// Runs the job on the pool; false when the pool is busy with another job (a call from another thread, or
+    /// a nested call from inside a work item), in which case the caller should run the items itself.
+    /// </summary>
     public bool TryRun(int count, IParallelWork work)
     {
-        if (!Monitor.TryEnter(_runLock)) return false;
+        if (_insideJob || Interlocked.CompareExchange(ref _busy, 1, 0) != 0) return false;
+        _insideJob = true;
         try
         {
             _work = work;
@@ -58,7 +63,8 @@ internal sealed class WorkerPool : IDisposable
         }
         finally
         {
-            Monitor.Exit(_runLock);
+            _insideJob = false;
+            Volatile.Write(ref _busy, 0);
         }
     }
 
@@ -77,6 +83,7 @@ internal sealed class WorkerPool : IDisposable
 
     private void WorkerLoop()
     {
+        _insideJob = true; // a work item running here that calls Parallelism.For runs its items serially
         int seen = Volatile.Read(ref _generation);
         while (!_disposed)
         {
