@@ -25,8 +25,10 @@ internal static class Fixtures
         return reader.ReadToEnd();
     }
 
-    /// <summary>Golden corpus: one JSON string per line.</summary>
-    public static string[] Corpus() => ReadJsonLines(ReadGzipText("corpus.jsonl.gz"), e => e.GetString()!);
+    private static readonly Lazy<string[]> CorpusLines = new(() => ReadJsonLines(ReadGzipText("corpus.jsonl.gz"), e => e.GetString()!));
+
+    /// <summary>Golden corpus: one JSON string per line of corpus.jsonl.gz (read once; do not modify).</summary>
+    public static string[] Corpus() => CorpusLines.Value;
 
     /// <summary>Hugging Face's ids for the corpus: one JSON array per line.</summary>
     public static int[][] Ids(string name) =>

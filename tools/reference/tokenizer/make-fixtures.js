@@ -9,7 +9,7 @@
 //       tests/fixtures/tokenizer/trained-tokenizer.json.gz (see README.md)
 //   node make-fixtures.js goldens           # ids-neox.jsonl.gz, ids-gpt2.jsonl.gz, ids-trained.jsonl.gz
 //   node make-fixtures.js benchtext OUT MB  # >= MB megabytes of varied text for throughput comparisons
-//   node make-fixtures.js bench TOKENIZER FILE [REPS]   # HF single-threaded encode throughput (median)
+//   node make-fixtures.js bench TOKENIZER FILE [REPS] [CHUNK_KIB]   # HF single-threaded encode throughput (median)
 
 const fs = require('fs');
 const os = require('os');
@@ -141,11 +141,11 @@ function chunks(text, size) {
   return out;
 }
 
-async function bench(tokenizerFile, file, reps) {
+async function bench(tokenizerFile, file, reps, chunkKiB) {
   const tok = Tokenizer.fromFile(tokenizerFile);
   const text = fs.readFileSync(file, 'utf8');
   const bytes = Buffer.byteLength(text, 'utf8');
-  const parts = chunks(text, 64 * 1024);
+  const parts = chunks(text, chunkKiB * 1024);
   const seconds = [];
   let tokens = 0;
   for (let r = 0; r < reps; r++) {
@@ -157,7 +157,7 @@ async function bench(tokenizerFile, file, reps) {
   seconds.sort((a, b) => a - b);
   const median = seconds.length % 2 ? seconds[(seconds.length - 1) / 2] : (seconds[seconds.length / 2 - 1] + seconds[seconds.length / 2]) / 2;
   console.log(JSON.stringify({
-    library: 'huggingface-tokenizers-0.23.2 (node)', mode: 'encode, single-threaded, 64 KiB chunks', file, bytes, tokens,
+    library: 'huggingface-tokenizers-0.23.2 (node)', mode: `encode, single-threaded, ${chunkKiB} KiB chunks`, file, bytes, tokens,
     reps, median_s: median, mb_per_s: bytes / 1e6 / median, runs_s: seconds,
   }));
 }
@@ -167,9 +167,9 @@ async function main() {
   if (cmd === 'corpus') corpus();
   else if (cmd === 'goldens') await goldens();
   else if (cmd === 'benchtext') benchText(args[0], Number(args[1] ?? 10));
-  else if (cmd === 'bench') await bench(args[0], args[1], Number(args[2] ?? 5));
+  else if (cmd === 'bench') await bench(args[0], args[1], Number(args[2] ?? 5), Number(args[3] ?? 64));
   else {
-    console.error('usage: node make-fixtures.js corpus|goldens|benchtext OUT MB|bench TOKENIZER FILE [REPS]');
+    console.error('usage: node make-fixtures.js corpus|goldens|benchtext OUT MB|bench TOKENIZER FILE [REPS] [CHUNK_KIB]');
     process.exit(2);
   }
 }
