@@ -67,7 +67,9 @@ public static unsafe class GemmBenchmark
                              $"of >= {options.MinSecondsPerRepetition:0.###} s after warm-up");
             output.WriteLine(blas is null
                 ? "OpenBLAS: not found (install Debian's libopenblas0-pthread to compare); its column says n/a"
-                : $"OpenBLAS: {blas.Path}");
+                : $"OpenBLAS: {blas.Path}, core {blas.CoreName ?? "?"}{(blas.CoreTypeNote is null ? "" : " (" + blas.CoreTypeNote + ")")}");
+            output.WriteLine();
+            output.WriteLine("For M = 1, OpenBLAS's figure is the better of sgemm and sgemv (* marks sgemv).");
             output.WriteLine();
             output.WriteLine($"{"M",6} {"K",6} {"N",6} {"form",4} {"thr",3} {"ours GF/s",10} {"OpenBLAS",10} {"ratio",6}");
         }

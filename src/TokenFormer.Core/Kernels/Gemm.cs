@@ -142,7 +142,7 @@ public static unsafe class Gemm
         GemmBlocked.Run(in p);
     }
 
-    /// <summary>Splits C into one rectangle per thread along N (when M ≤ N) or M, so each thread packs its own panels.</summary>
+    /// <summary>Splits C into one rectangle per thread, along N unless N is narrow; each thread packs its own B panels.</summary>
     private sealed class SplitJob : IParallelWork
     {
         [ThreadStatic] private static SplitJob? _current;
@@ -157,7 +157,9 @@ public static unsafe class Gemm
         {
             _p = p;
             int mr = GemmBlocked.MR, nr = p.Isa == GemmIsa.Avx512 ? 32 : 16;
-            _splitN = p.M == 1 || p.M <= p.N;
+            // A is read in place and B is packed per thread, so splitting N duplicates no work; split M only
+            // when N is too narrow to give every thread a few panels.
+            _splitN = p.M == 1 || (p.N + nr - 1) / nr >= 2 * threads || p.M < 2 * mr * threads;
             int extent = _splitN ? p.N : p.M;
             int unit = _splitN ? nr : mr;
             int units = (extent + unit - 1) / unit;

@@ -6,9 +6,8 @@ namespace TokenFormer.Core.Kernels;
 
 /// <summary>
 /// Single-threaded BLIS-order GEMM: for each NC-wide block of B and KC-deep slice, pack B into NR-wide
-/// panels (kept in L3/L2, one panel in L1), then for each MC-high block of A pack it into MR-high panels (L2)
-/// and sweep the MR×NR micro-kernel over the block. Packing absorbs the transposes of every form and pads
-/// edges with zeros, so the micro-kernel only ever sees full tiles.
+/// panels (the block in L2/L3, one panel in L1, transposed for NT and zero-padded at the edge), then for each
+/// MC-high block of A (read in place, it stays in L2) sweep the MR×NR micro-kernel over the block.
 /// </summary>
 internal static unsafe class GemmBlocked
 {
@@ -17,7 +16,6 @@ internal static unsafe class GemmBlocked
     public const int MC = 120;
     public const int NC = 3072;
 
-    [ThreadStatic] private static float* _packA;
     [ThreadStatic] private static float* _packB;
     [ThreadStatic] private static float* _tile;
 
@@ -25,7 +23,9 @@ internal static unsafe class GemmBlocked
     {
         int nr = p.Isa == GemmIsa.Avx512 ? 32 : 16;
         EnsureBuffers();
-        float* packA = _packA, packB = _packB;
+        float* packB = _packB;
+        // op(A) element (i, p) lives at A + i·rs + p·cs.
+        long rs = p.Form == GemmForm.TN ? 1 : p.Lda, cs = p.Form == GemmForm.TN ? p.Lda : 1;
         for (int jc = 0; jc < p.N; jc += NC)
         {
             int nc = Math.Min(NC, p.N - jc);
@@ -37,7 +37,6 @@ internal static unsafe class GemmBlocked
                 for (int ic = 0; ic < p.M; ic += MC)
                 {
                     int mc = Math.Min(MC, p.M - ic);
-                    GemmPacking.PackA(p.Form, p.A, p.Lda, ic, pc, mc, kc, MR, packA);
                     for (int jr = 0; jr < nc; jr += nr)
                     {
                         int ncur = Math.Min(nr, nc - jr);
@@ -45,12 +44,12 @@ internal static unsafe class GemmBlocked
                         for (int ir = 0; ir < mc; ir += MR)
                         {
                             int mcur = Math.Min(MR, mc - ir);
-                            float* aPanel = packA + (long)(ir / MR) * kc * MR;
+                            float* aPanel = p.A + (ic + ir) * rs + pc * cs;
                             float* c = p.C + (long)(ic + ir) * p.Ldc + jc + jr;
                             if (mcur == MR && ncur == nr)
-                                Kernel(p.Isa, kc, aPanel, bPanel, c, p.Ldc, p.Alpha, accumulate);
+                                Kernel(p.Isa, kc, aPanel, rs, cs, bPanel, c, p.Ldc, p.Alpha, accumulate);
                             else
-                                EdgeTile(p.Isa, kc, aPanel, bPanel, c, p.Ldc, p.Alpha, accumulate, mcur, ncur, nr);
+                                EdgeTile(p.Isa, kc, aPanel, rs, cs, bPanel, c, p.Ldc, p.Alpha, accumulate, mcur, ncur, nr);
                         }
                     }
                 }
@@ -59,18 +58,23 @@ internal static unsafe class GemmBlocked
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Kernel(GemmIsa isa, int kc, float* a, float* b, float* c, int ldc, float alpha, bool accumulate)
+    private static void Kernel(GemmIsa isa, int kc, float* a, long rs, long cs, float* b, float* c, int ldc, float alpha,
+        bool accumulate)
     {
-        if (isa == GemmIsa.Avx512) GemmMicroKernels.Kernel6x32(kc, a, b, c, ldc, alpha, accumulate);
-        else GemmMicroKernels.Kernel6x16(kc, a, b, c, ldc, alpha, accumulate);
+        if (isa == GemmIsa.Avx512) GemmMicroKernels.Kernel6x32(kc, a, rs, cs, b, c, ldc, alpha, accumulate);
+        else GemmMicroKernels.Kernel6x16(kc, a, rs, cs, b, c, ldc, alpha, accumulate);
     }
 
-    /// <summary>Computes a full tile into scratch and merges its valid mcur×ncur corner into C.</summary>
-    private static void EdgeTile(GemmIsa isa, int kc, float* a, float* b, float* c, int ldc, float alpha,
+    /// <summary>
+    /// Computes a full tile into scratch and merges its valid mcur×ncur corner into C. Rows past the edge of A
+    /// re-read the last valid row (valid memory); their results are dropped.
+    /// </summary>
+    private static void EdgeTile(GemmIsa isa, int kc, float* a, long rs, long cs, float* b, float* c, int ldc, float alpha,
         bool accumulate, int mcur, int ncur, int nr)
     {
         float* tile = _tile;
-        Kernel(isa, kc, a, b, tile, nr, 1f, accumulate: false);
+        if (isa == GemmIsa.Avx512) GemmMicroKernels.Kernel6x32(kc, a, rs, cs, b, tile, nr, 1f, false, mcur);
+        else GemmMicroKernels.Kernel6x16(kc, a, rs, cs, b, tile, nr, 1f, false, mcur);
         for (int i = 0; i < mcur; i++)
         {
             float* src = tile + i * nr;
@@ -82,8 +86,7 @@ internal static unsafe class GemmBlocked
 
     private static void EnsureBuffers()
     {
-        if (_packA != null) return;
-        _packA = (float*)NativeMemory.AlignedAlloc((nuint)(MC * KC * sizeof(float)), 64);
+        if (_packB != null) return;
         _packB = (float*)NativeMemory.AlignedAlloc((nuint)(KC * NC * sizeof(float)), 64);
         _tile = (float*)NativeMemory.AlignedAlloc((nuint)(MR * 32 * sizeof(float)), 64);
     }
