@@ -22,6 +22,8 @@ public static class CliApp
         root.Subcommands.Add(SelfCheckCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         TokenizerCommand.Register(root);
+        root.Subcommands.Add(ForwardCommand.Create());
+        root.Subcommands.Add(PresetsCommand.Create());
         return root;
     }
 
