@@ -55,6 +55,9 @@ public sealed record GemmBenchResult(GemmShape Shape, string Form, int Threads, 
 /// </summary>
 public static unsafe class GemmBenchmark
 {
+    /// <summary>OpenBLAS's idle workers spin for up to 2^28 cycles (~0.1 s) by default before sleeping.</summary>
+    private const int OpenBlasIdleMs = 150;
+
     public static IReadOnlyList<GemmBenchResult> Run(GemmBenchOptions options, TextWriter output)
     {
         OpenBlas? blas = options.UseOpenBlas ? OpenBlas.TryLoad() : null;
@@ -120,8 +123,10 @@ public static unsafe class GemmBenchmark
             for (int rep = 0; rep < o.Repetitions; rep++)
             {
                 ours.Add(flops / Measure.SecondsPerCall(runOurs, o.MinSecondsPerRepetition) / 1e9);
-                if (runBlas != null) theirs.Add(flops / Measure.SecondsPerCall(runBlas, o.MinSecondsPerRepetition) / 1e9);
-                if (runGemv != null) theirsGemv.Add(flops / Measure.SecondsPerCall(runGemv, o.MinSecondsPerRepetition) / 1e9);
+                // Let each library's spinning worker threads go idle before the other one runs.
+                Thread.Sleep(10);
+                if (runBlas != null) { theirs.Add(flops / Measure.SecondsPerCall(runBlas, o.MinSecondsPerRepetition) / 1e9); Thread.Sleep(OpenBlasIdleMs); }
+                if (runGemv != null) { theirsGemv.Add(flops / Measure.SecondsPerCall(runGemv, o.MinSecondsPerRepetition) / 1e9); Thread.Sleep(OpenBlasIdleMs); }
             }
             double? blasBest = null;
             string? routine = null;

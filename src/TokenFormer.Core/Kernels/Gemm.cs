@@ -148,6 +148,7 @@ public static unsafe class Gemm
         [ThreadStatic] private static SplitJob? _current;
         public static SplitJob ForCurrentThread => _current ??= new SplitJob();
 
+        private const int ItemsPerThread = 4;
         private GemmProblem _p;
         private bool _splitN;
         private int _chunk;
@@ -163,7 +164,9 @@ public static unsafe class Gemm
             int extent = _splitN ? p.N : p.M;
             int unit = _splitN ? nr : mr;
             int units = (extent + unit - 1) / unit;
-            _parts = Math.Min(threads, units);
+            // A few items per thread, claimed dynamically, so that a thread that is descheduled or slowed by
+            // another process does not leave the others waiting at the end of the call.
+            _parts = Math.Min(units, threads * ItemsPerThread);
             int unitsPerPart = (units + _parts - 1) / _parts;
             _chunk = unitsPerPart * unit;
             _parts = (extent + _chunk - 1) / _chunk;

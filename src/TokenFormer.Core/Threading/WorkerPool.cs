@@ -5,24 +5,28 @@ namespace TokenFormer.Core.Threading;
 /// <summary>
 /// Persistent worker threads that spin briefly between jobs and then park, so that back-to-back
 /// parallel calls cost about a microsecond instead of a thread wake-up (hundreds of µs on a VM).
-/// The calling thread takes part in every job.
+/// The calling thread takes part in every job and waits only for items that were actually started:
+/// a worker that is descheduled or asleep when a job arrives never holds the job up.
 /// </summary>
+/// <remarks>
+/// Items are claimed with a compare-and-swap on one 64-bit word holding (job generation, next index), so a
+/// worker that wakes late for an old job can never claim an item of a newer one with the old job's body.
+/// </remarks>
 internal sealed class WorkerPool : IDisposable
 {
     private static readonly long SpinTicks = Stopwatch.Frequency * ReadSpinMicroseconds() / 1_000_000;
 
     private readonly Thread[] _threads;
     private readonly object _parkLock = new();
-    private int _busy;
-    [ThreadStatic] private static bool _insideJob;
     private IParallelWork? _work;
     private int _count;
-    private int _next;
-    private int _pending;
+    private long _state;     // (generation << 32) | next unclaimed index
+    private int _done;       // items finished in the current job
     private int _parked;
-    private int _generation;
+    private int _busy;
     private volatile bool _disposed;
     private Exception? _error;
+    [ThreadStatic] private static bool _insideJob;
 
     public WorkerPool(int workers)
     {
@@ -47,16 +51,16 @@ internal sealed class WorkerPool : IDisposable
             _work = work;
             _count = count;
             _error = null;
-            Volatile.Write(ref _next, 0);
-            Volatile.Write(ref _pending, _threads.Length);
-            Interlocked.Increment(ref _generation);
+            Volatile.Write(ref _done, 0);
+            long generation = (Volatile.Read(ref _state) >> 32) + 1;
+            Interlocked.Exchange(ref _state, generation << 32); // publishes _work and _count
             if (Volatile.Read(ref _parked) > 0)
                 lock (_parkLock) Monitor.PulseAll(_parkLock);
 
-            Drain();
+            Drain(generation);
 
             var spin = new SpinWait();
-            while (Volatile.Read(ref _pending) > 0) spin.SpinOnce(-1);
+            while (Volatile.Read(ref _done) < count) spin.SpinOnce(-1);
             _work = null;
             if (_error is { } e) throw new AggregateException("a parallel work item failed", e);
             return true;
@@ -68,34 +72,40 @@ internal sealed class WorkerPool : IDisposable
         }
     }
 
-    private void Drain()
+    /// <summary>Claims and runs items of job <paramref name="generation"/> until none is left.</summary>
+    private void Drain(long generation)
     {
-        IParallelWork work = _work!;
-        int count = _count;
         while (true)
         {
-            int i = Interlocked.Increment(ref _next) - 1;
-            if (i >= count) return;
-            try { work.Execute(i); }
+            long state = Volatile.Read(ref _state);
+            if (state >> 32 != generation) return;
+            IParallelWork? work = _work;
+            int count = _count;
+            int index = (int)(state & 0xFFFF_FFFF);
+            if (index >= count || work is null) return;
+            if (Interlocked.CompareExchange(ref _state, state + 1, state) != state) continue;
+            // The claim succeeded while the job was still open, so work and count belong to it.
+            try { work.Execute(index); }
             catch (Exception e) { Interlocked.CompareExchange(ref _error, e, null); }
+            Interlocked.Increment(ref _done);
         }
     }
 
     private void WorkerLoop()
     {
         _insideJob = true; // a work item running here that calls Parallelism.For runs its items serially
-        int seen = Volatile.Read(ref _generation);
+        long seen = Volatile.Read(ref _state) >> 32;
         while (!_disposed)
         {
             long start = Stopwatch.GetTimestamp();
-            while (Volatile.Read(ref _generation) == seen && !_disposed)
+            while (Volatile.Read(ref _state) >> 32 == seen && !_disposed)
             {
                 if (Stopwatch.GetTimestamp() - start > SpinTicks)
                 {
                     lock (_parkLock)
                     {
                         Interlocked.Increment(ref _parked);
-                        while (Volatile.Read(ref _generation) == seen && !_disposed) Monitor.Wait(_parkLock);
+                        while (Volatile.Read(ref _state) >> 32 == seen && !_disposed) Monitor.Wait(_parkLock);
                         Interlocked.Decrement(ref _parked);
                     }
                     break;
@@ -103,9 +113,8 @@ internal sealed class WorkerPool : IDisposable
                 Thread.SpinWait(16);
             }
             if (_disposed) return;
-            seen = Volatile.Read(ref _generation);
-            Drain();
-            Interlocked.Decrement(ref _pending);
+            seen = Volatile.Read(ref _state) >> 32;
+            Drain(seen);
         }
     }
 
