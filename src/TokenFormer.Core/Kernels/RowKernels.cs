@@ -1,0 +1,204 @@
+using System.Runtime.CompilerServices;
+
+namespace TokenFormer.Core.Kernels;
+
+/// <summary>
+/// Single-row building blocks of <see cref="RowOps"/> and <see cref="CrossEntropy"/>, written once over
+/// <see cref="IFloatVector{TV}"/>. Each takes a pointer to one row of n floats; tails go through a stack buffer
+/// padded with a neutral value, so no lane reads or writes past the row.
+/// </summary>
+internal static unsafe class RowKernels
+{
+    /// <summary>
+    /// Sums run in float vectors over blocks of this many elements, and the block sums are added in double, so long
+    /// rows (vocabulary-sized, or any row on the scalar path) keep about float precision.
+    /// </summary>
+    private const int Block = 256;
+
+    /// <summary>Σ x.</summary>
+    public static float Sum<TV, TW>(float* x, int n) where TV : struct where TW : IFloatVector<TV>
+    {
+        if (n <= Block) return SumBlock<TV, TW>(x, n);
+        double s = 0;
+        for (int i = 0; i < n; i += Block) s += SumBlock<TV, TW>(x + i, Math.Min(Block, n - i));
+        return (float)s;
+    }
+
+    /// <summary>Σ (x − c)² (c = 0 gives the sum of squares).</summary>
+    public static float SumSquares<TV, TW>(float* x, int n, float c) where TV : struct where TW : IFloatVector<TV>
+    {
+        if (n <= Block) return SumSquaresBlock<TV, TW>(x, n, c);
+        double s = 0;
+        for (int i = 0; i < n; i += Block) s += SumSquaresBlock<TV, TW>(x + i, Math.Min(Block, n - i), c);
+        return (float)s;
+    }
+
+    /// <summary>Σ exp(x − shift); when y is not null also writes y = exp(x − shift) (y may equal x).</summary>
+    public static float SumExp<TV, TW>(float* x, float* y, int n, float shift) where TV : struct where TW : IFloatVector<TV>
+    {
+        if (n <= Block) return SumExpBlock<TV, TW>(x, y, n, shift);
+        double s = 0;
+        for (int i = 0; i < n; i += Block)
+            s += SumExpBlock<TV, TW>(x + i, y == null ? null : y + i, Math.Min(Block, n - i), shift);
+        return (float)s;
+    }
+
+    /// <summary>max over the row (−∞ for n = 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Max<TV, TW>(float* x, int n) where TV : struct where TW : IFloatVector<TV>
+    {
+        int w = TW.Count, i = 0;
+        TV m0 = TW.Create(float.NegativeInfinity), m1 = m0, m2 = m0, m3 = m0;
+        for (; i <= n - 4 * w; i += 4 * w)
+        {
+            m0 = TW.Max(m0, TW.Load(x + i));
+            m1 = TW.Max(m1, TW.Load(x + i + w));
+            m2 = TW.Max(m2, TW.Load(x + i + 2 * w));
+            m3 = TW.Max(m3, TW.Load(x + i + 3 * w));
+        }
+        for (; i <= n - w; i += w) m0 = TW.Max(m0, TW.Load(x + i));
+        if (i < n)
+        {
+            float* buf = stackalloc float[VectorLoops.MaxLanes];
+            m1 = TW.Max(m1, VectorLoops.LoadPartial<TV, TW>(x + i, n - i, float.NegativeInfinity, buf));
+        }
+        return TW.MaxAcross(TW.Max(TW.Max(m0, m1), TW.Max(m2, m3)));
+    }
+
+    /// <summary>Σ x over one block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float SumBlock<TV, TW>(float* x, int n) where TV : struct where TW : IFloatVector<TV>
+    {
+        int w = TW.Count, i = 0;
+        TV s0 = TW.Create(0f), s1 = s0, s2 = s0, s3 = s0;
+        for (; i <= n - 4 * w; i += 4 * w)
+        {
+            s0 = TW.Add(s0, TW.Load(x + i));
+            s1 = TW.Add(s1, TW.Load(x + i + w));
+            s2 = TW.Add(s2, TW.Load(x + i + 2 * w));
+            s3 = TW.Add(s3, TW.Load(x + i + 3 * w));
+        }
+        for (; i <= n - w; i += w) s0 = TW.Add(s0, TW.Load(x + i));
+        if (i < n)
+        {
+            float* buf = stackalloc float[VectorLoops.MaxLanes];
+            s1 = TW.Add(s1, VectorLoops.LoadPartial<TV, TW>(x + i, n - i, 0f, buf));
+        }
+        return TW.Sum(TW.Add(TW.Add(s0, s1), TW.Add(s2, s3)));
+    }
+
+    /// <summary>Σ (x − c)² over one block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float SumSquaresBlock<TV, TW>(float* x, int n, float c) where TV : struct where TW : IFloatVector<TV>
+    {
+        int w = TW.Count, i = 0;
+        TV vc = TW.Create(c);
+        TV s0 = TW.Create(0f), s1 = s0, s2 = s0, s3 = s0;
+        for (; i <= n - 4 * w; i += 4 * w)
+        {
+            TV d0 = TW.Subtract(TW.Load(x + i), vc);
+            TV d1 = TW.Subtract(TW.Load(x + i + w), vc);
+            TV d2 = TW.Subtract(TW.Load(x + i + 2 * w), vc);
+            TV d3 = TW.Subtract(TW.Load(x + i + 3 * w), vc);
+            s0 = TW.MultiplyAdd(d0, d0, s0);
+            s1 = TW.MultiplyAdd(d1, d1, s1);
+            s2 = TW.MultiplyAdd(d2, d2, s2);
+            s3 = TW.MultiplyAdd(d3, d3, s3);
+        }
+        for (; i <= n - w; i += w)
+        {
+            TV d = TW.Subtract(TW.Load(x + i), vc);
+            s0 = TW.MultiplyAdd(d, d, s0);
+        }
+        if (i < n)
+        {
+            float* buf = stackalloc float[VectorLoops.MaxLanes];
+            TV d = TW.Subtract(VectorLoops.LoadPartial<TV, TW>(x + i, n - i, c, buf), vc);
+            s1 = TW.MultiplyAdd(d, d, s1);
+        }
+        return TW.Sum(TW.Add(TW.Add(s0, s1), TW.Add(s2, s3)));
+    }
+
+    /// <summary>Σ exp(x − shift) over one block, optionally storing the exponentials.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float SumExpBlock<TV, TW>(float* x, float* y, int n, float shift) where TV : struct where TW : IFloatVector<TV>
+    {
+        int w = TW.Count, i = 0;
+        TV vs = TW.Create(shift);
+        TV s0 = TW.Create(0f), s1 = s0;
+        for (; i <= n - 2 * w; i += 2 * w)
+        {
+            TV e0 = FloatMath.Exp<TV, TW>(TW.Subtract(TW.Load(x + i), vs));
+            TV e1 = FloatMath.Exp<TV, TW>(TW.Subtract(TW.Load(x + i + w), vs));
+            if (y != null) { TW.Store(e0, y + i); TW.Store(e1, y + i + w); }
+            s0 = TW.Add(s0, e0);
+            s1 = TW.Add(s1, e1);
+        }
+        for (; i <= n - w; i += w)
+        {
+            TV e = FloatMath.Exp<TV, TW>(TW.Subtract(TW.Load(x + i), vs));
+            if (y != null) TW.Store(e, y + i);
+            s0 = TW.Add(s0, e);
+        }
+        if (i < n)
+        {
+            float* buf = stackalloc float[VectorLoops.MaxLanes];
+            TV e = FloatMath.Exp<TV, TW>(TW.Subtract(VectorLoops.LoadPartial<TV, TW>(x + i, n - i, float.NegativeInfinity, buf), vs));
+            if (y != null) VectorLoops.StorePartial<TV, TW>(e, y + i, n - i, buf);
+            s1 = TW.Add(s1, e);
+        }
+        return TW.Sum(TW.Add(s0, s1));
+    }
+
+    /// <summary>y = (x + add)·scale (y may equal x).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void AddScale<TV, TW>(float* x, float* y, int n, float add, float scale) where TV : struct where TW : IFloatVector<TV>
+    {
+        int w = TW.Count, i = 0;
+        TV va = TW.Create(add), vs = TW.Create(scale);
+        for (; i <= n - w; i += w) TW.Store(TW.Multiply(TW.Add(TW.Load(x + i), va), vs), y + i);
+        if (i < n)
+        {
+            float* buf = stackalloc float[VectorLoops.MaxLanes];
+            TV v = TW.Multiply(TW.Add(VectorLoops.LoadPartial<TV, TW>(x + i, n - i, 0f, buf), va), vs);
+            VectorLoops.StorePartial<TV, TW>(v, y + i, n - i, buf);
+        }
+    }
+
+    /// <summary>y = x·scale (y may equal x).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Scale<TV, TW>(float* x, float* y, int n, float scale) where TV : struct where TW : IFloatVector<TV>
+    {
+        int w = TW.Count, i = 0;
+        TV vs = TW.Create(scale);
+        for (; i <= n - 2 * w; i += 2 * w)
+        {
+            TV v0 = TW.Multiply(TW.Load(x + i), vs);
+            TV v1 = TW.Multiply(TW.Load(x + i + w), vs);
+            TW.Store(v0, y + i);
+            TW.Store(v1, y + i + w);
+        }
+        for (; i <= n - w; i += w) TW.Store(TW.Multiply(TW.Load(x + i), vs), y + i);
+        if (i < n)
+        {
+            float* buf = stackalloc float[VectorLoops.MaxLanes];
+            TV v = TW.Multiply(VectorLoops.LoadPartial<TV, TW>(x + i, n - i, 0f, buf), vs);
+            VectorLoops.StorePartial<TV, TW>(v, y + i, n - i, buf);
+        }
+    }
+
+    /// <summary>y = (x − shift) − offset (y may equal x); the log-softmax output step.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void ShiftTwice<TV, TW>(float* x, float* y, int n, float shift, float offset) where TV : struct where TW : IFloatVector<TV>
+    {
+        int w = TW.Count, i = 0;
+        TV vs = TW.Create(shift), vo = TW.Create(offset);
+        for (; i <= n - w; i += w) TW.Store(TW.Subtract(TW.Subtract(TW.Load(x + i), vs), vo), y + i);
+        if (i < n)
+        {
+            float* buf = stackalloc float[VectorLoops.MaxLanes];
+            TV v = TW.Subtract(TW.Subtract(VectorLoops.LoadPartial<TV, TW>(x + i, n - i, 0f, buf), vs), vo);
+            VectorLoops.StorePartial<TV, TW>(v, y + i, n - i, buf);
+        }
+    }
+}
