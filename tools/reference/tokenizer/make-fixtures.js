@@ -8,7 +8,8 @@
 //       --out trained-tokenizer.json   # our trainer; gzip it into
 //       tests/fixtures/tokenizer/trained-tokenizer.json.gz (see README.md)
 //   node make-fixtures.js goldens           # ids-neox.jsonl.gz, ids-gpt2.jsonl.gz, ids-trained.jsonl.gz
-//   node make-fixtures.js benchtext OUT MB  # >= MB megabytes of varied text for throughput comparisons
+//   node make-fixtures.js benchtext OUT MB [SEED]  # >= MB megabytes of varied text (seed 3 by default)
+//   node make-fixtures.js encode TOKENIZER FILE    # HF ids per line, as `tokenformer tokenize --json --input` prints them
 //   node make-fixtures.js bench TOKENIZER FILE [REPS] [CHUNK_KIB]   # HF single-threaded encode throughput (median)
 
 const fs = require('fs');
@@ -110,9 +111,9 @@ async function goldens() {
   }
 }
 
-function benchText(out, megabytes) {
+function benchText(out, megabytes, seed) {
   const sources = loadSources(repoRoot);
-  const next = generateLines(3, 400000, sources);
+  const next = generateLines(seed, Math.ceil(megabytes * 20000), sources);
   let text = '';
   let i = 0;
   const target = megabytes * 1024 * 1024;
@@ -162,14 +163,28 @@ async function bench(tokenizerFile, file, reps, chunkKiB) {
   }));
 }
 
+/**
+ * Prints HF's ids for each line of FILE (without its '\n' or '\r\n') as one JSON array per line: the format of
+ * `tokenformer tokenize --tokenizer T --input FILE --json`, so the two outputs can be compared with cmp.
+ */
+async function encodeLines(tokenizerFile, file) {
+  const tok = Tokenizer.fromFile(tokenizerFile);
+  const text = fs.readFileSync(file, 'utf8');
+  const lines = text.split('\n');
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  const encodings = await tok.encodeBatch(lines.map((l) => l.replace(/\r$/, '')));
+  process.stdout.write(encodings.map((e) => JSON.stringify(e.getIds())).join('\n') + (encodings.length ? '\n' : ''));
+}
+
 async function main() {
   const [cmd, ...args] = process.argv.slice(2);
   if (cmd === 'corpus') corpus();
   else if (cmd === 'goldens') await goldens();
-  else if (cmd === 'benchtext') benchText(args[0], Number(args[1] ?? 10));
+  else if (cmd === 'benchtext') benchText(args[0], Number(args[1] ?? 10), Number(args[2] ?? 3));
+  else if (cmd === 'encode') await encodeLines(args[0], args[1]);
   else if (cmd === 'bench') await bench(args[0], args[1], Number(args[2] ?? 5), Number(args[3] ?? 64));
   else {
-    console.error('usage: node make-fixtures.js corpus|goldens|benchtext OUT MB|bench TOKENIZER FILE [REPS] [CHUNK_KIB]');
+    console.error('usage: node make-fixtures.js corpus|goldens|benchtext OUT MB [SEED]|encode TOKENIZER FILE|bench TOKENIZER FILE [REPS] [CHUNK_KIB]');
     process.exit(2);
   }
 }
