@@ -39,23 +39,22 @@ public static unsafe class CrossEntropy
     {
         const string K = "CrossEntropy";
         int n = KernelArguments.Matrix(K, rows, vocab);
-        string shape = $"[{rows}, {vocab}]";
-        if (rows > 0 && vocab == 0) throw new ArgumentException($"{K}: logits {shape} have no classes");
-        KernelArguments.AtLeast(K, "logits", logits.Length, n, shape);
-        KernelArguments.AtLeast(K, "targets", targets.Length, rows, $"[{rows}]");
-        if (!mask.IsEmpty) KernelArguments.AtLeast(K, "mask", mask.Length, rows, $"[{rows}] (or empty for all ones)");
-        if (!rowLoss.IsEmpty) KernelArguments.AtLeast(K, "rowLoss", rowLoss.Length, rows, $"[{rows}] (or empty)");
+        if (rows > 0 && vocab == 0) throw new ArgumentException($"{K}: logits [{rows}, {vocab}] have no classes");
+        KernelArguments.AtLeast(K, "logits", logits.Length, n, rows, vocab);
+        KernelArguments.AtLeast(K, "targets", targets.Length, rows, rows);
+        if (!mask.IsEmpty) KernelArguments.AtLeast(K, "mask", mask.Length, rows, rows, optional: true);
+        if (!rowLoss.IsEmpty) KernelArguments.AtLeast(K, "rowLoss", rowLoss.Length, rows, rows, optional: true);
         if (!dLogits.IsEmpty)
         {
-            KernelArguments.AtLeast(K, "dLogits", dLogits.Length, n, $"{shape} (or empty)");
+            KernelArguments.AtLeast(K, "dLogits", dLogits.Length, n, rows, vocab, optional: true);
             KernelArguments.NoPartialOverlap(K, logits[..n], "logits", dLogits[..n], "dLogits");
         }
         if (!rowLoss.IsEmpty && rows > 0)
         {
             if (rowLoss[..rows].Overlaps(logits[..n]))
-                throw new ArgumentException($"{K}: rowLoss [{rows}] overlaps logits {shape}");
+                throw new ArgumentException($"{K}: rowLoss [{rows}] overlaps logits [{rows}, {vocab}]");
             if (!dLogits.IsEmpty && rowLoss[..rows].Overlaps(dLogits[..n]))
-                throw new ArgumentException($"{K}: rowLoss [{rows}] overlaps dLogits {shape}");
+                throw new ArgumentException($"{K}: rowLoss [{rows}] overlaps dLogits [{rows}, {vocab}]");
         }
         if (!float.IsFinite(lossScale)) throw new ArgumentException($"{K}: lossScale must be finite (got {lossScale})");
         double maskSum = 0;
@@ -63,7 +62,7 @@ public static unsafe class CrossEntropy
         {
             int t = targets[r];
             if ((uint)t >= (uint)vocab)
-                throw new ArgumentException($"{K}: targets[{r}] = {t} is outside [0, {vocab}) for logits {shape}");
+                throw new ArgumentException($"{K}: targets[{r}] = {t} is outside [0, {vocab}) for logits [{rows}, {vocab}]");
             float m = mask.IsEmpty ? 1f : mask[r];
             if (!(m >= 0f) || float.IsInfinity(m))
                 throw new ArgumentException($"{K}: mask[{r}] = {m} must be finite and ≥ 0");

@@ -14,11 +14,15 @@ internal static class KernelArguments
         return (int)n;
     }
 
-    /// <summary>Checks that a span named <paramref name="name"/> holds at least <paramref name="need"/> floats.</summary>
-    public static void AtLeast(string kernel, string name, int length, long need, string shape)
+    /// <summary>
+    /// Checks that a span named <paramref name="name"/> of shape [d0] (d1 &lt; 0) or [d0, d1] holds at least
+    /// <paramref name="need"/> elements; the message is only built when throwing.
+    /// </summary>
+    public static void AtLeast(string kernel, string name, int length, long need, int d0, int d1 = -1, bool optional = false)
     {
         if (length < need)
-            throw new ArgumentException($"{kernel}: {name} should be {shape} ({need} elements) but has {length}");
+            throw new ArgumentException(
+                $"{kernel}: {name} should be {(d1 < 0 ? $"[{d0}]" : $"[{d0}, {d1}]")} ({need} elements{(optional ? ", or empty" : "")}) but has {length}");
     }
 
     /// <summary>Checks that two spans of an element-wise op have the same length and the output is long enough.</summary>

@@ -36,8 +36,8 @@ public static unsafe class RowOps
     internal static void L2Norms(ReadOnlySpan<float> x, int rows, int cols, Span<float> norms, SimdPath path)
     {
         int n = KernelArguments.Matrix("L2Norms", rows, cols);
-        KernelArguments.AtLeast("L2Norms", "x", x.Length, n, $"[{rows}, {cols}]");
-        KernelArguments.AtLeast("L2Norms", "norms", norms.Length, rows, $"[{rows}]");
+        KernelArguments.AtLeast("L2Norms", "x", x.Length, n, rows, cols);
+        KernelArguments.AtLeast("L2Norms", "norms", norms.Length, rows, rows);
         fixed (float* px = x, pn = norms) Run(Kind.L2Norm, path, px, pn, null, rows, cols);
     }
 
@@ -46,9 +46,9 @@ public static unsafe class RowOps
         int n = KernelArguments.Matrix("MeanVariance", rows, cols);
         if (cols == 0 && rows > 0)
             throw new ArgumentException($"MeanVariance: rows of x [{rows}, {cols}] are empty; mean and variance need cols ≥ 1");
-        KernelArguments.AtLeast("MeanVariance", "x", x.Length, n, $"[{rows}, {cols}]");
-        KernelArguments.AtLeast("MeanVariance", "mean", mean.Length, rows, $"[{rows}]");
-        KernelArguments.AtLeast("MeanVariance", "variance", variance.Length, rows, $"[{rows}]");
+        KernelArguments.AtLeast("MeanVariance", "x", x.Length, n, rows, cols);
+        KernelArguments.AtLeast("MeanVariance", "mean", mean.Length, rows, rows);
+        KernelArguments.AtLeast("MeanVariance", "variance", variance.Length, rows, rows);
         if (rows > 0 && mean[..rows].Overlaps(variance[..rows]))
             throw new ArgumentException($"MeanVariance: mean and variance [{rows}] overlap");
         fixed (float* px = x, pm = mean, pv = variance) Run(Kind.MeanVariance, path, px, pm, pv, rows, cols);
@@ -69,8 +69,8 @@ public static unsafe class RowOps
     private static void CheckMap(string kernel, ReadOnlySpan<float> x, Span<float> y, int rows, int cols)
     {
         int n = KernelArguments.Matrix(kernel, rows, cols);
-        KernelArguments.AtLeast(kernel, "x", x.Length, n, $"[{rows}, {cols}]");
-        KernelArguments.AtLeast(kernel, "y", y.Length, n, $"[{rows}, {cols}]");
+        KernelArguments.AtLeast(kernel, "x", x.Length, n, rows, cols);
+        KernelArguments.AtLeast(kernel, "y", y.Length, n, rows, cols);
         KernelArguments.NoPartialOverlap(kernel, x[..n], "x", y[..n], "y");
     }
 

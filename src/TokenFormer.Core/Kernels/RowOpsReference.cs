@@ -62,6 +62,6 @@ public static class RowOpsReference
     private static void Check(string kernel, ReadOnlySpan<float> x, int rows, int cols)
     {
         int n = KernelArguments.Matrix(kernel, rows, cols);
-        KernelArguments.AtLeast(kernel, "x", x.Length, n, $"[{rows}, {cols}]");
+        KernelArguments.AtLeast(kernel, "x", x.Length, n, rows, cols);
     }
 }
