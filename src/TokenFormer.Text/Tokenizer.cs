@@ -23,9 +23,14 @@ public sealed class Tokenizer
     private readonly ThreadLocal<EncoderState> _state = new(() => new EncoderState());
     private string? _contentHash;
 
-    /// <summary>Assembles a tokenizer from its components.</summary>
+    /// <summary>
+    /// Assembles a tokenizer from its components. Added tokens get ids the way Hugging Face's library assigns them
+    /// when it loads a tokenizer.json (the ids written in the file are not used): a token already in the model's
+    /// vocabulary takes that id; any other takes the next id after the vocabulary and the tokens added before it.
+    /// A token whose content repeats an earlier one is ignored.
+    /// </summary>
     /// <param name="model">The BPE model.</param>
-    /// <param name="addedTokens">Added tokens with their ids (special or not).</param>
+    /// <param name="addedTokens">Added tokens (special or not), in tokenizer.json order.</param>
     /// <param name="normalizers">Normalisers applied in order (empty: none).</param>
     /// <param name="preTokenizer">ByteLevel pre-tokenizer options.</param>
     /// <param name="postProcessor">ByteLevel post-processor options, or null (neither adds ids).</param>
@@ -34,18 +39,34 @@ public sealed class Tokenizer
         ByteLevelOptions preTokenizer, ByteLevelOptions? postProcessor, ByteLevelOptions? decoder)
     {
         Model = model;
-        _addedTokens = addedTokens.OrderBy(t => t.Id).ToArray();
-        foreach (AddedToken t in _addedTokens)
-        {
-            _addedByContent.TryAdd(t.Content, t);
-            _addedById[t.Id] = t;
-        }
-        _rawMatcher = new AddedTokenMatcher(_addedTokens.Where(t => !t.Normalized));
-        _normalizedMatcher = new AddedTokenMatcher(_addedTokens.Where(t => t.Normalized));
         Normalizers = normalizers.ToArray();
         PreTokenizer = preTokenizer;
         PostProcessor = postProcessor;
         Decoder = decoder;
+
+        var specials = new List<AddedToken>();
+        var others = new List<AddedToken>();
+        var specialContents = new HashSet<string>(StringComparer.Ordinal);
+        int modelSize = model.Vocab.Count;
+        int maxAdded = -1;
+        foreach (AddedToken token in addedTokens)
+        {
+            if (token.Content.Length == 0 || _addedByContent.ContainsKey(token.Content)) continue;
+            int id = model.TokenToId(token.Content)
+                     ?? (maxAdded < 0 ? modelSize : maxAdded >= modelSize || modelSize == 0 ? maxAdded + 1 : modelSize);
+            maxAdded = Math.Max(maxAdded, id);
+            AddedToken assigned = token with { Id = id };
+            _addedByContent[token.Content] = assigned;
+            _addedById[id] = assigned;
+            if (token.Special && specialContents.Add(token.Content)) specials.Add(assigned);
+            else others.Add(assigned);
+        }
+        _addedTokens = _addedById.Values.OrderBy(t => t.Id).ToArray();
+        // HF matches special tokens first, then the others; normalised tokens are matched in their normalised form.
+        AddedToken[] ordered = [.. specials, .. others];
+        _rawMatcher = new AddedTokenMatcher(ordered.Where(t => !t.Normalized));
+        _normalizedMatcher = new AddedTokenMatcher(ordered.Where(t => t.Normalized).Select(t => t with { Content = NormalizeText(t.Content) }));
+
         int limit = model.IdLimit;
         foreach (AddedToken t in _addedTokens) limit = Math.Max(limit, t.Id + 1);
         VocabSize = limit;
@@ -180,8 +201,7 @@ public sealed class Tokenizer
                 output.Add(id);
                 continue;
             }
-            string piece = start == 0 && length == text.Length ? text : text.Substring(start, length);
-            foreach (UnicodeNormalizer n in Normalizers) piece = n.Normalize(piece);
+            string piece = NormalizeText(start == 0 && length == text.Length ? text : text.Substring(start, length));
             if (_normalizedMatcher.IsEmpty)
             {
                 EncodeSegment(piece, state, output);
@@ -196,6 +216,12 @@ public sealed class Tokenizer
                 else EncodeSegment(s == 0 && l == piece.Length ? piece : piece.Substring(s, l), state, output);
             }
         }
+    }
+
+    private string NormalizeText(string text)
+    {
+        foreach (UnicodeNormalizer n in Normalizers) text = n.Normalize(text);
+        return text;
     }
 
     /// <summary>Pre-tokenizes one segment (no added tokens inside) and encodes each piece.</summary>

@@ -8,6 +8,7 @@
 //       --out trained-tokenizer.json   # our trainer; gzip it into
 //       tests/fixtures/tokenizer/trained-tokenizer.json.gz (see README.md)
 //   node make-fixtures.js goldens           # ids-neox.jsonl.gz, ids-gpt2.jsonl.gz, ids-trained.jsonl.gz
+//   node make-fixtures.js variants          # variants.jsonl.gz (NFKC + add_prefix_space + added-token options; no regex)
 //   node make-fixtures.js benchtext OUT MB [SEED]  # >= MB megabytes of varied text (seed 3 by default)
 //   node make-fixtures.js encode TOKENIZER FILE    # HF ids per line, as `tokenformer tokenize --json --input` prints them
 //   node make-fixtures.js bench TOKENIZER FILE [REPS] [CHUNK_KIB]   # HF single-threaded encode throughput (median)
@@ -111,6 +112,56 @@ async function goldens() {
   }
 }
 
+/**
+ * Variants of GPT-2's tokenizer.json that exercise options the three main tokenizers do not: NFKC with
+ * add_prefix_space and added tokens with lstrip / rstrip / single_word / normalized; NFC without the split regex.
+ * variants.jsonl.gz holds, per line, {"variant", "edits" (top-level fields replacing GPT-2's), "corpus_lines" (the
+ * texts start with that many corpus lines), "crafted" (then these texts), "ids" (HF's ids for every text)}.
+ */
+async function variants() {
+  const { rng } = require('./corpus');
+  const r = rng(5);
+  const pick = (a) => a[Math.floor(r() * a.length)];
+  const corpus = readJsonl(path.join(fixtures, 'corpus.jsonl.gz'));
+  const parts = ['<mask>', ' <mask>', '  <mask> ', '\ufb01', 'fi', 'word', ' word', 'sword', 'word_', 'words', 'END', 'END  ',
+    ' END\n', 'x', ' the', 'Ⅻ', '①', '\uff21\uff22', 'é', 'e\u0301', '\u00a0', '  ', '\t', '\n', '<|endoftext|>', '😀', '漢字'];
+  const crafted = [];
+  for (let i = 0; i < 600; i++) {
+    let t = '';
+    for (let k = 1 + Math.floor(r() * 8); k > 0; k--) t += pick(parts);
+    crafted.push(t);
+  }
+  const texts = [...corpus.slice(0, 3000), ...crafted];
+  const gpt2 = gpt2TokenizerJson();
+  const tok = (c, id, o) => ({ id, content: c, single_word: false, lstrip: false, rstrip: false, normalized: false, special: false, ...o });
+  const defs = [
+    ['nfkc-prefix-added', {
+      normalizer: { type: 'NFKC' },
+      pre_tokenizer: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
+      added_tokens: [
+        gpt2.added_tokens[0],
+        tok('<mask>', 50257, { lstrip: true, special: true }),
+        tok('fi', 50258, { normalized: true }),
+        tok('word', 50259, { single_word: true, normalized: true }),
+        tok('END', 50260, { rstrip: true }),
+      ],
+    }],
+    ['nfc-noregex', {
+      normalizer: { type: 'Sequence', normalizers: [{ type: 'NFC' }] },
+      pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
+    }],
+  ];
+  const out = [];
+  for (const [name, edits] of defs) {
+    const json = { ...gpt2, ...edits };
+    const t = Tokenizer.fromString(JSON.stringify(json));
+    const encodings = await t.encodeBatch(texts);
+    out.push(JSON.stringify({ variant: name, edits, corpus_lines: 3000, crafted, ids: encodings.map((e) => e.getIds()) }));
+    console.log(`${name}: ${texts.length} lines`);
+  }
+  writeGz(path.join(fixtures, 'variants.jsonl.gz'), out.join('\n') + '\n');
+}
+
 function benchText(out, megabytes, seed) {
   const sources = loadSources(repoRoot);
   const next = generateLines(seed, Math.ceil(megabytes * 20000), sources);
@@ -180,11 +231,12 @@ async function main() {
   const [cmd, ...args] = process.argv.slice(2);
   if (cmd === 'corpus') corpus();
   else if (cmd === 'goldens') await goldens();
+  else if (cmd === 'variants') await variants();
   else if (cmd === 'benchtext') benchText(args[0], Number(args[1] ?? 10), Number(args[2] ?? 3));
   else if (cmd === 'encode') await encodeLines(args[0], args[1]);
   else if (cmd === 'bench') await bench(args[0], args[1], Number(args[2] ?? 5), Number(args[3] ?? 64));
   else {
-    console.error('usage: node make-fixtures.js corpus|goldens|benchtext OUT MB [SEED]|encode TOKENIZER FILE|bench TOKENIZER FILE [REPS] [CHUNK_KIB]');
+    console.error('usage: node make-fixtures.js corpus|goldens|variants|benchtext OUT MB [SEED]|encode TOKENIZER FILE|bench TOKENIZER FILE [REPS] [CHUNK_KIB]');
     process.exit(2);
   }
 }
