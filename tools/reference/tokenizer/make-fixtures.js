@@ -9,6 +9,7 @@
 //       tests/fixtures/tokenizer/trained-tokenizer.json.gz (see README.md)
 //   node make-fixtures.js goldens           # ids-neox.jsonl.gz, ids-gpt2.jsonl.gz, ids-trained.jsonl.gz
 //   node make-fixtures.js variants          # variants.jsonl.gz (NFKC + add_prefix_space + added-token options; no regex)
+//   node make-fixtures.js decodes           # decode-gpt2.jsonl.gz (HF decode of random ids, invalid UTF-8 included)
 //   node make-fixtures.js benchtext OUT MB [SEED]  # >= MB megabytes of varied text (seed 3 by default)
 //   node make-fixtures.js encode TOKENIZER FILE    # HF ids per line, as `tokenformer tokenize --json --input` prints them
 //   node make-fixtures.js bench TOKENIZER FILE [REPS] [CHUNK_KIB]   # HF single-threaded encode throughput (median)
@@ -162,6 +163,28 @@ async function variants() {
   writeGz(path.join(fixtures, 'variants.jsonl.gz'), out.join('\n') + '\n');
 }
 
+/**
+ * HF's decode of random id sequences with GPT-2's tokenizer (byte tokens that split UTF-8 sequences included, so
+ * invalid UTF-8 and its U+FFFD replacement are exercised): decode-gpt2.jsonl.gz, one {"ids", "skip", "text"} per line.
+ */
+async function decodes() {
+  const { rng } = require('./corpus');
+  const r = rng(6);
+  const tok = Tokenizer.fromString(JSON.stringify(gpt2TokenizerJson()));
+  const out = [];
+  for (let i = 0; i < 3000; i++) {
+    const ids = [];
+    for (let k = Math.floor(r() * 12); k > 0; k--) {
+      const x = r();
+      // byte tokens (ids 0-255 are GPT-2's 256 byte characters), any token, or <|endoftext|>
+      ids.push(x < 0.5 ? Math.floor(r() * 256) : x < 0.95 ? Math.floor(r() * 50257) : 50256);
+    }
+    const skip = i % 5 === 0;
+    out.push(JSON.stringify({ ids, skip, text: await tok.decode(ids, skip) }));
+  }
+  writeGz(path.join(fixtures, 'decode-gpt2.jsonl.gz'), out.join('\n') + '\n');
+}
+
 function benchText(out, megabytes, seed) {
   const sources = loadSources(repoRoot);
   const next = generateLines(seed, Math.ceil(megabytes * 20000), sources);
@@ -232,11 +255,12 @@ async function main() {
   if (cmd === 'corpus') corpus();
   else if (cmd === 'goldens') await goldens();
   else if (cmd === 'variants') await variants();
+  else if (cmd === 'decodes') await decodes();
   else if (cmd === 'benchtext') benchText(args[0], Number(args[1] ?? 10), Number(args[2] ?? 3));
   else if (cmd === 'encode') await encodeLines(args[0], args[1]);
   else if (cmd === 'bench') await bench(args[0], args[1], Number(args[2] ?? 5), Number(args[3] ?? 64));
   else {
-    console.error('usage: node make-fixtures.js corpus|goldens|variants|benchtext OUT MB [SEED]|encode TOKENIZER FILE|bench TOKENIZER FILE [REPS] [CHUNK_KIB]');
+    console.error('usage: node make-fixtures.js corpus|goldens|variants|decodes|benchtext OUT MB [SEED]|encode TOKENIZER FILE|bench TOKENIZER FILE [REPS] [CHUNK_KIB]');
     process.exit(2);
   }
 }
