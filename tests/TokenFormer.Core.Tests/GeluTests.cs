@@ -100,6 +100,46 @@ public class GeluTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(KernelTestData.Paths), MemberType = typeof(KernelTestData))]
+    public void FusedRowHelpers_MatchReference(SimdPath path)
+    {
+        var rng = new Random(12);
+        foreach (int n in KernelTestData.AwkwardSizes.Append(3000))
+        {
+            float[] a = KernelTestData.Uniform(rng, n, -3f, 3f);
+            float scale = 1.7f;
+            float[] z = (float[])a.Clone();
+            var s = new float[n];
+            Activations.ScaleThenGelu(z, scale, s, path);
+            var expected = new double[n];
+            for (int i = 0; i < n; i++)
+            {
+                Assert.Equal(a[i] * scale, z[i]);
+                expected[i] = PreciseMath.Gelu(z[i]);
+            }
+            KernelTestData.AssertClose($"ScaleThenGelu n={n}", s, expected, i => 1e-5 * Math.Abs(expected[i]) + 1e-42);
+
+            float[] g = KernelTestData.Uniform(rng, n, -1f, 1f);
+            float[] g0 = (float[])g.Clone();
+            float dot = Activations.GeluBackwardDot(z, g, z, path);
+            double expectedDot = 0, scaleDot = 0;
+            for (int i = 0; i < n; i++)
+            {
+                double d = PreciseMath.GeluDerivative(z[i]);
+                expected[i] = g0[i] * d;
+                expectedDot += expected[i] * z[i];
+                scaleDot += Math.Abs(expected[i] * z[i]);
+            }
+            KernelTestData.AssertClose($"GeluBackwardDot n={n}", g, expected,
+                i => 1e-5 * Math.Abs(g0[i]) * (PreciseMath.Phi(z[i]) + Math.Abs(z[i] * PreciseMath.Pdf(z[i]))));
+            Assert.True(Math.Abs(dot - expectedDot) <= 1e-5 * scaleDot, $"n={n}: dot {dot} expected {expectedDot}");
+            float[] g2 = (float[])g0.Clone();
+            Assert.Equal(0f, Activations.GeluBackwardDot(z, g2, default, path));
+            Assert.Equal(g, g2);
+        }
+    }
+
     [Fact]
     public void SpecialValues()
     {

@@ -80,6 +80,61 @@ public class RowOpsTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(KernelTestData.Paths), MemberType = typeof(KernelTestData))]
+    public void SoftmaxBackward_MatchesReference_InPlaceToo(SimdPath path)
+    {
+        var rng = new Random(26);
+        foreach ((int rows, int cols) in KernelTestData.RowShapes())
+        {
+            float[] x = KernelTestData.Uniform(rng, rows * cols, -3f, 3f);
+            var y = new float[rows * cols];
+            RowOps.Softmax(x, y, rows, cols, path);
+            float[] dy = KernelTestData.Uniform(rng, rows * cols, -1f, 1f);
+            var dx = new float[rows * cols];
+            var expected = new double[rows * cols];
+            RowOps.SoftmaxBackward(y, dy, dx, rows, cols, path);
+            RowOpsReference.SoftmaxBackward(y, dy, rows, cols, expected);
+            // dy − Σ y·dy can cancel; measure against y·(|dy| + |Σ y·dy|) ≤ 2·y.
+            KernelTestData.AssertClose($"SoftmaxBackward [{rows},{cols}] {path}", dx, expected, i => 2e-5 * y[i] + 1e-30);
+            float[] inPlace = (float[])dy.Clone();
+            RowOps.SoftmaxBackward(y, inPlace, inPlace, rows, cols, path);
+            Assert.Equal(dx, inPlace);
+        }
+    }
+
+    [Fact]
+    public void SoftmaxBackwardReference_MatchesFiniteDifferences()
+    {
+        // L(x) = Σ dy ⊙ softmax(x) in double; dL/dx must equal the reference backward.
+        var rng = new Random(27);
+        int cols = 13;
+        float[] x = KernelTestData.Uniform(rng, cols, -2f, 2f);
+        float[] dy = KernelTestData.Uniform(rng, cols, -1f, 1f);
+        var y = new double[cols];
+        RowOpsReference.Softmax(x, 1, cols, y);
+        var yf = y.Select(v => (float)v).ToArray();
+        var expected = new double[cols];
+        RowOpsReference.SoftmaxBackward(yf, dy, 1, cols, expected);
+        double[] z = x.Select(v => (double)v).ToArray();
+        double L(double[] v)
+        {
+            double max = v.Max(), s = v.Sum(t => Math.Exp(t - max)), l = 0;
+            for (int j = 0; j < cols; j++) l += dy[j] * Math.Exp(v[j] - max) / s;
+            return l;
+        }
+        const double h = 1e-6;
+        for (int j = 0; j < cols; j++)
+        {
+            double keep = z[j];
+            z[j] = keep + h; double up = L(z);
+            z[j] = keep - h; double down = L(z);
+            z[j] = keep;
+            // The reference is fed y rounded to float, hence 1e-7 rather than 1e-9.
+            Assert.True(Math.Abs((up - down) / (2 * h) - expected[j]) <= 1e-7, $"column {j}");
+        }
+    }
+
     [Fact]
     public void Softmax_HandlesLargeLogits_WithoutOverflow()
     {

@@ -28,11 +28,11 @@ public static unsafe class CrossEntropy
     /// <returns>Σ mask·ce / Σ mask, or 0 when Σ mask = 0 (then the gradient is all zeros).</returns>
     public static float ForwardBackward(ReadOnlySpan<float> logits, int rows, int vocab, ReadOnlySpan<int> targets,
         ReadOnlySpan<float> mask, Span<float> rowLoss, Span<float> dLogits, float lossScale = 1f) =>
-        ForwardBackward(logits, rows, vocab, targets, mask, rowLoss, dLogits, lossScale, SimdPaths.Best);
+        ForwardBackward(logits, rows, vocab, targets, mask, rowLoss, dLogits, lossScale, SimdPaths.Current);
 
     /// <summary>Mean cross-entropy over all rows (no mask, no gradient). logits: [rows, vocab], targets: [rows].</summary>
     public static float Forward(ReadOnlySpan<float> logits, int rows, int vocab, ReadOnlySpan<int> targets) =>
-        ForwardBackward(logits, rows, vocab, targets, default, default, default, 1f, SimdPaths.Best);
+        ForwardBackward(logits, rows, vocab, targets, default, default, default, 1f, SimdPaths.Current);
 
     internal static float ForwardBackward(ReadOnlySpan<float> logits, int rows, int vocab, ReadOnlySpan<int> targets,
         ReadOnlySpan<float> mask, Span<float> rowLoss, Span<float> dLogits, float lossScale, SimdPath path)

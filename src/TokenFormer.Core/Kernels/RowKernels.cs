@@ -43,6 +43,54 @@ internal static unsafe class RowKernels
         return (float)s;
     }
 
+    /// <summary>Σ a·b.</summary>
+    public static float Dot<TV, TW>(float* a, float* b, int n) where TV : struct where TW : IFloatVector<TV>
+    {
+        if (n <= Block) return DotBlock<TV, TW>(a, b, n);
+        double s = 0;
+        for (int i = 0; i < n; i += Block) s += DotBlock<TV, TW>(a + i, b + i, Math.Min(Block, n - i));
+        return (float)s;
+    }
+
+    /// <summary>Σ a·b over one block.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float DotBlock<TV, TW>(float* a, float* b, int n) where TV : struct where TW : IFloatVector<TV>
+    {
+        int w = TW.Count, i = 0;
+        TV s0 = TW.Create(0f), s1 = s0, s2 = s0, s3 = s0;
+        for (; i <= n - 4 * w; i += 4 * w)
+        {
+            s0 = TW.MultiplyAdd(TW.Load(a + i), TW.Load(b + i), s0);
+            s1 = TW.MultiplyAdd(TW.Load(a + i + w), TW.Load(b + i + w), s1);
+            s2 = TW.MultiplyAdd(TW.Load(a + i + 2 * w), TW.Load(b + i + 2 * w), s2);
+            s3 = TW.MultiplyAdd(TW.Load(a + i + 3 * w), TW.Load(b + i + 3 * w), s3);
+        }
+        for (; i <= n - w; i += w) s0 = TW.MultiplyAdd(TW.Load(a + i), TW.Load(b + i), s0);
+        if (i < n)
+        {
+            float* bufA = stackalloc float[VectorLoops.MaxLanes];
+            float* bufB = stackalloc float[VectorLoops.MaxLanes];
+            s1 = TW.MultiplyAdd(VectorLoops.LoadPartial<TV, TW>(a + i, n - i, 0f, bufA), VectorLoops.LoadPartial<TV, TW>(b + i, n - i, 0f, bufB), s1);
+        }
+        return TW.Sum(TW.Add(TW.Add(s0, s1), TW.Add(s2, s3)));
+    }
+
+    /// <summary>dx = y ⊙ (dy − c) (dx may equal dy or y); the softmax backward step with c = Σ y·dy.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void MultiplyShifted<TV, TW>(float* y, float* dy, float* dx, int n, float c) where TV : struct where TW : IFloatVector<TV>
+    {
+        int w = TW.Count, i = 0;
+        TV vc = TW.Create(c);
+        for (; i <= n - w; i += w) TW.Store(TW.Multiply(TW.Load(y + i), TW.Subtract(TW.Load(dy + i), vc)), dx + i);
+        if (i < n)
+        {
+            float* bufY = stackalloc float[VectorLoops.MaxLanes];
+            float* bufD = stackalloc float[VectorLoops.MaxLanes];
+            TV v = TW.Multiply(VectorLoops.LoadPartial<TV, TW>(y + i, n - i, 0f, bufY), TW.Subtract(VectorLoops.LoadPartial<TV, TW>(dy + i, n - i, 0f, bufD), vc));
+            VectorLoops.StorePartial<TV, TW>(v, dx + i, n - i, bufY);
+        }
+    }
+
     /// <summary>max over the row (−∞ for n = 0).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Max<TV, TW>(float* x, int n) where TV : struct where TW : IFloatVector<TV>

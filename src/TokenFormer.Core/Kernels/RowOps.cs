@@ -12,26 +12,45 @@ public static unsafe class RowOps
 {
     /// <summary>norms[r] = ‖x[r, :]‖₂ (no epsilon). x: [rows, cols], norms: [rows].</summary>
     public static void L2Norms(ReadOnlySpan<float> x, int rows, int cols, Span<float> norms) =>
-        L2Norms(x, rows, cols, norms, SimdPaths.Best);
+        L2Norms(x, rows, cols, norms, SimdPaths.Current);
 
     /// <summary>
     /// mean[r] = Σⱼ x[r, j] / cols and variance[r] = Σⱼ (x[r, j] − mean[r])² / cols (population/biased, as LayerNorm
     /// uses), by two passes over each row. x: [rows, cols], mean: [rows], variance: [rows]. cols must be ≥ 1 when rows ≥ 1.
     /// </summary>
     public static void MeanVariance(ReadOnlySpan<float> x, int rows, int cols, Span<float> mean, Span<float> variance) =>
-        MeanVariance(x, rows, cols, mean, variance, SimdPaths.Best);
+        MeanVariance(x, rows, cols, mean, variance, SimdPaths.Current);
 
     /// <summary>
     /// y[r, :] = softmax(x[r, :]) with the row maximum subtracted before exp. x, y: [rows, cols]; y may be the same span as x.
     /// </summary>
     public static void Softmax(ReadOnlySpan<float> x, Span<float> y, int rows, int cols) =>
-        Softmax(x, y, rows, cols, SimdPaths.Best);
+        Softmax(x, y, rows, cols, SimdPaths.Current);
 
     /// <summary>
     /// y[r, :] = log softmax(x[r, :]) = (x − max) − log Σ exp(x − max). x, y: [rows, cols]; y may be the same span as x.
     /// </summary>
     public static void LogSoftmax(ReadOnlySpan<float> x, Span<float> y, int rows, int cols) =>
-        LogSoftmax(x, y, rows, cols, SimdPaths.Best);
+        LogSoftmax(x, y, rows, cols, SimdPaths.Current);
+
+    /// <summary>
+    /// Softmax backward per row: dx = y ⊙ (dy − Σⱼ yⱼ·dyⱼ), where y = softmax(x) is the saved forward output.
+    /// y, dy, dx: [rows, cols]; dx may be the same span as dy (or y).
+    /// </summary>
+    public static void SoftmaxBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx, int rows, int cols) =>
+        SoftmaxBackward(y, dy, dx, rows, cols, SimdPaths.Current);
+
+    internal static void SoftmaxBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, Span<float> dx, int rows, int cols, SimdPath path)
+    {
+        const string K = "SoftmaxBackward";
+        int n = KernelArguments.Matrix(K, rows, cols);
+        KernelArguments.AtLeast(K, "y", y.Length, n, rows, cols);
+        KernelArguments.AtLeast(K, "dy", dy.Length, n, rows, cols);
+        KernelArguments.AtLeast(K, "dx", dx.Length, n, rows, cols);
+        KernelArguments.NoPartialOverlap(K, y[..n], "y", dx[..n], "dx");
+        KernelArguments.NoPartialOverlap(K, dy[..n], "dy", dx[..n], "dx");
+        fixed (float* py = y, pdy = dy, pdx = dx) Run(Kind.SoftmaxBackward, path, py, pdy, pdx, rows, cols);
+    }
 
     internal static void L2Norms(ReadOnlySpan<float> x, int rows, int cols, Span<float> norms, SimdPath path)
     {
@@ -74,7 +93,7 @@ public static unsafe class RowOps
         KernelArguments.NoPartialOverlap(kernel, x[..n], "x", y[..n], "y");
     }
 
-    private enum Kind { L2Norm, MeanVariance, Softmax, LogSoftmax }
+    private enum Kind { L2Norm, MeanVariance, Softmax, LogSoftmax, SoftmaxBackward }
 
     private static void Run(Kind kind, SimdPath path, float* x, float* a, float* b, int rows, int cols)
     {
@@ -133,6 +152,14 @@ public static unsafe class RowOps
                     float max = RowKernels.Max<TV, TW>(row, cols);
                     float sum = RowKernels.SumExp<TV, TW>(row, null, cols, max);
                     RowKernels.ShiftTwice<TV, TW>(row, outRow, cols, max, MathF.Log(sum));
+                }
+                break;
+            case Kind.SoftmaxBackward:     // x = y, a = dy, b = dx
+                for (int r = r0; r < r1; r++)
+                {
+                    long o = (long)r * cols;
+                    float dot = RowKernels.Dot<TV, TW>(x + o, a + o, cols);
+                    RowKernels.MultiplyShifted<TV, TW>(x + o, a + o, b + o, cols, dot);
                 }
                 break;
         }

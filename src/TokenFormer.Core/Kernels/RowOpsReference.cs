@@ -59,6 +59,18 @@ public static class RowOpsReference
         }
     }
 
+    /// <summary>dx = y ⊙ (dy − Σ y·dy) per row. y, dy, dx: [rows, cols].</summary>
+    public static void SoftmaxBackward(ReadOnlySpan<float> y, ReadOnlySpan<float> dy, int rows, int cols, Span<double> dx)
+    {
+        Check("SoftmaxBackwardReference", y, rows, cols);
+        for (int r = 0; r < rows; r++)
+        {
+            double dot = 0;
+            for (int j = 0; j < cols; j++) dot += (double)y[r * cols + j] * dy[r * cols + j];
+            for (int j = 0; j < cols; j++) dx[r * cols + j] = y[r * cols + j] * (dy[r * cols + j] - dot);
+        }
+    }
+
     private static void Check(string kernel, ReadOnlySpan<float> x, int rows, int cols)
     {
         int n = KernelArguments.Matrix(kernel, rows, cols);

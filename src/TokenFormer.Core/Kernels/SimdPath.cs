@@ -26,6 +26,21 @@ public static class SimdPaths
         : Vector256.IsHardwareAccelerated && Fma.IsSupported ? SimdPath.Vector256
         : SimdPath.Scalar;
 
+    private static SimdPath _current = Best;
+
+    /// <summary>
+    /// The path the public kernel entry points use (default <see cref="Best"/>); benchmarks lower it to compare paths.
+    /// </summary>
+    public static SimdPath Current
+    {
+        get => _current;
+        set
+        {
+            if (!IsSupported(value)) throw new ArgumentException($"SIMD path {value} is not supported by this CPU (best: {Best})");
+            _current = value;
+        }
+    }
+
     /// <summary>True when <paramref name="path"/> can run on this CPU.</summary>
     public static bool IsSupported(SimdPath path) => path <= Best;
 
