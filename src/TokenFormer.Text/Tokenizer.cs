@@ -139,6 +139,12 @@ public sealed class Tokenizer
         return state.Output.ToArray();
     }
 
+    /// <summary>
+    /// Encodes UTF-8 bytes: [number of tokens]. Any byte sequence is accepted; invalid UTF-8 is replaced by U+FFFD
+    /// first (what a lossy reader hands Hugging Face's library).
+    /// </summary>
+    public int[] Encode(ReadOnlySpan<byte> utf8) => Encode(Encoding.UTF8.GetString(utf8));
+
     /// <summary>Encodes <paramref name="text"/> and appends the ids to <paramref name="output"/>.</summary>
     public void Encode(string text, List<int> output)
     {

@@ -19,7 +19,8 @@ public sealed class RobustnessTests
                 byte[] bytes = new byte[random.Next(0, 400)];
                 random.NextBytes(bytes);
                 string text = Encoding.UTF8.GetString(bytes); // invalid sequences become U+FFFD
-                int[] ids = t.Encode(text);
+                int[] ids = t.Encode(bytes);
+                Assert.Equal(t.Encode(text), ids);
                 Assert.Equal(text, t.Decode(ids));
             }
         }
