@@ -35,13 +35,13 @@ public sealed class ModelRunner
     private readonly float[] _mask;
     private readonly CausalAttention _attention = new();
     private readonly RotaryEmbedding _rotary;
-    private readonly RowJob _lnJob, _normFwdJob, _normBwdJob, _rotaryJob, _lnBwdJob, _finalFwdJob, _finalBwdJob, _lossJob;
+    private readonly RowJob _lnJob, _normFwdJob, _normBwdJob, _rotaryJob, _lnBwdJob, _finalFwdJob, _finalBwdJob;
 
     // Current operands of the reusable row jobs.
     private float[] _jIn = null!, _jOut = null!, _jStat = null!, _jPre = null!, _jS = null!;
     private int _jWidth, _jSegments;
-    private float _jTau, _jMult, _lossScale;
-    private bool _jInverse, _jAccumulate, _lossGradient;
+    private float _jTau, _jMult;
+    private bool _jInverse, _jAccumulate;
 
     /// <summary>Sequences per batch.</summary>
     public int Batch { get; }
@@ -57,7 +57,7 @@ public sealed class ModelRunner
     public ReadOnlySpan<float> Logits => _logits.AsSpan(0, Rows * _vocab);
     /// <summary>True when the last forward computed a loss (so <see cref="Logits"/> holds gradients).</summary>
     public bool LogitsHoldGradient { get; private set; }
-    /// <summary>Per-row loss of the last forward [B·T] (0 where the mask is 0).</summary>
+    /// <summary>Per-row cross-entropy of the last forward with targets [B·T] (unweighted by the mask).</summary>
     public ReadOnlySpan<float> RowLoss => _rowLoss.AsSpan(0, Rows);
 
     /// <summary>Allocates every buffer for batches of <paramref name="batch"/> × <paramref name="sequence"/> tokens.</summary>
@@ -160,20 +160,6 @@ public sealed class ModelRunner
                 LayerNormKernels.BackwardNonParam(_xhatF.AsSpan(r * _d, _d), tmp, _rstdF[r], _dx.AsSpan(r * _d, _d), false);
             }
         });
-        _lossJob = new RowJob((s, e) =>
-        {
-            for (int r = s; r < e; r++)
-            {
-                float m = _mask[r];
-                if (m == 0)
-                {
-                    _rowLoss[r] = 0;
-                    if (_lossGradient) _logits.AsSpan(r * _vocab, _vocab).Clear();
-                    continue;
-                }
-                _rowLoss[r] = m * SoftmaxCrossEntropy.Row(_logits.AsSpan(r * _vocab, _vocab), _targets[r], m * _lossScale, _lossGradient);
-            }
-        });
     }
 
     private LayerBuffers L(int l) => _layers[l];
@@ -224,24 +210,23 @@ public sealed class ModelRunner
 
         if (targets.Length != n) throw new ArgumentException($"targets: expected {n} ids, got {targets.Length}");
         if (!mask.IsEmpty && mask.Length != n) throw new ArgumentException($"loss mask: expected {n} values, got {mask.Length}");
-        double maskSum = 0;
+        bool anyPosition = false;
         for (int i = 0; i < n; i++)
         {
             float m = mask.IsEmpty ? 1f : mask[i];
+            if (!(m >= 0)) throw new ArgumentException($"loss mask value {m} at position {i} must be a non-negative number");
             _mask[i] = m;
-            maskSum += m;
-            _targets[i] = targets[i];
+            anyPosition |= m > 0;
+            _targets[i] = m != 0 ? targets[i] : 0;
             if (m != 0 && (uint)targets[i] >= (uint)_vocab)
                 throw new ArgumentException($"target id {targets[i]} at position {i} is outside the vocabulary [0, {_vocab})");
         }
-        if (maskSum <= 0) throw new ArgumentException("loss mask sums to zero: no position contributes to the loss");
-        _lossScale = (float)(1.0 / maskSum);
-        _lossGradient = computeGradient;
-        RowParallel.Run(n, _lossJob, 1);
+        if (!anyPosition) throw new ArgumentException("loss mask sums to zero: no position contributes to the loss");
+        Span<float> logits = _logits.AsSpan(0, n * _vocab);
+        float loss = CrossEntropy.ForwardBackward(logits, n, _vocab, _targets.AsSpan(0, n), _mask.AsSpan(0, n),
+            _rowLoss.AsSpan(0, n), computeGradient ? logits : default);
         LogitsHoldGradient = computeGradient;
-        double total = 0;
-        for (int i = 0; i < n; i++) total += _rowLoss[i];
-        return (float)(total / maskSum);
+        return loss;
     }
 
     /// <summary>

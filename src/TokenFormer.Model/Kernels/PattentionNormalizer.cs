@@ -1,3 +1,5 @@
+using TokenFormer.Core.Kernels;
+
 namespace TokenFormer.Model.Kernels;
 
 /// <summary>
@@ -20,12 +22,12 @@ public static class PattentionNormalizer
             case NormActivation.L2NormGelu:
             {
                 float r = MathF.Sqrt(VectorMath.Dot(pre, pre));
-                GeluMath.ScaleThenForward(pre, tau / r, s);
+                Activations.ScaleThenGelu(pre, tau / r, s);
                 return r;
             }
             case NormActivation.GeluL2Norm:
             {
-                GeluMath.Forward(pre, s);
+                Activations.ScaleThenGelu(pre, 1f, s); // scale 1 leaves the scores unchanged
                 float q = MathF.Sqrt(VectorMath.Dot(s, s));
                 VectorMath.Scale(s, tau / q);
                 return q;
@@ -50,7 +52,7 @@ public static class PattentionNormalizer
             case NormActivation.L2NormGelu:
             {
                 // g_z = g ⊙ GeLU'(z); g_a = (τ/r)·(g_z − z (z·g_z)/τ²)
-                float dot = GeluMath.BackwardInPlace(pre, g, pre);
+                float dot = Activations.GeluBackwardDot(pre, g, pre);
                 VectorMath.AxpyScale(g, -dot / (tau * tau), pre, tau / stat);
                 break;
             }
@@ -59,7 +61,7 @@ public static class PattentionNormalizer
                 // g_G = (τ/q)·(g − s (s·g)/τ²); g_a = g_G ⊙ GeLU'(a)
                 float dot = VectorMath.Dot(s, g);
                 VectorMath.AxpyScale(g, -dot / (tau * tau), s, tau / stat);
-                GeluMath.BackwardInPlace(pre, g, ReadOnlySpan<float>.Empty);
+                Activations.GeluBackwardDot(pre, g, ReadOnlySpan<float>.Empty);
                 break;
             }
             case NormActivation.Softmax:

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace TokenFormer.Model.Kernels;
@@ -6,6 +7,7 @@ namespace TokenFormer.Model.Kernels;
 internal static class VectorMath
 {
     /// <summary>Σ a_i·b_i.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {
         int i = 0;
@@ -22,6 +24,7 @@ internal static class VectorMath
     }
 
     /// <summary>Σ a_i.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Sum(ReadOnlySpan<float> a)
     {
         int i = 0;
@@ -37,6 +40,7 @@ internal static class VectorMath
     }
 
     /// <summary>x ← x·s.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Scale(Span<float> x, float s)
     {
         int i = 0;
@@ -49,6 +53,7 @@ internal static class VectorMath
     }
 
     /// <summary>y ← a·(y + b·x) (general fused update used by the normaliser backward).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void AxpyScale(Span<float> y, float b, ReadOnlySpan<float> x, float a)
     {
         int i = 0;
@@ -63,6 +68,7 @@ internal static class VectorMath
     }
 
     /// <summary>y ← x ⊙ (y + b) — the softmax normaliser backward.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MulAddScalar(Span<float> y, float b, ReadOnlySpan<float> x)
     {
         int i = 0;
@@ -76,6 +82,7 @@ internal static class VectorMath
     }
 
     /// <summary>max_i x_i.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float Max(ReadOnlySpan<float> x)
     {
         int i = 0;
@@ -91,6 +98,7 @@ internal static class VectorMath
     }
 
     /// <summary>y ← exp(x − shift); returns Σ y.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float ExpShifted(ReadOnlySpan<float> x, float shift, Span<float> y)
     {
         int i = 0;

@@ -1,3 +1,4 @@
+using TokenFormer.Core.Kernels;
 namespace TokenFormer.Model.Reference;
 
 /// <summary>
@@ -16,12 +17,12 @@ public static class PattentionReference
             case NormActivation.L2NormGelu:
             {
                 double r = Math.Sqrt(a.Sum(v => v * v));
-                for (int i = 0; i < n; i++) s[i] = ReferenceMath.Gelu(a[i] * tau / r);
+                for (int i = 0; i < n; i++) s[i] = Activations.Gelu(a[i] * tau / r);
                 break;
             }
             case NormActivation.GeluL2Norm:
             {
-                var g = a.Select(ReferenceMath.Gelu).ToArray();
+                var g = a.Select(Activations.Gelu).ToArray();
                 double q = Math.Sqrt(g.Sum(v => v * v));
                 for (int i = 0; i < n; i++) s[i] = g[i] * tau / q;
                 break;
@@ -50,7 +51,7 @@ public static class PattentionReference
                 double r = Math.Sqrt(a.Sum(v => v * v));
                 var u = a.Select(v => v / r).ToArray();
                 var gz = new double[n];
-                for (int i = 0; i < n; i++) gz[i] = g[i] * ReferenceMath.GeluDerivative(tau * u[i]);
+                for (int i = 0; i < n; i++) gz[i] = g[i] * Activations.GeluDerivative(tau * u[i]);
                 double dot = 0;
                 for (int i = 0; i < n; i++) dot += u[i] * gz[i];
                 for (int i = 0; i < n; i++) ga[i] = tau / r * (gz[i] - u[i] * dot);
@@ -58,12 +59,12 @@ public static class PattentionReference
             }
             case NormActivation.GeluL2Norm:
             {
-                var G = a.Select(ReferenceMath.Gelu).ToArray();
+                var G = a.Select(Activations.Gelu).ToArray();
                 double q = Math.Sqrt(G.Sum(v => v * v));
                 var gh = G.Select(v => v / q).ToArray();
                 double dot = 0;
                 for (int i = 0; i < n; i++) dot += gh[i] * g[i];
-                for (int i = 0; i < n; i++) ga[i] = tau / q * (g[i] - gh[i] * dot) * ReferenceMath.GeluDerivative(a[i]);
+                for (int i = 0; i < n; i++) ga[i] = tau / q * (g[i] - gh[i] * dot) * Activations.GeluDerivative(a[i]);
                 break;
             }
             default:

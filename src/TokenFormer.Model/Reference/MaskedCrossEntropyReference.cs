@@ -1,7 +1,7 @@
 namespace TokenFormer.Model.Reference;
 
 /// <summary>Plain double-precision masked cross-entropy: ℒ = Σ mask·(−log softmax(logits)[target]) / Σ mask, logits [rows, V].</summary>
-public static class CrossEntropyReference
+public static class MaskedCrossEntropyReference
 {
     /// <summary>The loss.</summary>
     public static double Loss(double[] logits, int rows, int vocab, int[] targets, double[] mask)
