@@ -149,6 +149,30 @@ public class RowOpsTests
         Assert.Equal(-2000 - Math.Log(1 + Math.Exp(-1)), y[2], 3);
     }
 
+    [Theory]
+    [MemberData(nameof(KernelTestData.Paths), MemberType = typeof(KernelTestData))]
+    public void NaN_Propagates(SimdPath path)
+    {
+        foreach (int cols in new[] { 1, 5, 16, 40 })
+        foreach (int at in new[] { 0, cols - 1 })
+        {
+            var x = new float[cols];
+            for (int j = 0; j < cols; j++) x[j] = j * 0.25f;
+            x[at] = float.NaN;
+            var y = new float[cols];
+            RowOps.Softmax(x, y, 1, cols, path);
+            Assert.All(y, v => Assert.True(float.IsNaN(v)));
+            RowOps.LogSoftmax(x, y, 1, cols, path);
+            Assert.All(y, v => Assert.True(float.IsNaN(v)));
+            var norm = new float[1];
+            RowOps.L2Norms(x, 1, cols, norm, path);
+            Assert.True(float.IsNaN(norm[0]));
+            Assert.True(float.IsNaN(CrossEntropy.ForwardBackward(x, 1, cols, [0], default, default, default, 1f, path)));
+            Activations.Gelu(x, y, path);
+            Assert.True(float.IsNaN(y[at]));
+        }
+    }
+
     [Fact]
     public void Results_DoNotDependOnThreadSplitting()
     {

@@ -4,7 +4,8 @@ using TokenFormer.Core.Threading;
 namespace TokenFormer.Core.Kernels;
 
 /// <summary>
-/// Element-wise float span operations, vectorised by System.Numerics.Tensors <see cref="TensorPrimitives"/> and
+/// Element-wise float span operations, vectorised by System.Numerics.Tensors <see cref="TensorPrimitives"/> (exp by
+/// this library's own vector exp) and
 /// split over threads for long spans. All spans of one call have the same length n; an output may be the same span
 /// as an input (in place) but must not partly overlap one. No allocation.
 /// </summary>
@@ -41,11 +42,22 @@ public static unsafe class Elementwise
         fixed (float* px = x, py = y) Run(Op.Scale, px, null, py, alpha, x.Length);
     }
 
-    /// <summary>y = exp(x). x, y: [n].</summary>
-    public static void Exp(ReadOnlySpan<float> x, Span<float> y)
+    /// <summary>
+    /// y = exp(x). x, y: [n]. Uses this library's vectorised exp (relative error ≤ about 2e-7, subnormal results
+    /// included, NaN propagates), which measured about 2× faster than <see cref="TensorPrimitives.Exp(ReadOnlySpan{float}, Span{float})"/> here.
+    /// </summary>
+    public static void Exp(ReadOnlySpan<float> x, Span<float> y) => Exp(x, y, SimdPaths.Current);
+
+    internal static void Exp(ReadOnlySpan<float> x, Span<float> y, SimdPath path)
     {
         CheckUnary("Exp", x, y);
-        fixed (float* px = x, py = y) Run(Op.Exp, px, null, py, 0f, x.Length);
+        fixed (float* px = x, py = y) VectorLoops.Unary<ExpOp>(px, py, x.Length, path);
+    }
+
+    private readonly struct ExpOp : IUnaryOp
+    {
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        public static TV Invoke<TV, TW>(TV x) where TV : struct where TW : IFloatVector<TV> => FloatMath.Exp<TV, TW>(x);
     }
 
     private static void CheckUnary(string kernel, ReadOnlySpan<float> x, ReadOnlySpan<float> y)
@@ -62,7 +74,7 @@ public static unsafe class Elementwise
         KernelArguments.NoPartialOverlap(kernel, y, "y", result, "result");
     }
 
-    private enum Op { Add, Multiply, AddScaled, Scale, Exp }
+    private enum Op { Add, Multiply, AddScaled, Scale }
 
     private static void Run(Op op, float* a, float* b, float* y, float alpha, int n)
     {
@@ -86,7 +98,6 @@ public static unsafe class Elementwise
             case Op.Multiply: TensorPrimitives.Multiply(x, new ReadOnlySpan<float>(b, n), dst); break;
             case Op.AddScaled: TensorPrimitives.MultiplyAdd(x, alpha, dst, dst); break;
             case Op.Scale: TensorPrimitives.Multiply(x, alpha, dst); break;
-            case Op.Exp: TensorPrimitives.Exp(x, dst); break;
         }
     }
 

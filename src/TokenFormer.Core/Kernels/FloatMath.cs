@@ -13,9 +13,9 @@ namespace TokenFormer.Core.Kernels;
 /// exactly by an FMA, so erfc keeps its relative accuracy at large |x| (Φ(x) for x → −∞, which GeLU needs).
 /// </para>
 /// <para>
-/// exp: n = round(x·log₂e), r = x − n·ln 2 (two-part ln 2 with FMA), exp(r) by a degree-6 polynomial fitted
-/// to relative error 1.9e-9 on [−ln2/2, ln2/2], times 2^n applied in two halves so that results down to the
-/// subnormal range are right. Inputs are clamped to [−104, 88.73] (NaN propagates).
+/// exp: n = round(x·log₂e) by adding 1.5·2^23, r = x − n·ln 2 (two-part ln 2 with FMA), exp(r) by a degree-6
+/// polynomial fitted to relative error 1.9e-9 on [−ln2/2, ln2/2], times 2^n built from the integer bits and applied in
+/// two halves so that results down to the subnormal range are right. Inputs are clamped to [−104, 88.73] (NaN passes).
 /// </para>
 /// </summary>
 internal static class FloatMath
@@ -48,8 +48,9 @@ internal static class FloatMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Exp<TV, TW>(TV x) where TV : struct where TW : IFloatVector<TV>
     {
-        x = TW.Min(TW.Max(x, TW.Create(ExpMin)), TW.Create(ExpMax));
-        TV n = TW.Round(TW.Multiply(x, TW.Create(Log2E)));
+        x = TW.Clamp(x, TW.Create(ExpMin), TW.Create(ExpMax));
+        TV j = TW.MultiplyAdd(x, TW.Create(Log2E), TW.Create(FloatVectorConstants.Magic));
+        TV n = TW.Subtract(j, TW.Create(FloatVectorConstants.Magic));
         TV r = TW.MultiplyAdd(n, TW.Create(-Ln2Hi), x);
         r = TW.MultiplyAdd(n, TW.Create(-Ln2Lo), r);
         TV p = TW.MultiplyAdd(TW.Create(E6), r, TW.Create(E5));
@@ -58,16 +59,14 @@ internal static class FloatMath
         p = TW.MultiplyAdd(p, r, TW.Create(E2));
         p = TW.MultiplyAdd(p, r, TW.Create(E1));
         p = TW.MultiplyAdd(p, r, TW.Create(E0));
-        TV n1 = TW.Round(TW.Multiply(n, TW.Create(0.5f)));
-        TV n2 = TW.Subtract(n, n1);
-        return TW.Multiply(TW.Multiply(p, TW.Pow2(n1)), TW.Pow2(n2));
+        return TW.ScaleByPow2(p, j);
     }
 
     /// <summary>erf(x) per lane (absolute error ≤ about 2e-7).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Erf<TV, TW>(TV x) where TV : struct where TW : IFloatVector<TV>
     {
-        TV a = TW.Min(TW.Abs(x), TW.Create(ErfClamp));
+        TV a = TW.Clamp(TW.Abs(x), TW.Create(0f), TW.Create(ErfClamp));
         TV h = TW.Multiply(a, a);
         TV small = TW.LessThanOrEqual(a, TW.Create(1f));
         TV nearZero = TW.Multiply(x, SmallPoly<TV, TW>(h));
@@ -82,7 +81,7 @@ internal static class FloatMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV Gelu<TV, TW>(TV input) where TV : struct where TW : IFloatVector<TV>
     {
-        TV x = TW.Min(TW.Max(input, TW.Create(-PhiClamp)), TW.Create(PhiClamp));
+        TV x = TW.Clamp(input, TW.Create(-PhiClamp), TW.Create(PhiClamp));
         TV hx = TW.Multiply(x, x);
         TV small = TW.LessThanOrEqual(hx, TW.Create(2f));
         TV phi = PhiSmall<TV, TW>(x, hx);
@@ -99,7 +98,7 @@ internal static class FloatMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TV GeluDerivative<TV, TW>(TV input) where TV : struct where TW : IFloatVector<TV>
     {
-        TV x = TW.Min(TW.Max(input, TW.Create(-PhiClamp)), TW.Create(PhiClamp));
+        TV x = TW.Clamp(input, TW.Create(-PhiClamp), TW.Create(PhiClamp));
         TV hx = TW.Multiply(x, x);
         TV lx = TW.MultiplyAdd(x, x, TW.Subtract(TW.Create(0f), hx));
         TV e = HalfGaussian<TV, TW>(hx, lx);

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace TokenFormer.Core.Kernels;
 
@@ -30,6 +31,15 @@ internal unsafe interface IFloatVector<TV> where TV : struct
     static abstract TV Round(TV a);
     /// <summary>2^n for integral n in [-126, 127].</summary>
     static abstract TV Pow2(TV n);
+    /// <summary>
+    /// p·2^n where j = n + 1.5·2^23 holds the integer n ∈ [-252, 254] in its low mantissa bits (the result of the
+    /// round-by-adding trick); applied as two factors 2^(n>>1)·2^(n−(n>>1)) so subnormal results come out right.
+    /// </summary>
+    static abstract TV ScaleByPow2(TV p, TV j);
+    /// <summary>min(max(x, lo), hi) that lets NaN through (uses the x86 rule that min/max return the second operand on NaN).</summary>
+    static abstract TV Clamp(TV x, TV lo, TV hi);
+    /// <summary>Maximum for reductions: NaN handling unspecified (the caller makes NaN show up elsewhere).</summary>
+    static abstract TV MaxFast(TV a, TV b);
     static abstract TV LessThan(TV a, TV b);
     static abstract TV LessThanOrEqual(TV a, TV b);
     /// <summary>Lanes of <paramref name="ifTrue"/> where the mask is set, else of <paramref name="ifFalse"/>.</summary>
@@ -62,6 +72,20 @@ internal readonly unsafe struct Float512 : IFloatVector<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Pow2(Vector512<float> n) =>
         Vector512.ShiftLeft(Vector512.ConvertToInt32(n) + Vector512.Create(127), 23).AsSingle();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> ScaleByPow2(Vector512<float> p, Vector512<float> j)
+    {
+        Vector512<int> n = j.AsInt32() - Vector512.Create(FloatVectorConstants.MagicBits);
+        Vector512<int> n1 = Vector512.ShiftRightArithmetic(n, 1);
+        Vector512<int> bias = Vector512.Create(127);
+        Vector512<float> s1 = Vector512.ShiftLeft(n1 + bias, 23).AsSingle();
+        Vector512<float> s2 = Vector512.ShiftLeft(n - n1 + bias, 23).AsSingle();
+        return p * s1 * s2;
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Clamp(Vector512<float> x, Vector512<float> lo, Vector512<float> hi) =>
+        Avx512F.Min(hi, Avx512F.Max(lo, x));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> MaxFast(Vector512<float> a, Vector512<float> b) => Avx512F.Max(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> LessThan(Vector512<float> a, Vector512<float> b) => Vector512.LessThan(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> LessThanOrEqual(Vector512<float> a, Vector512<float> b) => Vector512.LessThanOrEqual(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Select(Vector512<float> mask, Vector512<float> ifTrue, Vector512<float> ifFalse) => Vector512.ConditionalSelect(mask, ifTrue, ifFalse);
@@ -92,6 +116,20 @@ internal readonly unsafe struct Float256 : IFloatVector<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Pow2(Vector256<float> n) =>
         Vector256.ShiftLeft(Vector256.ConvertToInt32(n) + Vector256.Create(127), 23).AsSingle();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> ScaleByPow2(Vector256<float> p, Vector256<float> j)
+    {
+        Vector256<int> n = j.AsInt32() - Vector256.Create(FloatVectorConstants.MagicBits);
+        Vector256<int> n1 = Vector256.ShiftRightArithmetic(n, 1);
+        Vector256<int> bias = Vector256.Create(127);
+        Vector256<float> s1 = Vector256.ShiftLeft(n1 + bias, 23).AsSingle();
+        Vector256<float> s2 = Vector256.ShiftLeft(n - n1 + bias, 23).AsSingle();
+        return p * s1 * s2;
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Clamp(Vector256<float> x, Vector256<float> lo, Vector256<float> hi) =>
+        Avx.Min(hi, Avx.Max(lo, x));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> MaxFast(Vector256<float> a, Vector256<float> b) => Avx.Max(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LessThan(Vector256<float> a, Vector256<float> b) => Vector256.LessThan(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> LessThanOrEqual(Vector256<float> a, Vector256<float> b) => Vector256.LessThanOrEqual(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Select(Vector256<float> mask, Vector256<float> ifTrue, Vector256<float> ifFalse) => Vector256.ConditionalSelect(mask, ifTrue, ifFalse);
@@ -128,6 +166,15 @@ internal readonly unsafe struct Float1 : IFloatVector<float>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sqrt(float a) => MathF.Sqrt(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Round(float a) => MathF.Round(a, MidpointRounding.ToEven);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Pow2(float n) => BitConverter.Int32BitsToSingle(((int)n + 127) << 23);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float ScaleByPow2(float p, float j)
+    {
+        int n = BitConverter.SingleToInt32Bits(j) - FloatVectorConstants.MagicBits;
+        int n1 = n >> 1;
+        return p * BitConverter.Int32BitsToSingle((n1 + 127) << 23) * BitConverter.Int32BitsToSingle((n - n1 + 127) << 23);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Clamp(float x, float lo, float hi) => float.IsNaN(x) ? x : MathF.Min(MathF.Max(x, lo), hi);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float MaxFast(float a, float b) => MathF.Max(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float LessThan(float a, float b) => a < b ? True : 0f;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float LessThanOrEqual(float a, float b) => a <= b ? True : 0f;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Select(float mask, float ifTrue, float ifFalse) => BitConverter.SingleToInt32Bits(mask) != 0 ? ifTrue : ifFalse;
@@ -135,4 +182,13 @@ internal readonly unsafe struct Float1 : IFloatVector<float>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static bool AllSet(float mask) => BitConverter.SingleToInt32Bits(mask) != 0;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(float v) => v;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float MaxAcross(float v) => v;
+}
+
+/// <summary>Constants of the round-by-adding trick shared by the vector types.</summary>
+internal static class FloatVectorConstants
+{
+    /// <summary>1.5·2^23: adding it to |v| &lt; 2^22 rounds v to an integer held in the low mantissa bits.</summary>
+    public const float Magic = 12582912f;
+    /// <summary>The bit pattern of <see cref="Magic"/>.</summary>
+    public const int MagicBits = 0x4B400000;
 }

@@ -99,12 +99,12 @@ internal static unsafe class RowKernels
         TV m0 = TW.Create(float.NegativeInfinity), m1 = m0, m2 = m0, m3 = m0;
         for (; i <= n - 4 * w; i += 4 * w)
         {
-            m0 = TW.Max(m0, TW.Load(x + i));
-            m1 = TW.Max(m1, TW.Load(x + i + w));
-            m2 = TW.Max(m2, TW.Load(x + i + 2 * w));
-            m3 = TW.Max(m3, TW.Load(x + i + 3 * w));
+            m0 = TW.MaxFast(m0, TW.Load(x + i));
+            m1 = TW.MaxFast(m1, TW.Load(x + i + w));
+            m2 = TW.MaxFast(m2, TW.Load(x + i + 2 * w));
+            m3 = TW.MaxFast(m3, TW.Load(x + i + 3 * w));
         }
-        for (; i <= n - w; i += w) m0 = TW.Max(m0, TW.Load(x + i));
+        for (; i <= n - w; i += w) m0 = TW.MaxFast(m0, TW.Load(x + i));
         if (i < n)
         {
             float* buf = stackalloc float[VectorLoops.MaxLanes];

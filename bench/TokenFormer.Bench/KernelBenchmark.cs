@@ -1,0 +1,185 @@
+using System.Globalization;
+using System.Numerics.Tensors;
+using TokenFormer.Core.Kernels;
+using TokenFormer.Core.Threading;
+using TokenFormer.Model;
+using TokenFormer.Model.Kernels;
+
+namespace TokenFormer.Bench;
+
+/// <summary>Settings of <c>tokenformer bench kernels</c>.</summary>
+public sealed record KernelBenchOptions
+{
+    public int Repetitions { get; init; } = 7;
+    public double MinSecondsPerRepetition { get; init; } = 0.05;
+    public bool Json { get; init; }
+    /// <summary>Case names to run (null = all).</summary>
+    public IReadOnlyList<string>? Cases { get; init; }
+}
+
+/// <summary>One variant of one case: median nanoseconds per call and the derived rates.</summary>
+public sealed record KernelBenchResult(string Case, string Variant, int Threads, double Seconds, long Elements, long Bytes)
+{
+    public double GigaElementsPerSecond => Elements / Seconds / 1e9;
+    public double GigabytesPerSecond => Bytes / Seconds / 1e9;
+
+    public string ToJson() => string.Create(CultureInfo.InvariantCulture,
+        $"{{\"case\":\"{Case}\",\"variant\":\"{Variant}\",\"threads\":{Threads},\"us\":{Seconds * 1e6:F2}," +
+        $"\"gelem_per_s\":{GigaElementsPerSecond:F3},\"gb_per_s\":{GigabytesPerSecond:F2}}}");
+}
+
+/// <summary>
+/// Row-wise and element-wise kernels at each SIMD path, side by side with System.Numerics.Tensors
+/// <see cref="TensorPrimitives"/> compositions and the model's own Pattention normaliser where one exists. Variants of
+/// a case alternate within every repetition so machine noise hits them alike; medians are reported with the ratio to
+/// the first (default) variant. Bytes count one read of every input and one write of every output.
+/// </summary>
+public static class KernelBenchmark
+{
+    public static readonly string[] CaseNames =
+        ["gelu", "gelu-backward", "softmax-1024", "softmax-50304", "cross-entropy", "l2norm", "pattention-l2-gelu"];
+
+    private sealed record Variant(string Name, Action Run);
+
+    private sealed record Case(string Name, string Shape, long Elements, long Bytes, Variant[] Variants);
+
+    public static IReadOnlyList<KernelBenchResult> Run(KernelBenchOptions options, TextWriter output)
+    {
+        var results = new List<KernelBenchResult>();
+        SimdPath saved = SimdPaths.Current;
+        try
+        {
+            if (!options.Json)
+                output.WriteLine($"# kernels: best SIMD path {SimdPaths.Best}, {Parallelism.ThreadCount} thread(s), " +
+                                 $"median of {options.Repetitions} × ≥{options.MinSecondsPerRepetition:0.###} s");
+            foreach (Case c in Cases())
+            {
+                if (options.Cases is { } only && !only.Contains(c.Name)) continue;
+                var samples = c.Variants.Select(_ => new List<double>()).ToArray();
+                foreach (Variant v in c.Variants) v.Run();   // warm-up (JIT, pool)
+                for (int rep = 0; rep < options.Repetitions; rep++)
+                    for (int i = 0; i < c.Variants.Length; i++)
+                        samples[i].Add(Measure.SecondsPerCall(c.Variants[i].Run, options.MinSecondsPerRepetition));
+                double baseline = Measure.Median(samples[0]);
+                if (!options.Json) output.WriteLine($"{c.Name} {c.Shape}");
+                for (int i = 0; i < c.Variants.Length; i++)
+                {
+                    var r = new KernelBenchResult(c.Name, c.Variants[i].Name, Parallelism.ThreadCount,
+                        Measure.Median(samples[i]), c.Elements, c.Bytes);
+                    results.Add(r);
+                    if (options.Json) output.WriteLine(r.ToJson());
+                    else
+                        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                            $"  {r.Variant,-28} {r.Seconds * 1e6,10:F1} µs  {r.GigaElementsPerSecond,7:F3} Gelem/s  " +
+                            $"{r.GigabytesPerSecond,7:F2} GB/s  ×{baseline / r.Seconds,5:F2} vs {c.Variants[0].Name}"));
+                }
+            }
+        }
+        finally
+        {
+            SimdPaths.Current = saved;
+        }
+        return results;
+    }
+
+    /// <summary>Our kernel at every supported SIMD path, widest first.</summary>
+    private static IEnumerable<Variant> Paths(string name, Action run)
+    {
+        for (SimdPath p = SimdPaths.Best; p >= SimdPath.Scalar; p--)
+        {
+            SimdPath path = p;
+            yield return new Variant($"{name} {path}", () => { SimdPaths.Current = path; run(); });
+        }
+    }
+
+    private static IEnumerable<Case> Cases()
+    {
+        var rng = new Random(1);
+        float[] Fill(int n, float lo, float hi)
+        {
+            var a = new float[n];
+            for (int i = 0; i < n; i++) a[i] = lo + (hi - lo) * (float)rng.NextDouble();
+            return a;
+        }
+
+        {
+            const int n = 1 << 20;
+            float[] x = Fill(n, -4, 4), y = new float[n];
+            var yd = new double[n];
+            yield return new Case("gelu", $"[{n}]", n, 8L * n,
+                [.. Paths("Activations.Gelu", () => Activations.Gelu(x, y)),
+                 new Variant("double reference", () => ActivationsReference.Gelu(x, yd))]);
+        }
+        {
+            const int n = 1 << 20;
+            float[] x = Fill(n, -4, 4), dy = Fill(n, -1, 1), dx = new float[n];
+            yield return new Case("gelu-backward", $"[{n}]", n, 12L * n,
+                [.. Paths("Activations.GeluBackward", () => Activations.GeluBackward(x, dy, dx))]);
+        }
+        foreach ((string name, int rows, int cols) in new[] { ("softmax-1024", 512, 1024), ("softmax-50304", 16, 50304) })
+        {
+            float[] x = Fill(rows * cols, -8, 8), y = new float[rows * cols];
+            int rr = rows, cc = cols;
+            yield return new Case(name, $"[{rows}, {cols}]", (long)rows * cols, 8L * rows * cols,
+                [.. Paths("RowOps.Softmax", () => RowOps.Softmax(x, y, rr, cc)),
+                 new Variant("TensorPrimitives.SoftMax/row", () =>
+                 {
+                     for (int r = 0; r < rr; r++) TensorPrimitives.SoftMax(x.AsSpan(r * cc, cc), y.AsSpan(r * cc, cc));
+                 })]);
+        }
+        {
+            const int rows = 64, vocab = 50304;
+            float[] logits = Fill(rows * vocab, -8, 8), grad = new float[rows * vocab], rowLoss = new float[rows];
+            var targets = new int[rows];
+            for (int r = 0; r < rows; r++) targets[r] = rng.Next(vocab);
+            yield return new Case("cross-entropy", $"[{rows}, {vocab}] forward+backward", (long)rows * vocab, 8L * rows * vocab,
+                [.. Paths("CrossEntropy.ForwardBackward", () =>
+                    CrossEntropy.ForwardBackward(logits, rows, vocab, targets, default, rowLoss, grad)),
+                 new Variant("TensorPrimitives compose/row", () =>
+                 {
+                     for (int r = 0; r < rows; r++)
+                     {
+                         Span<float> g = grad.AsSpan(r * vocab, vocab);
+                         TensorPrimitives.SoftMax(logits.AsSpan(r * vocab, vocab), g);
+                         rowLoss[r] = -MathF.Log(g[targets[r]]);
+                         g[targets[r]] -= 1f;
+                         TensorPrimitives.Multiply(g, 1f / rows, g);
+                     }
+                 })]);
+        }
+        {
+            const int rows = 4096, cols = 1024;
+            float[] x = Fill(rows * cols, -2, 2), norms = new float[rows];
+            yield return new Case("l2norm", $"[{rows}, {cols}]", (long)rows * cols, 4L * rows * cols,
+                [.. Paths("RowOps.L2Norms", () => RowOps.L2Norms(x, rows, cols, norms)),
+                 new Variant("TensorPrimitives.Norm/row", () =>
+                 {
+                     for (int r = 0; r < rows; r++) norms[r] = TensorPrimitives.Norm(x.AsSpan(r * cols, cols));
+                 })]);
+        }
+        {
+            // One thread, row by row, as inside the model's parallel loop: r = ‖a‖, z = a·τ/r, s = GeLU(z).
+            const int rows = 256, n = 3072;
+            float[] a = Fill(rows * n, -3, 3), pre = new float[rows * n], s = new float[rows * n];
+            float tau = MathF.Sqrt(n);
+            var norm = new float[1];
+            yield return new Case("pattention-l2-gelu", $"[{rows}, {n}] per row, 1 thread", (long)rows * n, 12L * rows * n,
+                [.. Paths("L2Norms+ScaleThenGelu", () =>
+                 {
+                     a.CopyTo(pre, 0);
+                     for (int r = 0; r < rows; r++)
+                     {
+                         Span<float> row = pre.AsSpan(r * n, n);
+                         RowOps.L2Norms(row, 1, n, norm);
+                         Activations.ScaleThenGelu(row, tau / norm[0], s.AsSpan(r * n, n));
+                     }
+                 }),
+                 new Variant("model PattentionNormalizer", () =>
+                 {
+                     a.CopyTo(pre, 0);
+                     for (int r = 0; r < rows; r++)
+                         PattentionNormalizer.Forward(NormActivation.L2NormGelu, tau, n, pre.AsSpan(r * n, n), s.AsSpan(r * n, n));
+                 })]);
+        }
+    }
+}
