@@ -27,6 +27,7 @@ const neoxPath = path.resolve(repoRoot, '..', 'shared', 'reference', 'gpt-neox-2
 
 const GOLDEN_LINES = 24000;
 const TRAIN_LINES = 16000;
+const CORPUS_LINES = 1500; // corpus lines (from the start) that variants.jsonl.gz encodes, before its crafted lines
 
 function writeGz(file, text) {
   fs.writeFileSync(file, zlib.gzipSync(Buffer.from(text, 'utf8'), { level: 9 }));
@@ -116,7 +117,10 @@ async function goldens() {
 /**
  * Variants of GPT-2's tokenizer.json that exercise options the three main tokenizers do not: NFKC with
  * add_prefix_space and added tokens with lstrip / rstrip / single_word / normalized; NFC without the split regex.
- * variants.jsonl.gz holds, per line, {"variant", "edits" (top-level fields replacing GPT-2's), "corpus_lines" (the
+ * Also ignore_merges, and unknown bytes (dropped; unk_token with and without fuse_unk) with hf-default-trained.
+ * variants.jsonl.gz holds, per line, {"variant", "base" (gpt2 or hf-default-trained), "edits" (top-level fields
+ * replacing the base's), "model_edits" (fields replacing the base model's), "vocab_additions" (tokens added to the
+ * model's vocabulary), "corpus_lines" (the
  * texts start with that many corpus lines), "crafted" (then these texts), "ids" (HF's ids for every text)}.
  */
 async function variants() {
@@ -124,15 +128,17 @@ async function variants() {
   const r = rng(5);
   const pick = (a) => a[Math.floor(r() * a.length)];
   const corpus = readJsonl(path.join(fixtures, 'corpus.jsonl.gz'));
-  const parts = ['<mask>', ' <mask>', '  <mask> ', '\ufb01', 'fi', 'word', ' word', 'sword', 'word_', 'words', 'END', 'END  ',
-    ' END\n', 'x', ' the', 'Ⅻ', '①', '\uff21\uff22', 'é', 'e\u0301', '\u00a0', '  ', '\t', '\n', '<|endoftext|>', '😀', '漢字'];
+  const parts = [' tokenizer', ' TokenFormer', ' Pattention', ' GEMM', '<mask>', ' <mask>', '  <mask> ', '\ufb01', 'fi', 'word', ' word', 'sword', 'word_', 'words', 'END', 'END  ',
+    ' END\n', 'x', ' the', 'Ⅻ', '①', '\uff21\uff22', 'é', 'e\u0301', '\u00a0', '  ', '\t', '\n', '<|endoftext|>', '😀', '漢字',
+    // bytes that hf-default-trained.json never saw (control characters; UTF-8 lead bytes D4-DF, F1, F2)
+    '\u0000', '\u0002\u0003', ' \u0010\u0011\u0012x', '\u0501', '\u07d0\u07d1', '\u{40000}', 'a\u{80000}b'];
   const crafted = [];
   for (let i = 0; i < 600; i++) {
     let t = '';
     for (let k = 1 + Math.floor(r() * 8); k > 0; k--) t += pick(parts);
     crafted.push(t);
   }
-  const texts = [...corpus.slice(0, 3000), ...crafted];
+  const texts = [...corpus.slice(0, CORPUS_LINES), ...crafted];
   const gpt2 = gpt2TokenizerJson();
   const tok = (c, id, o) => ({ id, content: c, single_word: false, lstrip: false, rstrip: false, normalized: false, special: false, ...o });
   const defs = [
@@ -152,12 +158,24 @@ async function variants() {
       pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: false },
     }],
   ];
+  // The HF-trained tokenizer has no initial alphabet: bytes unseen in training are unknown (dropped, or unk_token).
+  const hfTrained = JSON.parse(readGz(path.join(fixtures, 'hf-default-trained.json.gz')));
+  defs.push(
+    // words only reachable whole: with ignore_merges they become one token, without it BPE never reaches them
+    ['ignore-merges', {}, { ignore_merges: true }, 'gpt2', { 'Ġtokenizer': 50257, 'ĠTokenFormer': 50258, 'ĠPattention': 50259, 'ĠGEMM': 50260 }],
+    ['unknown-dropped', {}, {}, 'hf-default-trained'],
+    ['unknown-unk', {}, { unk_token: '!', fuse_unk: false }, 'hf-default-trained'],
+    ['unknown-fused', {}, { unk_token: '!', fuse_unk: true }, 'hf-default-trained'],
+  );
+  const bases = { 'gpt2': gpt2, 'hf-default-trained': hfTrained };
   const out = [];
-  for (const [name, edits] of defs) {
-    const json = { ...gpt2, ...edits };
+  for (const [name, edits, modelEdits = {}, base = 'gpt2', vocabAdditions = {}] of defs) {
+    const model = { ...bases[base].model, ...modelEdits };
+    model.vocab = { ...model.vocab, ...vocabAdditions };
+    const json = { ...bases[base], ...edits, model };
     const t = Tokenizer.fromString(JSON.stringify(json));
     const encodings = await t.encodeBatch(texts);
-    out.push(JSON.stringify({ variant: name, edits, corpus_lines: 3000, crafted, ids: encodings.map((e) => e.getIds()) }));
+    out.push(JSON.stringify({ variant: name, base, edits, model_edits: modelEdits, vocab_additions: vocabAdditions, corpus_lines: CORPUS_LINES, crafted, ids: encodings.map((e) => e.getIds()) }));
     console.log(`${name}: ${texts.length} lines`);
   }
   writeGz(path.join(fixtures, 'variants.jsonl.gz'), out.join('\n') + '\n');
