@@ -166,7 +166,10 @@ public static unsafe class Gemm
             int units = (extent + unit - 1) / unit;
             // A few items per thread, claimed dynamically, so that a thread that is descheduled or slowed by
             // another process does not leave the others waiting at the end of the call.
-            _parts = Math.Min(units, threads * ItemsPerThread);
+            // For M = 1 with B: [K, N] (NN, TN) each item reads a column range of every row of B, so fewer,
+            // wider items stream memory better.
+            int perThread = p.M == 1 && p.Form != GemmForm.NT ? 1 : ItemsPerThread;
+            _parts = Math.Min(units, threads * perThread);
             int unitsPerPart = (units + _parts - 1) / _parts;
             _chunk = unitsPerPart * unit;
             _parts = (extent + _chunk - 1) / _chunk;

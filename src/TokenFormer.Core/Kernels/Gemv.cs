@@ -6,7 +6,7 @@ namespace TokenFormer.Core.Kernels;
 /// <summary>
 /// The M = 1 case (decoding): y[N] = alpha·x·op(B) (+ y). Bandwidth-bound, so B is streamed once in
 /// its storage order with no packing. NT (B: [N,K]): four dot products at a time over contiguous rows.
-/// NN / TN (B: [K,N]): y is kept in L1 in 1024-wide chunks and updated with four rows of B per pass.
+/// NN / TN (B: [K,N]): y is kept in L1 in 1024-wide chunks and updated with eight rows of B per pass.
 /// Uses Vector512; other instruction sets go through the blocked kernel.
 /// </summary>
 internal static unsafe class Gemv
@@ -97,13 +97,17 @@ internal static unsafe class Gemv
             if (!p.Accumulate) new Span<float>(y, w).Clear();
             float* bBase = p.B + j0;
             int q = 0;
-            for (; q + 4 <= k; q += 4)
+            for (; q + 8 <= k; q += 8)
             {
                 float* r0 = bBase + q * ldb, r1 = r0 + ldb, r2 = r1 + ldb, r3 = r2 + ldb;
-                var x0 = Vector512.Create(p.Alpha * p.A[q * xStride]);
-                var x1 = Vector512.Create(p.Alpha * p.A[(q + 1) * xStride]);
-                var x2 = Vector512.Create(p.Alpha * p.A[(q + 2) * xStride]);
-                var x3 = Vector512.Create(p.Alpha * p.A[(q + 3) * xStride]);
+                float* r4 = r3 + ldb, r5 = r4 + ldb, r6 = r5 + ldb, r7 = r6 + ldb;
+                float s0 = p.Alpha * p.A[q * xStride], s1 = p.Alpha * p.A[(q + 1) * xStride];
+                float s2 = p.Alpha * p.A[(q + 2) * xStride], s3 = p.Alpha * p.A[(q + 3) * xStride];
+                float s4 = p.Alpha * p.A[(q + 4) * xStride], s5 = p.Alpha * p.A[(q + 5) * xStride];
+                float s6 = p.Alpha * p.A[(q + 6) * xStride], s7 = p.Alpha * p.A[(q + 7) * xStride];
+                Vector512<float> x0 = Vector512.Create(s0), x1 = Vector512.Create(s1), x2 = Vector512.Create(s2);
+                Vector512<float> x3 = Vector512.Create(s3), x4 = Vector512.Create(s4), x5 = Vector512.Create(s5);
+                Vector512<float> x6 = Vector512.Create(s6), x7 = Vector512.Create(s7);
                 int j = 0;
                 for (; j + 16 <= w; j += 16)
                 {
@@ -112,10 +116,13 @@ internal static unsafe class Gemv
                     acc = Vector512.FusedMultiplyAdd(x1, Vector512.Load(r1 + j), acc);
                     acc = Vector512.FusedMultiplyAdd(x2, Vector512.Load(r2 + j), acc);
                     acc = Vector512.FusedMultiplyAdd(x3, Vector512.Load(r3 + j), acc);
-                    Vector512.Store(acc, y + j);
+                    Vector512<float> acc2 = Vector512.FusedMultiplyAdd(x4, Vector512.Load(r4 + j), Vector512.Load(r5 + j) * x5);
+                    acc2 = Vector512.FusedMultiplyAdd(x6, Vector512.Load(r6 + j), acc2);
+                    acc2 = Vector512.FusedMultiplyAdd(x7, Vector512.Load(r7 + j), acc2);
+                    Vector512.Store(acc + acc2, y + j);
                 }
-                float s0 = x0.ToScalar(), s1 = x1.ToScalar(), s2 = x2.ToScalar(), s3 = x3.ToScalar();
-                for (; j < w; j++) y[j] += s0 * r0[j] + s1 * r1[j] + s2 * r2[j] + s3 * r3[j];
+                for (; j < w; j++)
+                    y[j] += s0 * r0[j] + s1 * r1[j] + s2 * r2[j] + s3 * r3[j] + s4 * r4[j] + s5 * r5[j] + s6 * r6[j] + s7 * r7[j];
             }
             for (; q < k; q++)
             {
