@@ -20,13 +20,14 @@ public sealed record TrainBenchOptions
 /// <summary>Result of one training-step benchmark: medians over the timed steps.</summary>
 public sealed record TrainBenchResult(string Preset, long Parameters, int Batch, int Sequence, int Threads,
     double MedianSeconds, double BestSeconds, double TokensPerSecond, double PeakMemoryGB, double ForwardSeconds,
-    double BackwardSeconds, double OptimizerSeconds, float FirstLoss, float LastLoss)
+    double BackwardSeconds, double OptimizerSeconds, float FirstLoss, float LastLoss, long AllocatedBytesPerStep, int Gen2Collections)
 {
     public string ToJson() => string.Create(CultureInfo.InvariantCulture,
         $"{{\"bench\":\"train\",\"preset\":\"{Preset}\",\"params\":{Parameters},\"batch\":{Batch},\"seq\":{Sequence},\"threads\":{Threads}," +
         $"\"step_s_median\":{MedianSeconds:F4},\"step_s_best\":{BestSeconds:F4},\"tokens_per_s\":{TokensPerSecond:F1}," +
         $"\"forward_s\":{ForwardSeconds:F4},\"backward_s\":{BackwardSeconds:F4},\"adamw_s\":{OptimizerSeconds:F4}," +
-        $"\"peak_rss_gb\":{PeakMemoryGB:F3},\"loss_first\":{FirstLoss:F4},\"loss_last\":{LastLoss:F4}}}");
+        $"\"peak_rss_gb\":{PeakMemoryGB:F3},\"loss_first\":{FirstLoss:F4},\"loss_last\":{LastLoss:F4}," +
+        $"\"allocated_bytes_per_step\":{AllocatedBytesPerStep},\"gen2_collections\":{Gen2Collections}}}");
 }
 
 /// <summary>
@@ -51,8 +52,15 @@ public static class TrainBenchmark
         var times = new List<double>();
         double fwd = 0, bwd = 0, opt = 0;
         float first = float.NaN, last = float.NaN;
+        long allocated = 0;
+        int gen2 = 0;
         for (int step = 0; step < o.Warmup + o.Steps; step++)
         {
+            if (step == o.Warmup)
+            {
+                allocated = GC.GetTotalAllocatedBytes(precise: true);
+                gen2 = GC.CollectionCount(2);
+            }
             long t0 = Stopwatch.GetTimestamp();
             float loss = runner.Forward(tokens, targets, default, computeGradient: true);
             long t1 = Stopwatch.GetTimestamp();
@@ -73,12 +81,14 @@ public static class TrainBenchmark
                 log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"step {step}{(step < o.Warmup ? " (warm-up)" : "")}: loss {loss:F4}, {Stopwatch.GetElapsedTime(t0, t3).TotalSeconds:F3} s"));
         }
+        allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
+        gen2 = GC.CollectionCount(2) - gen2;
         double median = Measure.Median(times);
         using var proc = Process.GetCurrentProcess();
         proc.Refresh();
         int k = Math.Max(1, o.Steps);
         return new TrainBenchResult(o.Preset, model.Parameters.LongLength, o.Batch, o.Sequence, Parallelism.ThreadCount,
             median, times.Count > 0 ? times.Min() : double.NaN, n / median, proc.PeakWorkingSet64 / 1e9,
-            fwd / k, bwd / k, opt / k, first, last);
+            fwd / k, bwd / k, opt / k, first, last, allocated / k, gen2);
     }
 }

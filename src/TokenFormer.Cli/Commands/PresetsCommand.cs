@@ -72,7 +72,8 @@ public static class PresetsCommand
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"train {r.Preset} ({r.Parameters:N0} params), batch {r.Batch}×{r.Sequence}, {r.Threads} threads: " +
                     $"{r.TokensPerSecond:F0} tok/s (median step {r.MedianSeconds:F3} s, best {r.BestSeconds:F3} s; " +
-                    $"forward {r.ForwardSeconds:F3} s, backward {r.BackwardSeconds:F3} s, AdamW {r.OptimizerSeconds:F3} s), peak memory {r.PeakMemoryGB:F2} GB"));
+                    $"forward {r.ForwardSeconds:F3} s, backward {r.BackwardSeconds:F3} s, AdamW {r.OptimizerSeconds:F3} s), peak memory {r.PeakMemoryGB:F2} GB, " +
+                    $"{r.AllocatedBytesPerStep} bytes allocated per step"));
             return 0;
         });
         return cmd;
