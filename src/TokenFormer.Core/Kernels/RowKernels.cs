@@ -16,6 +16,7 @@ internal static unsafe class RowKernels
     private const int Block = 256;
 
     /// <summary>Σ x.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static float Sum<TV, TW>(float* x, int n) where TV : struct where TW : IFloatVector<TV>
     {
         if (n <= Block) return SumBlock<TV, TW>(x, n);
@@ -25,6 +26,7 @@ internal static unsafe class RowKernels
     }
 
     /// <summary>Σ (x − c)² (c = 0 gives the sum of squares).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static float SumSquares<TV, TW>(float* x, int n, float c) where TV : struct where TW : IFloatVector<TV>
     {
         if (n <= Block) return SumSquaresBlock<TV, TW>(x, n, c);
@@ -34,6 +36,7 @@ internal static unsafe class RowKernels
     }
 
     /// <summary>Σ exp(x − shift); when y is not null also writes y = exp(x − shift) (y may equal x).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static float SumExp<TV, TW>(float* x, float* y, int n, float shift) where TV : struct where TW : IFloatVector<TV>
     {
         if (n <= Block) return SumExpBlock<TV, TW>(x, y, n, shift);
@@ -44,6 +47,7 @@ internal static unsafe class RowKernels
     }
 
     /// <summary>Σ a·b.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static float Dot<TV, TW>(float* a, float* b, int n) where TV : struct where TW : IFloatVector<TV>
     {
         if (n <= Block) return DotBlock<TV, TW>(a, b, n);
@@ -76,7 +80,7 @@ internal static unsafe class RowKernels
     }
 
     /// <summary>dx = y ⊙ (dy − c) (dx may equal dy or y); the softmax backward step with c = Σ y·dy.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static void MultiplyShifted<TV, TW>(float* y, float* dy, float* dx, int n, float c) where TV : struct where TW : IFloatVector<TV>
     {
         int w = TW.Count, i = 0;
@@ -92,7 +96,7 @@ internal static unsafe class RowKernels
     }
 
     /// <summary>max over the row (−∞ for n = 0).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static float Max<TV, TW>(float* x, int n) where TV : struct where TW : IFloatVector<TV>
     {
         int w = TW.Count, i = 0;
@@ -199,7 +203,7 @@ internal static unsafe class RowKernels
     }
 
     /// <summary>y = (x + add)·scale (y may equal x).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static void AddScale<TV, TW>(float* x, float* y, int n, float add, float scale) where TV : struct where TW : IFloatVector<TV>
     {
         int w = TW.Count, i = 0;
@@ -214,7 +218,7 @@ internal static unsafe class RowKernels
     }
 
     /// <summary>y = x·scale (y may equal x).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static void Scale<TV, TW>(float* x, float* y, int n, float scale) where TV : struct where TW : IFloatVector<TV>
     {
         int w = TW.Count, i = 0;
@@ -236,7 +240,7 @@ internal static unsafe class RowKernels
     }
 
     /// <summary>y = (x − shift) − offset (y may equal x); the log-softmax output step.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining)]
     public static void ShiftTwice<TV, TW>(float* x, float* y, int n, float shift, float offset) where TV : struct where TW : IFloatVector<TV>
     {
         int w = TW.Count, i = 0;
