@@ -10,18 +10,20 @@ namespace TokenFormer.Core.Kernels;
 internal static unsafe class RowKernels
 {
     /// <summary>
-    /// Sums run in float vectors over blocks of this many elements, and the block sums are added in double, so long
-    /// rows (vocabulary-sized, or any row on the scalar path) keep about float precision.
+    /// Sums run in float vectors (four accumulators) over blocks of 64 vectors, and the block sums are added in double,
+    /// so long rows (vocabulary-sized, or any row on the scalar path) keep about float precision: each accumulator lane
+    /// adds at most 16 terms before its partial sum is rounded into double.
     /// </summary>
-    private const int Block = 256;
+    private static int BlockOf<TV, TW>() where TV : struct where TW : IFloatVector<TV> => 64 * TW.Count;
 
     /// <summary>Σ x.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static float Sum<TV, TW>(float* x, int n) where TV : struct where TW : IFloatVector<TV>
     {
-        if (n <= Block) return SumBlock<TV, TW>(x, n);
+        int block = BlockOf<TV, TW>();
+        if (n <= block) return SumBlock<TV, TW>(x, n);
         double s = 0;
-        for (int i = 0; i < n; i += Block) s += SumBlock<TV, TW>(x + i, Math.Min(Block, n - i));
+        for (int i = 0; i < n; i += block) s += SumBlock<TV, TW>(x + i, Math.Min(block, n - i));
         return (float)s;
     }
 
@@ -29,9 +31,17 @@ internal static unsafe class RowKernels
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static float SumSquares<TV, TW>(float* x, int n, float c) where TV : struct where TW : IFloatVector<TV>
     {
-        if (n <= Block) return SumSquaresBlock<TV, TW>(x, n, c);
+        int block = BlockOf<TV, TW>();
+        if (c == 0f)
+        {
+            if (n <= block) return DotBlock<TV, TW>(x, x, n);
+            double q = 0;
+            for (int i = 0; i < n; i += block) q += DotBlock<TV, TW>(x + i, x + i, Math.Min(block, n - i));
+            return (float)q;
+        }
+        if (n <= block) return SumSquaresBlock<TV, TW>(x, n, c);
         double s = 0;
-        for (int i = 0; i < n; i += Block) s += SumSquaresBlock<TV, TW>(x + i, Math.Min(Block, n - i), c);
+        for (int i = 0; i < n; i += block) s += SumSquaresBlock<TV, TW>(x + i, Math.Min(block, n - i), c);
         return (float)s;
     }
 
@@ -39,10 +49,11 @@ internal static unsafe class RowKernels
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static float SumExp<TV, TW>(float* x, float* y, int n, float shift) where TV : struct where TW : IFloatVector<TV>
     {
-        if (n <= Block) return SumExpBlock<TV, TW>(x, y, n, shift);
+        int block = BlockOf<TV, TW>();
+        if (n <= block) return SumExpBlock<TV, TW>(x, y, n, shift);
         double s = 0;
-        for (int i = 0; i < n; i += Block)
-            s += SumExpBlock<TV, TW>(x + i, y == null ? null : y + i, Math.Min(Block, n - i), shift);
+        for (int i = 0; i < n; i += block)
+            s += SumExpBlock<TV, TW>(x + i, y == null ? null : y + i, Math.Min(block, n - i), shift);
         return (float)s;
     }
 
@@ -50,9 +61,10 @@ internal static unsafe class RowKernels
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static float Dot<TV, TW>(float* a, float* b, int n) where TV : struct where TW : IFloatVector<TV>
     {
-        if (n <= Block) return DotBlock<TV, TW>(a, b, n);
+        int block = BlockOf<TV, TW>();
+        if (n <= block) return DotBlock<TV, TW>(a, b, n);
         double s = 0;
-        for (int i = 0; i < n; i += Block) s += DotBlock<TV, TW>(a + i, b + i, Math.Min(Block, n - i));
+        for (int i = 0; i < n; i += block) s += DotBlock<TV, TW>(a + i, b + i, Math.Min(block, n - i));
         return (float)s;
     }
 
