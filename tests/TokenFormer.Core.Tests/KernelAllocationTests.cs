@@ -35,6 +35,12 @@ public class KernelAllocationTests
                 Elementwise.Scale(y, 0.5f);
                 Elementwise.Exp(x, y);
                 Elementwise.Multiply(x, y, y);
+                RowOps.SoftmaxBackward(y, x, y, rows, cols);
+                float m = SpanMath.Max(x.AsSpan(0, cols));
+                SpanMath.ExpShifted(x.AsSpan(0, cols), m, y.AsSpan(0, cols));
+                SpanMath.Dot(x, y);
+                Activations.ScaleThenGelu(y.AsSpan(0, cols), 0.5f, y.AsSpan(cols, cols));
+                Activations.GeluBackwardDot(x.AsSpan(0, cols), y.AsSpan(0, cols), x.AsSpan(0, cols));
             }
 
             for (int i = 0; i < 60; i++) Calls();   // warm-up: tiered JIT, thread-static jobs, the worker pool
