@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 using TokenFormer.Core.Kernels;
 using TokenFormer.Core.Threading;
 
@@ -35,7 +36,7 @@ public sealed record KernelBenchResult(string Case, string Variant, int Threads,
 public static class KernelBenchmark
 {
     public static readonly string[] CaseNames =
-        ["gelu", "gelu-backward", "softmax-1024", "softmax-50304", "cross-entropy", "l2norm", "pattention-l2-gelu"];
+        ["gelu", "gelu-backward", "softmax-1024", "softmax-50304", "cross-entropy", "l2norm", "pattention-l2-gelu", "exp-shifted"];
 
     private sealed record Variant(string Name, Action Run);
 
@@ -91,6 +92,23 @@ public static class KernelBenchmark
             SimdPath path = p;
             yield return new Variant($"{name} {path}", () => { SimdPaths.Current = path; run(); });
         }
+    }
+
+    /// <summary>y = exp(x − shift) with Vector512.Exp and a scalar tail; returns Σ y (the pattern attention rows use).</summary>
+    private static float Vector512ExpShifted(ReadOnlySpan<float> x, float shift, Span<float> y)
+    {
+        int i = 0;
+        var acc = Vector512<float>.Zero;
+        var vs = Vector512.Create(shift);
+        for (; i <= x.Length - 16; i += 16)
+        {
+            var e = Vector512.Exp(Vector512.Create(x.Slice(i, 16)) - vs);
+            e.CopyTo(y.Slice(i, 16));
+            acc += e;
+        }
+        float sum = Vector512.Sum(acc);
+        for (; i < x.Length; i++) sum += y[i] = MathF.Exp(x[i] - shift);
+        return sum;
     }
 
     /// <summary>The tanh approximation of GeLU composed from TensorPrimitives (a different function; speed yardstick only).</summary>
@@ -172,6 +190,29 @@ public static class KernelBenchmark
                  new Variant("TensorPrimitives.Norm/row", () =>
                  {
                      for (int r = 0; r < rows; r++) norms[r] = TensorPrimitives.Norm(x.AsSpan(r * cols, cols));
+                 })]);
+        }
+        {
+            // Causal attention rows of length 1 … 1024, one thread: y = exp(x − max(x)) and Σ y.
+            const int rows = 1024;
+            float[] x = Fill(rows * rows, -8, 8), y = new float[rows * rows];
+            var sink = new float[1];
+            yield return new Case("exp-shifted", $"causal rows 1…{rows}, 1 thread", (long)rows * (rows + 1) / 2, 8L * rows * (rows + 1) / 2,
+                [.. Paths("SpanMath Max+ExpShifted", () =>
+                 {
+                     for (int r = 0; r < rows; r++)
+                     {
+                         ReadOnlySpan<float> row = x.AsSpan(r * rows, r + 1);
+                         sink[0] += SpanMath.ExpShifted(row, SpanMath.Max(row), y.AsSpan(r * rows, r + 1));
+                     }
+                 }),
+                 new Variant("Vector512.Exp loop", () =>
+                 {
+                     for (int r = 0; r < rows; r++)
+                     {
+                         ReadOnlySpan<float> row = x.AsSpan(r * rows, r + 1);
+                         sink[0] += Vector512ExpShifted(row, TensorPrimitives.Max(row), y.AsSpan(r * rows, r + 1));
+                     }
                  })]);
         }
         {
