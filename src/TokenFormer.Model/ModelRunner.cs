@@ -30,7 +30,8 @@ public sealed class ModelRunner
     private readonly NormActivation _act;
     private readonly float _tauQkv, _tauProj, _tauFfn, _multQkv, _multProj, _multFfn;
     private readonly LayerBuffers[] _layers;
-    private readonly float[] _x, _xhatF, _rstdF, _zF, _logits, _rowLoss, _dx, _dTmp, _dq, _dk, _dv, _g;
+    private readonly float[] _x, _xhatF, _rstdF, _zF, _logits, _rowLoss, _dx, _dTmp, _dq, _dk, _dv, _g, _sT, _gT;
+    private readonly Transpose _transpose = new();
     private readonly int[] _tokens, _targets;
     private readonly float[] _mask;
     private readonly CausalAttention _attention = new();
@@ -99,10 +100,12 @@ public sealed class ModelRunner
             Gradients = new float[model.Parameters.Length];
             _dx = new float[n * d]; _dTmp = new float[n * d]; _dq = new float[n * d]; _dk = new float[n * d]; _dv = new float[n * d];
             _g = new float[n * Math.Max(3 * _nq, Math.Max(_np, _nf))];
+            _sT = new float[_g.Length];
+            _gT = new float[_g.Length];
         }
         else
         {
-            _dx = _dTmp = _dq = _dk = _dv = _g = [];
+            _dx = _dTmp = _dq = _dk = _dv = _g = _sT = _gT = [];
         }
 
         _lnJob = new RowJob((s, e) =>
@@ -260,16 +263,16 @@ public sealed class ModelRunner
             var o = lay.Layers[l];
             // FFN: x' = y + S_f·V_f, S_f = Θ(a₂·K_fᵀ), a₂ = LN(y)
             Gemm.NT(_dx, p.AsSpan(o.FfnValue, _nf * d), _g, n, d, _nf);
-            Gemm.TN(b.SFfn, _dx, grad.AsSpan(o.FfnValue, _nf * d), _nf, n, d, 1f, accumulate: true);
+            WeightGradient(b.SFfn, _nf, _dx, grad.AsSpan(o.FfnValue, _nf * d), _sT);
             RunNormBackward(b.PreFfn, b.SFfn, b.StatFfn, _nf, 1, _tauFfn, _multFfn);
-            Gemm.TN(_g, b.A2, grad.AsSpan(o.FfnKey, _nf * d), _nf, n, d, 1f, accumulate: true);
+            WeightGradient(_g, _nf, b.A2, grad.AsSpan(o.FfnKey, _nf * d), _gT);
             Gemm.NN(_g, p.AsSpan(o.FfnKey, _nf * d), _dTmp, n, _nf, d);
             RunLnBackward(b.A2, b.Rstd2);
             // output projection: y = x + S_p·V_p, S_p = Θ(att·K_pᵀ)
             Gemm.NT(_dx, p.AsSpan(o.ProjValue, _np * d), _g, n, d, _np);
-            Gemm.TN(b.SProj, _dx, grad.AsSpan(o.ProjValue, _np * d), _np, n, d, 1f, accumulate: true);
+            WeightGradient(b.SProj, _np, _dx, grad.AsSpan(o.ProjValue, _np * d), _sT);
             RunNormBackward(b.PreProj, b.SProj, b.StatProj, _np, 1, _tauProj, _multProj);
-            Gemm.TN(_g, b.Att, grad.AsSpan(o.ProjKey, _np * d), _np, n, d, 1f, accumulate: true);
+            WeightGradient(_g, _np, b.Att, grad.AsSpan(o.ProjKey, _np * d), _gT);
             Gemm.NN(_g, p.AsSpan(o.ProjKey, _np * d), _dTmp, n, _np, d);
             // attention (dTmp = ∂ℒ/∂att) → dq, dk, dv (of the rotated q, k), then undo the rotation
             _attention.Backward(b.Q, b.K, b.V, b.Att, b.Lse, _dTmp, _dq, _dk, _dv, Batch, Sequence, _heads, _h);
@@ -279,11 +282,13 @@ public sealed class ModelRunner
             Gemm.Compute(GemmForm.NT, n, d, _nq, _dq, d, p.AsSpan(o.QueryValue, _nq * d), d, _g, w);
             Gemm.Compute(GemmForm.NT, n, d, _nq, _dk, d, p.AsSpan(o.KeyValue, _nq * d), d, _g.AsSpan(_nq), w);
             Gemm.Compute(GemmForm.NT, n, d, _nq, _dv, d, p.AsSpan(o.ValueValue, _nq * d), d, _g.AsSpan(2 * _nq), w);
-            Gemm.Compute(GemmForm.TN, _nq, n, d, b.SQkv, w, _dq, d, grad.AsSpan(o.QueryValue, _nq * d), d, 1f, true);
-            Gemm.Compute(GemmForm.TN, _nq, n, d, b.SQkv.AsSpan(_nq), w, _dk, d, grad.AsSpan(o.KeyValue, _nq * d), d, 1f, true);
-            Gemm.Compute(GemmForm.TN, _nq, n, d, b.SQkv.AsSpan(2 * _nq), w, _dv, d, grad.AsSpan(o.ValueValue, _nq * d), d, 1f, true);
+            // dV_{q,k,v} += S_{q,k,v}ᵀ·d{q,k,v}: one transpose of S_qkv [N, 3n], then NN GEMMs on its row blocks
+            _transpose.Run(b.SQkv, n, w, w, _sT, n);
+            Gemm.NN(_sT, _dq, grad.AsSpan(o.QueryValue, _nq * d), _nq, n, d, 1f, accumulate: true);
+            Gemm.NN(_sT.AsSpan(_nq * n), _dk, grad.AsSpan(o.KeyValue, _nq * d), _nq, n, d, 1f, accumulate: true);
+            Gemm.NN(_sT.AsSpan(2 * _nq * n), _dv, grad.AsSpan(o.ValueValue, _nq * d), _nq, n, d, 1f, accumulate: true);
             RunNormBackward(b.PreQkv, b.SQkv, b.StatQkv, w, 3, _tauQkv, _multQkv);
-            Gemm.TN(_g, b.A1, grad.AsSpan(o.QueryKey, w * d), w, n, d, 1f, accumulate: true);
+            WeightGradient(_g, w, b.A1, grad.AsSpan(o.QueryKey, w * d), _gT);
             Gemm.NN(_g, p.AsSpan(o.QueryKey, w * d), _dTmp, n, w, d);
             RunLnBackward(b.A1, b.Rstd1);
         }
@@ -295,6 +300,17 @@ public sealed class ModelRunner
             ReadOnlySpan<float> g = _dx.AsSpan(i * d, d);
             for (int j = 0; j < d; j++) row[j] += g[j];
         }
+    }
+
+    /// <summary>
+    /// dW [width, d] += aᵀ·b for a: [N, width], b: [N, d], computed as an NN GEMM on the transposed a (scratch
+    /// aT: [width, N]) — measured faster here than the TN form, which reads a column-wise across N rows.
+    /// </summary>
+    private void WeightGradient(float[] a, int width, float[] b, Span<float> dW, float[] aT)
+    {
+        int n = Rows;
+        _transpose.Run(a, n, width, width, aT, n);
+        Gemm.NN(aT, b, dW, width, n, _d, 1f, accumulate: true);
     }
 
     private void RunLn(float[] input, float[] output, float[] rstd)
