@@ -12,8 +12,11 @@ namespace TokenFormer.Core.Kernels;
 /// </summary>
 public static unsafe class Gemm
 {
-    /// <summary>Below this many multiply-adds a call runs on one thread.</summary>
-    private const long ParallelThreshold = 1L << 16;
+    /// <summary>
+    /// Below this many multiply-adds a call runs on one thread (fork-join and per-thread packing would cost
+    /// more than they save). GEMV (M = 1) is bandwidth-bound, so it splits much earlier.
+    /// </summary>
+    private const long ParallelThreshold = 1L << 20, GemvParallelThreshold = 1L << 15;
 
     /// <summary>
     /// The instruction set the kernels use: the best the CPU supports, or a lower one named by the
@@ -122,7 +125,7 @@ public static unsafe class Gemm
         }
         int threads = allowThreads ? Parallelism.ThreadCount : 1;
         long work = (long)p.M * p.N * p.K;
-        if (threads == 1 || work < ParallelThreshold)
+        if (threads == 1 || work < (p.M == 1 ? GemvParallelThreshold : ParallelThreshold))
         {
             RunSingle(in p);
             return;
@@ -165,10 +168,10 @@ public static unsafe class Gemm
             int unit = _splitN ? nr : mr;
             int units = (extent + unit - 1) / unit;
             // A few items per thread, claimed dynamically, so that a thread that is descheduled or slowed by
-            // another process does not leave the others waiting at the end of the call.
-            // For M = 1 with B: [K, N] (NN, TN) each item reads a column range of every row of B, so fewer,
-            // wider items stream memory better.
-            int perThread = p.M == 1 && p.Form != GemmForm.NT ? 1 : ItemsPerThread;
+            // another process does not leave the others waiting at the end of the call. One item per thread
+            // when splitting M (every item packs all of B) and for M = 1 with B: [K, N] (NN, TN), where fewer,
+            // wider column ranges stream memory better.
+            int perThread = (p.M == 1 && p.Form != GemmForm.NT) || !_splitN ? 1 : ItemsPerThread;
             _parts = Math.Min(units, threads * perThread);
             int unitsPerPart = (units + _parts - 1) / _parts;
             _chunk = unitsPerPart * unit;
