@@ -24,6 +24,9 @@ public static class CliApp
         TokenizerCommand.Register(root);
         root.Subcommands.Add(ForwardCommand.Create());
         root.Subcommands.Add(PresetsCommand.Create());
+        root.Subcommands.Add(PrepareCommand.Create());
+        root.Subcommands.Add(TrainCommand.Create());
+        root.Subcommands.Add(EvalCommand.Create());
         return root;
     }
 

@@ -1,0 +1,190 @@
+using System.CommandLine;
+using System.Globalization;
+using TokenFormer.Core.Threading;
+using TokenFormer.Model;
+using TokenFormer.Model.Training;
+using TokenFormer.Text;
+using TokenFormer.Text.Data;
+
+namespace TokenFormer.Cli.Commands;
+
+/// <summary>
+/// <c>tokenformer train</c>: trains a TokenFormer on a prepared data directory (AdamW, warmup + cosine, clipping),
+/// with validation, metrics.jsonl, loss.svg and atomic, exactly resumable checkpoints in RUN/checkpoints/step-N.
+/// </summary>
+public static class TrainCommand
+{
+    public static Command Create()
+    {
+        var data = new Option<string>("--data") { Description = "Data directory made by 'tokenformer prepare'", Required = true };
+        var preset = new Option<string?>("--preset") { Description = "Model size preset (see 'tokenformer presets'); the vocabulary comes from the data" };
+        var config = new Option<string?>("--config") { Description = "config.json of the model-dir schema; vocab_size comes from the data's tokenizer" };
+        var output = new Option<string>("--out") { Description = "Run directory (checkpoints/, metrics.jsonl, loss.svg)", Required = true };
+        var resume = new Option<bool>("--resume") { Description = "Continue from the newest complete checkpoint in --out" };
+        var steps = new Option<long?>("--steps") { Description = "Optimiser steps of the whole run, the end of the cosine schedule (default 1000)" };
+        var batch = new Option<int?>("--batch") { Description = "Sequences per micro-batch (default 8)" };
+        var seq = new Option<int?>("--seq") { Description = "Tokens per sequence (default 256, at most max_position_embeddings)" };
+        var accum = new Option<int?>("--grad-accum") { Description = "Micro-batches per optimiser step (default 1)" };
+        var lr = new Option<double?>("--lr") { Description = "Peak learning rate (default 6e-4)" };
+        var minLr = new Option<double?>("--min-lr") { Description = "Final learning rate of the cosine (default lr/10)" };
+        var warmup = new Option<long?>("--warmup") { Description = "Linear warmup steps (default 1% of --steps, at least 1)" };
+        var wd = new Option<double?>("--weight-decay") { Description = "Decoupled weight decay, all but the final LayerNorm (default 0.1)" };
+        var clip = new Option<double?>("--clip") { Description = "Global gradient-norm clip, 0 = off (default 1.0)" };
+        var seed = new Option<int?>("--seed") { Description = "Seed of the initialisation and the window sampler (default 1234)" };
+        var evalWindows = new Option<int?>("--eval-windows") { Description = "Validation windows per evaluation, a fixed evenly spaced set (default 32)" };
+        var evalEvery = new Option<long>("--eval-every") { Description = "Evaluate every N steps, 0 = never (default 100)", DefaultValueFactory = _ => 100 };
+        var saveEvery = new Option<long>("--save-every") { Description = "Checkpoint every N steps; the last step is always saved (default 500)", DefaultValueFactory = _ => 500 };
+        var keepLast = new Option<int>("--keep-last") { Description = "Keep the newest K checkpoints, 0 = all (default 3)", DefaultValueFactory = _ => 3 };
+        var stopAt = new Option<long>("--stop-at") { Description = "End this invocation after step N with a checkpoint (continue later with --resume)" };
+        var logEvery = new Option<long>("--log-every") { Description = "Log line interval when output is not a terminal (default 10)", DefaultValueFactory = _ => 10 };
+        var cmd = new Command("train", "Train a TokenFormer on prepared token streams, with evaluation, metrics, a loss curve and resumable checkpoints.")
+        {
+            data, preset, config, output, resume, steps, batch, seq, accum, lr, minLr, warmup, wd, clip, seed, evalWindows,
+            evalEvery, saveEvery, keepLast, stopAt, logEvery,
+        };
+        cmd.SetAction(parse =>
+        {
+            string dataDir = parse.GetValue(data)!, runDir = parse.GetValue(output)!;
+            using TokenDataset train = OpenSplit(dataDir, "train");
+            using TokenDataset val = OpenSplit(dataDir, "val");
+            string tokenizerPath = Path.Combine(dataDir, DatasetMeta.TokenizerFile);
+            CheckTokenizer(tokenizerPath, train.Meta, dataDir, "the data directory's own", null);
+            var scheduling = new TrainingOptions
+            {
+                EvalEvery = parse.GetValue(evalEvery), SaveEvery = parse.GetValue(saveEvery), KeepLast = parse.GetValue(keepLast),
+                StopAt = parse.GetValue(stopAt), LogEvery = parse.GetValue(logEvery),
+            };
+            var context = new TrainerContext
+            {
+                ExtraFiles = [tokenizerPath], TokenizerHash = train.Meta.TokenizerHash, Output = Console.Out,
+                Interactive = !Console.IsOutputRedirected,
+            };
+            Trainer trainer;
+            try
+            {
+                if (parse.GetValue(resume))
+                {
+                    if (parse.GetValue(preset) != null || parse.GetValue(config) != null)
+                        throw new CliException("--resume takes the model from the checkpoint; leave out --preset and --config");
+                    CheckResumable(runDir, train.Meta, parse, (batch, "--batch"), (seq, "--seq"), (accum, "--grad-accum"), (lr, "--lr"), (minLr, "--min-lr"),
+                        (warmup, "--warmup"), (wd, "--weight-decay"), (clip, "--clip"), (seed, "--seed"), (evalWindows, "--eval-windows"));
+                    trainer = Trainer.Resume(runDir, scheduling, parse.GetValue(steps), new DatasetSource(train), new DatasetSource(val), context);
+                }
+                else
+                {
+                    TokenFormerConfig cfg = LoadConfig(parse.GetValue(preset), parse.GetValue(config), train.Meta.VocabSize);
+                    long total = parse.GetValue(steps) ?? 1000;
+                    double peak = parse.GetValue(lr) ?? 6e-4;
+                    TrainingOptions options = scheduling with
+                    {
+                        Steps = total, Batch = parse.GetValue(batch) ?? 8,
+                        Sequence = parse.GetValue(seq) ?? Math.Min(256, cfg.MaxPositionEmbeddings),
+                        GradAccum = parse.GetValue(accum) ?? 1, LearningRate = peak, MinLearningRate = parse.GetValue(minLr) ?? peak / 10,
+                        Warmup = parse.GetValue(warmup) ?? Math.Max(1, total / 100), WeightDecay = parse.GetValue(wd) ?? 0.1,
+                        Clip = parse.GetValue(clip) ?? 1.0, Seed = parse.GetValue(seed) ?? 1234, EvalWindows = parse.GetValue(evalWindows) ?? 32,
+                    };
+                    trainer = Trainer.Start(cfg, options, new DatasetSource(train), new DatasetSource(val), runDir, context);
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"model: {trainer.Model.Parameters.LongLength:N0} parameters (L{cfg.NumLayers} d{cfg.HiddenSize}, vocab {cfg.Vocab}); " +
+                        $"data: {train.Count:N0} train / {val.Count:N0} val tokens; {options.Steps} steps of {options.Batch}×{options.Sequence}×{options.GradAccum} tokens; " +
+                        $"{Parallelism.ThreadCount} threads"));
+                }
+            }
+            catch (Exception e) when (e is ArgumentException or ModelFormatException or TokenFormerConfigException or InvalidDataException)
+            {
+                throw new CliException(e.Message);
+            }
+            using (trainer)
+            {
+                TrainingResult result;
+                try { result = trainer.Run(); }
+                catch (TrainingDivergedException e) { throw new CliException(e.Message); }
+                Console.WriteLine((
+                    $"{(result.Finished ? "finished" : "stopped")} at step {result.Step}: loss {result.LastLoss:F4}" +
+                    (result.LastValLoss is double v ? $", val_loss {v:F4}, val_ppl {Math.Exp(v):F2}" : "") +
+                    (result.LastCheckpoint != null ? $"; checkpoint {result.LastCheckpoint}" : "")));
+            }
+            return 0;
+        });
+        return cmd;
+    }
+
+    private static TokenFormerConfig LoadConfig(string? preset, string? configPath, int vocab)
+    {
+        if ((preset == null) == (configPath == null)) throw new CliException("give exactly one of --preset NAME or --config FILE (or --resume)");
+        TokenFormerConfig cfg;
+        try { cfg = preset != null ? TokenFormerPresets.Get(preset) : TokenFormerConfig.Load(configPath!); }
+        catch (TokenFormerConfigException e) { throw new CliException(e.Message); }
+        if (cfg.VocabSize is int v && v != vocab && configPath != null)
+            Console.WriteLine($"note: {configPath} says vocab_size {v}; using the data tokenizer's {vocab}");
+        cfg.VocabSize = vocab;
+        return cfg;
+    }
+
+    private static void CheckResumable(string runDir, DatasetMeta meta, ParseResult parse, params (Option Option, string Name)[] fixedOptions)
+    {
+        var store = new CheckpointStore(runDir);
+        var latest = store.Latest() ?? throw new CliException($"--resume: {runDir} holds no complete checkpoint (looked in {store.Directory})");
+        TrainerState state;
+        try { state = TrainerState.Load(Path.Combine(latest.Path, TrainerState.FileName)); }
+        catch (InvalidDataException e) { throw new CliException(e.Message); }
+        if (state.TokenizerHash != null && state.TokenizerHash != meta.TokenizerHash)
+            throw new CliException($"--resume: the checkpoint {latest.Path} was trained on data from tokenizer {state.TokenizerHash[..12]}…, " +
+                $"but --data was prepared with tokenizer {meta.TokenizerHash[..12]}…; use the same data directory");
+        TrainingOptions stored = state.ToOptions(new TrainingOptions());
+        foreach (var (option, name) in fixedOptions)
+        {
+            object? given = parse.GetResult(option) is { Implicit: false } r ? r.GetValueOrDefault<object?>() : null;
+            if (given == null) continue;
+            object storedValue = name switch
+            {
+                "--batch" => stored.Batch, "--seq" => stored.Sequence, "--grad-accum" => stored.GradAccum, "--lr" => stored.LearningRate,
+                "--min-lr" => stored.MinLearningRate, "--warmup" => stored.Warmup, "--weight-decay" => stored.WeightDecay, "--clip" => stored.Clip,
+                "--seed" => stored.Seed, "--eval-windows" => stored.EvalWindows, _ => throw new InvalidOperationException(name),
+            };
+            if (!Equals(Convert.ToDouble(given, CultureInfo.InvariantCulture), Convert.ToDouble(storedValue, CultureInfo.InvariantCulture)))
+                throw new CliException($"--resume: {name} {given} differs from the checkpoint's {storedValue}; leave it out (a resumed run keeps its settings)");
+        }
+    }
+
+    /// <summary>Opens a split with errors as <see cref="CliException"/>.</summary>
+    internal static TokenDataset OpenSplit(string dataDir, string split)
+    {
+        try { return TokenDataset.Open(dataDir, split); }
+        catch (DataFormatException e) { throw new CliException(e.Message); }
+    }
+
+    /// <summary>
+    /// Checks that <paramref name="tokenizerPath"/> is the tokenizer the data was prepared with (by content hash).
+    /// A model directory without tokenizer.json is accepted when its vocabulary covers the data's ids.
+    /// </summary>
+    internal static void CheckTokenizer(string tokenizerPath, DatasetMeta meta, string dataDir, string what, int? modelVocab)
+    {
+        if (!File.Exists(tokenizerPath))
+        {
+            if (modelVocab is int v)
+            {
+                if (meta.VocabSize > v)
+                    throw new CliException($"{dataDir} was prepared with a {meta.VocabSize}-id tokenizer but the model has only {v} embedding rows");
+                Console.Error.WriteLine($"warning: {tokenizerPath} not found; cannot check that the model uses the data's tokenizer");
+                return;
+            }
+            throw new CliException($"{tokenizerPath}: file not found (a data directory holds the tokenizer it was prepared with)");
+        }
+        string hash;
+        try { hash = Tokenizer.Load(tokenizerPath).ContentHash; }
+        catch (TokenizerFormatException e) { throw new CliException(e.Message); }
+        if (hash != meta.TokenizerHash)
+            throw new CliException($"{what} tokenizer {tokenizerPath} (hash {hash[..12]}…) is not the tokenizer {dataDir} was prepared with " +
+                $"(meta.json tokenizer_hash {meta.TokenizerHash[..Math.Min(12, meta.TokenizerHash.Length)]}…); prepare the data with the model's tokenizer");
+        if (modelVocab is int mv && meta.VocabSize > mv)
+            throw new CliException($"{dataDir} has a {meta.VocabSize}-id vocabulary but the model has only {mv} embedding rows");
+    }
+
+    /// <summary>A memory-mapped split as the trainer's token source.</summary>
+    internal sealed class DatasetSource(TokenDataset dataset) : ITokenSource
+    {
+        public long Count => dataset.Count;
+        public void CopyTo(long start, Span<int> destination) => dataset.CopyTo(start, destination);
+    }
+}

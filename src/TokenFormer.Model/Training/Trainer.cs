@@ -1,0 +1,256 @@
+using System.Diagnostics;
+using System.Globalization;
+using TokenFormer.Core.Threading;
+using TokenFormer.Model.Optimizer;
+
+namespace TokenFormer.Model.Training;
+
+/// <summary>
+/// The training loop (spec §4): each optimiser step draws GradAccum micro-batches of B random windows of T + 1 ids
+/// (<see cref="WindowSampler"/>), averages their gradients, clips the global L2 norm, and applies AdamW
+/// (β 0.9/0.95, ε 1e-8, decoupled weight decay on all but the final LayerNorm) at the
+/// <see cref="LearningRateSchedule"/>'s rate. Evaluates validation loss on a fixed window set, appends metrics,
+/// redraws RUN/loss.svg and writes atomic checkpoints. Everything the numbers depend on is in the checkpoint, so a
+/// resumed run reproduces an uninterrupted one bit for bit at the same thread count. A NaN or infinite loss or
+/// gradient stops the run with <see cref="TrainingDivergedException"/> before anything is saved for that step.
+/// </summary>
+public sealed class Trainer : IDisposable
+{
+    /// <summary>Metrics file name in the run directory.</summary>
+    public const string MetricsFile = "metrics.jsonl";
+    /// <summary>Curve file name in the run directory.</summary>
+    public const string CurveFile = "loss.svg";
+
+    private readonly TokenFormerModel _model;
+    private readonly AdamW _adam;
+    private readonly ModelRunner _runner;
+    private readonly Evaluator _evaluator;
+    private readonly WindowSampler _sampler;
+    private readonly ITokenSource _train;
+    private readonly ITokenSource? _val;
+    private readonly long[] _evalStarts;
+    private readonly TrainerContext _context;
+    private readonly CheckpointStore _store;
+    private readonly MetricsLog _metrics;
+    private readonly ProgressDisplay _progress;
+    private readonly string _runDirectory;
+    private readonly int[] _window, _tokens, _targets;
+    private readonly double _elapsedBefore;
+    private long _tokensSeen;
+    private double? _lastVal;
+    private string? _lastCheckpoint;
+
+    /// <summary>The numeric and scheduling options in force.</summary>
+    public TrainingOptions Options { get; }
+    /// <summary>The model being trained.</summary>
+    public TokenFormerModel Model => _model;
+    /// <summary>Optimiser steps completed.</summary>
+    public long Step { get; private set; }
+    /// <summary>Step records (including those read back on resume).</summary>
+    public IReadOnlyList<StepMetrics> StepRecords => _metrics.Steps;
+    /// <summary>Evaluation records.</summary>
+    public IReadOnlyList<EvalMetrics> EvalRecords => _metrics.Evals;
+    /// <summary>The schedule.</summary>
+    public LearningRateSchedule Schedule => new(Options.LearningRate, Options.MinLearningRate, Options.Warmup, Options.Steps);
+
+    private Trainer(TokenFormerModel model, AdamW adam, TrainingOptions options, ITokenSource train, ITokenSource? val,
+        string runDirectory, TrainerContext context, TrainerState? resumed)
+    {
+        options.Validate();
+        Options = options;
+        _model = model;
+        _adam = adam;
+        _train = train;
+        _val = val;
+        _context = context;
+        _runDirectory = runDirectory;
+        int t = options.Sequence;
+        if (t > model.Config.MaxPositionEmbeddings)
+            throw new ArgumentException($"--seq {t} exceeds the model's max_position_embeddings {model.Config.MaxPositionEmbeddings}");
+        if (train.Count < t + 1)
+            throw new ArgumentException($"the train split has {train.Count} tokens, but one window needs --seq + 1 = {t + 1}; use a smaller --seq or more text");
+        if (options.EvalEvery > 0)
+        {
+            long valCount = val?.Count ?? 0;
+            if (valCount < t + 1)
+                throw new ArgumentException($"the validation split has {valCount} tokens, but one window needs --seq + 1 = {t + 1}; " +
+                    "prepare with a larger --val-fraction, use a smaller --seq, or pass --eval-every 0");
+            _evalStarts = Evaluator.EvenlySpaced(valCount, t, options.EvalWindows);
+        }
+        else _evalStarts = [];
+        _runner = new ModelRunner(model, options.Batch, t, training: true);
+        _evaluator = new Evaluator(_runner);
+        _sampler = new WindowSampler(SamplerSeed(options.Seed));
+        _window = new int[t + 1];
+        _tokens = new int[options.Batch * t];
+        _targets = new int[options.Batch * t];
+        _store = new CheckpointStore(runDirectory);
+        Directory.CreateDirectory(runDirectory);
+        _metrics = new MetricsLog(Path.Combine(runDirectory, MetricsFile), resumed?.MetricsBytes ?? 0);
+        _progress = new ProgressDisplay(context.Output ?? TextWriter.Null, context.Interactive, options.LogEvery);
+        if (resumed != null)
+        {
+            Step = resumed.Step;
+            _sampler.Drawn = resumed.WindowsDrawn;
+            _tokensSeen = resumed.TokensSeen;
+            _lastVal = resumed.LastValLoss;
+            _elapsedBefore = resumed.ElapsedSeconds;
+        }
+    }
+
+    private static ulong SamplerSeed(int seed) => WindowSampler.Mix((ulong)(uint)seed ^ 0x5DEECE66DUL);
+
+    /// <summary>
+    /// A fresh run in <paramref name="runDirectory"/>: the model from <paramref name="config"/> (vocab_size set)
+    /// with the official initialisation at <see cref="TrainingOptions.Seed"/>. Refuses a directory that already
+    /// holds checkpoints (use <see cref="Resume"/>).
+    /// </summary>
+    public static Trainer Start(TokenFormerConfig config, TrainingOptions options, ITokenSource train, ITokenSource? val,
+        string runDirectory, TrainerContext context)
+    {
+        var store = new CheckpointStore(runDirectory);
+        if (store.Latest() is { } existing)
+            throw new ArgumentException($"{runDirectory} already holds checkpoints (newest: {existing.Path}); pass --resume to continue it or choose another --out");
+        store.RemoveTemporary();
+        options.Validate();
+        var model = new TokenFormerModel(config);
+        model.InitializeRandom(options.Seed);
+        var adam = new AdamW(model.Layout) { WeightDecay = (float)options.WeightDecay };
+        return new Trainer(model, adam, options, train, val, runDirectory, context, null);
+    }
+
+    /// <summary>
+    /// Continues the run in <paramref name="runDirectory"/> from its newest complete checkpoint. The numeric options
+    /// come from the checkpoint; <paramref name="scheduling"/> supplies eval/save/keep/stop/log settings, and
+    /// <paramref name="steps"/> (when given) extends or shortens the run (which changes the cosine schedule).
+    /// </summary>
+    public static Trainer Resume(string runDirectory, TrainingOptions scheduling, long? steps, ITokenSource train, ITokenSource? val, TrainerContext context)
+    {
+        var store = new CheckpointStore(runDirectory);
+        var latest = store.Latest()
+            ?? throw new ArgumentException($"{runDirectory}: no complete checkpoint to resume from (looked in {store.Directory})");
+        store.RemoveTemporary();
+        TrainerState state = TrainerState.Load(Path.Combine(latest.Path, TrainerState.FileName));
+        TrainingOptions options = state.ToOptions(scheduling);
+        if (steps is long s) options = options with { Steps = s };
+        if (options.Steps <= state.Step)
+            throw new ArgumentException($"the checkpoint {latest.Path} is at step {state.Step}, already at or past --steps {options.Steps}");
+        TokenFormerModel model = ModelDirectory.Load(latest.Path);
+        var adam = new AdamW(model.Layout) { WeightDecay = (float)options.WeightDecay };
+        CheckpointStore.LoadOptimizer(model, adam, Path.Combine(latest.Path, CheckpointStore.OptimizerFile));
+        var trainer = new Trainer(model, adam, options, train, val, runDirectory, context, state);
+        trainer._lastCheckpoint = latest.Path;
+        string note = state.Threads != Parallelism.ThreadCount
+            ? $" (warning: the checkpoint was made with {state.Threads} threads and this run uses {Parallelism.ThreadCount}; losses will not match an uninterrupted run bit for bit)"
+            : "";
+        trainer._progress.Line($"resuming from {latest.Path} at step {state.Step}{note}");
+        return trainer;
+    }
+
+    /// <summary>Trains until <see cref="TrainingOptions.Steps"/> (or <see cref="TrainingOptions.StopAt"/>).</summary>
+    public TrainingResult Run()
+    {
+        TrainingOptions o = Options;
+        long end = o.StopAt > 0 ? Math.Min(o.StopAt, o.Steps) : o.Steps;
+        var clock = Stopwatch.StartNew();
+        long startStep = Step;
+        double lastLoss = double.NaN;
+        string title = string.Create(CultureInfo.InvariantCulture,
+            $"TokenFormer {_model.Parameters.LongLength / 1e6:F2}M parameters, batch {o.Batch}×{o.Sequence}×{o.GradAccum}, lr {o.LearningRate:G3}");
+        if (Step == 0 && o.EvalEvery > 0) Evaluate(title);
+        while (Step < end)
+        {
+            long stepStart = Stopwatch.GetTimestamp();
+            long step = Step + 1;
+            double loss = TrainStep(step, out double norm, out double lr);
+            lastLoss = loss;
+            Step = step;
+            double seconds = Stopwatch.GetElapsedTime(stepStart).TotalSeconds;
+            double tps = (double)o.Batch * o.Sequence * o.GradAccum / seconds;
+            var m = new StepMetrics(step, loss, lr, tps, norm, _elapsedBefore + clock.Elapsed.TotalSeconds);
+            _metrics.Add(m);
+            double perStep = clock.Elapsed.TotalSeconds / (step - startStep);
+            _progress.Step(m, o.Steps, TimeSpan.FromSeconds(perStep * (o.Steps - step)));
+            if (o.EvalEvery > 0 && (step % o.EvalEvery == 0 || step == o.Steps)) Evaluate(title);
+            if ((o.SaveEvery > 0 && step % o.SaveEvery == 0) || step == end) Save(loss, clock.Elapsed.TotalSeconds);
+        }
+        _progress.Finish();
+        return new TrainingResult(Step, lastLoss, _lastVal, _lastCheckpoint, Step >= o.Steps);
+    }
+
+    private double TrainStep(long step, out double norm, out double lr)
+    {
+        TrainingOptions o = Options;
+        int b = o.Batch, t = o.Sequence;
+        float[] grad = _runner.Gradients!;
+        double lossSum = 0;
+        for (int micro = 0; micro < o.GradAccum; micro++)
+        {
+            for (int r = 0; r < b; r++)
+            {
+                long start = _sampler.Next(_train.Count, t + 1);
+                _train.CopyTo(start, _window);
+                _window.AsSpan(0, t).CopyTo(_tokens.AsSpan(r * t, t));
+                _window.AsSpan(1, t).CopyTo(_targets.AsSpan(r * t, t));
+            }
+            float loss = _runner.Forward(_tokens, _targets, default, computeGradient: true);
+            if (!float.IsFinite(loss))
+                throw new TrainingDivergedException(step, $"step {step}: the training loss is {loss} (micro-batch {micro + 1} of {o.GradAccum}); " +
+                    $"stopping without saving this step{LastGood()}. Try a lower --lr or more --warmup.");
+            _runner.Backward(accumulate: micro > 0);
+            lossSum += loss;
+            _tokensSeen += (long)b * t;
+        }
+        if (o.GradAccum > 1) GradientMath.Scale(grad, 1f / o.GradAccum);
+        norm = GradientMath.GlobalNorm(grad);
+        if (!double.IsFinite(norm))
+            throw new TrainingDivergedException(step, $"step {step}: the gradient norm is {norm} (a gradient is NaN or infinite); " +
+                $"stopping without saving this step{LastGood()}. Try a lower --lr or more --warmup.");
+        if (o.Clip > 0 && norm > o.Clip) GradientMath.Scale(grad, (float)(o.Clip / (norm + 1e-6)));
+        lr = Schedule.At(step - 1);
+        _adam.Update(_model.Parameters, grad, (float)lr);
+        return lossSum / o.GradAccum;
+    }
+
+    private string LastGood() => _lastCheckpoint != null ? $"; the last good checkpoint is {_lastCheckpoint}" : "; no checkpoint was written yet";
+
+    /// <summary>Validation loss over the fixed windows at the current weights.</summary>
+    public (double Loss, double Perplexity) EvaluateValidation()
+    {
+        if (_val == null || _evalStarts.Length == 0) throw new InvalidOperationException("evaluation is off (--eval-every 0) or there is no validation split");
+        (double loss, _) = _evaluator.Run(_val, _evalStarts);
+        return (loss, Math.Exp(loss));
+    }
+
+    private void Evaluate(string title)
+    {
+        (double loss, double ppl) = EvaluateValidation();
+        if (!double.IsFinite(loss))
+            throw new TrainingDivergedException(Step, $"step {Step}: the validation loss is {loss}; stopping without saving this step{LastGood()}");
+        _lastVal = loss;
+        _metrics.Add(new EvalMetrics(Step, loss, ppl));
+        _progress.Line(string.Create(CultureInfo.InvariantCulture, $"eval step {Step}: val_loss {loss:F4} | val_ppl {ppl:F2} ({_evalStarts.Length} windows)"));
+        LossCurveSvg.Save(Path.Combine(_runDirectory, CurveFile), _metrics.Steps, _metrics.Evals, title);
+    }
+
+    private void Save(double lastLoss, double elapsed)
+    {
+        TrainingOptions o = Options;
+        var state = new TrainerState
+        {
+            Step = Step, SamplerSeed = _sampler.Seed, WindowsDrawn = _sampler.Drawn, TokensSeen = _tokensSeen,
+            Steps = o.Steps, Batch = o.Batch, Sequence = o.Sequence, GradAccum = o.GradAccum, LearningRate = o.LearningRate,
+            MinLearningRate = o.MinLearningRate, Warmup = o.Warmup, WeightDecay = o.WeightDecay, Clip = o.Clip, Seed = o.Seed,
+            EvalWindows = o.EvalWindows, Beta1 = _adam.Beta1, Beta2 = _adam.Beta2, Epsilon = _adam.Epsilon,
+            NextLearningRate = Schedule.At(Step), Threads = Parallelism.ThreadCount, MetricsBytes = _metrics.Length,
+            LastLoss = lastLoss, LastValLoss = _lastVal, ElapsedSeconds = _elapsedBefore + elapsed,
+            TokenizerHash = _context.TokenizerHash, TrainTokens = _train.Count,
+        };
+        _lastCheckpoint = _store.Save(_model, _adam, state, _context.ExtraFiles);
+        _store.Prune(o.KeepLast);
+        _progress.Line($"saved checkpoint {_lastCheckpoint}");
+    }
+
+    /// <summary>Closes the metrics file.</summary>
+    public void Dispose() => _metrics.Dispose();
+}

@@ -1,0 +1,17 @@
+namespace TokenFormer.Model.Training;
+
+/// <summary>What a <see cref="Trainer"/> needs besides the numbers: where to report, and what to add to checkpoints.</summary>
+public sealed record TrainerContext
+{
+    /// <summary>Files copied into every checkpoint's model directory (e.g. the data's tokenizer.json).</summary>
+    public IReadOnlyList<string> ExtraFiles { get; init; } = [];
+    /// <summary>Hash of the data's tokenizer, recorded in trainer_state.json.</summary>
+    public string? TokenizerHash { get; init; }
+    /// <summary>Where progress goes (null: nowhere).</summary>
+    public TextWriter? Output { get; init; }
+    /// <summary>Whether <see cref="Output"/> is a terminal (one line updated in place).</summary>
+    public bool Interactive { get; init; }
+}
+
+/// <summary>How a <see cref="Trainer.Run"/> ended.</summary>
+public sealed record TrainingResult(long Step, double LastLoss, double? LastValLoss, string? LastCheckpoint, bool Finished);

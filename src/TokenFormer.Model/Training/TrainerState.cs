@@ -1,0 +1,77 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace TokenFormer.Model.Training;
+
+/// <summary>
+/// trainer_state.json of a checkpoint: everything besides weights and optimiser moments that a resumed run needs to
+/// continue bit for bit — the step, the sampler's (seed, windows drawn), the schedule and all numeric options — plus
+/// the metrics file's length at the checkpoint and a few figures for people.
+/// </summary>
+public sealed class TrainerState
+{
+    /// <summary>File name inside a checkpoint.</summary>
+    public const string FileName = "trainer_state.json";
+
+    [JsonPropertyName("format_version")] public int FormatVersion { get; set; } = 1;
+    /// <summary>Optimiser steps completed.</summary>
+    [JsonPropertyName("step")] public long Step { get; set; }
+    [JsonPropertyName("sampler_seed")] public ulong SamplerSeed { get; set; }
+    /// <summary>Training windows drawn so far (the sampler's position in its stream).</summary>
+    [JsonPropertyName("windows_drawn")] public long WindowsDrawn { get; set; }
+    [JsonPropertyName("tokens_seen")] public long TokensSeen { get; set; }
+    [JsonPropertyName("steps")] public long Steps { get; set; }
+    [JsonPropertyName("batch")] public int Batch { get; set; }
+    [JsonPropertyName("seq")] public int Sequence { get; set; }
+    [JsonPropertyName("grad_accum")] public int GradAccum { get; set; }
+    [JsonPropertyName("lr")] public double LearningRate { get; set; }
+    [JsonPropertyName("min_lr")] public double MinLearningRate { get; set; }
+    [JsonPropertyName("warmup")] public long Warmup { get; set; }
+    [JsonPropertyName("weight_decay")] public double WeightDecay { get; set; }
+    [JsonPropertyName("clip")] public double Clip { get; set; }
+    [JsonPropertyName("seed")] public int Seed { get; set; }
+    [JsonPropertyName("eval_windows")] public int EvalWindows { get; set; }
+    [JsonPropertyName("adam_beta1")] public double Beta1 { get; set; }
+    [JsonPropertyName("adam_beta2")] public double Beta2 { get; set; }
+    [JsonPropertyName("adam_eps")] public double Epsilon { get; set; }
+    /// <summary>Learning rate of the next update.</summary>
+    [JsonPropertyName("next_lr")] public double NextLearningRate { get; set; }
+    /// <summary>Threads the run used (bitwise resume needs the same count).</summary>
+    [JsonPropertyName("threads")] public int Threads { get; set; }
+    [JsonPropertyName("metrics_bytes")] public long MetricsBytes { get; set; }
+    [JsonPropertyName("last_loss")] public double? LastLoss { get; set; }
+    [JsonPropertyName("last_val_loss")] public double? LastValLoss { get; set; }
+    [JsonPropertyName("elapsed_s")] public double ElapsedSeconds { get; set; }
+    [JsonPropertyName("tokenizer_hash")] public string? TokenizerHash { get; set; }
+    [JsonPropertyName("train_tokens")] public long TrainTokens { get; set; }
+
+    private static readonly JsonSerializerOptions Options = new()
+    {
+        WriteIndented = true,
+        NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    /// <summary>The numeric options stored here.</summary>
+    public TrainingOptions ToOptions(TrainingOptions scheduling) => scheduling with
+    {
+        Steps = Steps, Batch = Batch, Sequence = Sequence, GradAccum = GradAccum, LearningRate = LearningRate,
+        MinLearningRate = MinLearningRate, Warmup = Warmup, WeightDecay = WeightDecay, Clip = Clip, Seed = Seed, EvalWindows = EvalWindows,
+    };
+
+    /// <summary>Serialises.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, Options);
+
+    /// <summary>Reads a trainer_state.json; errors name the file.</summary>
+    public static TrainerState Load(string path)
+    {
+        try
+        {
+            TrainerState s = JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(path), Options)
+                ?? throw new InvalidDataException($"{path}: empty");
+            if (s.FormatVersion != 1) throw new InvalidDataException($"{path}: format_version {s.FormatVersion} is not supported (expected 1)");
+            return s;
+        }
+        catch (JsonException e) { throw new InvalidDataException($"{path}: {e.Message}"); }
+    }
+}

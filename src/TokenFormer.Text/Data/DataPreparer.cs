@@ -1,0 +1,111 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+
+namespace TokenFormer.Text.Data;
+
+/// <summary>
+/// Turns text files into a data directory: <c>train.bin</c> and <c>val.bin</c> (flat token streams, uint16 when the
+/// vocabulary has at most 65,536 ids, else uint32, with <c>&lt;|endoftext|&gt;</c> after every document),
+/// <c>tokenizer.json</c> (a copy) and <c>meta.json</c> (written last). One thread reads and cuts documents while
+/// the batch before is tokenised on all threads (<see cref="Tokenizer.EncodeBatch"/>), so memory is bounded by
+/// about three batches whatever the input size.
+/// </summary>
+public static class DataPreparer
+{
+    private sealed record Batch(List<DocumentPiece> Pieces, long BytesRead);
+
+    /// <summary>Runs the preparation; <paramref name="progress"/> is called after each batch.</summary>
+    public static DatasetMeta Run(Tokenizer tokenizer, PrepareOptions options, Action<PrepareProgress>? progress = null)
+    {
+        if (!(options.ValFraction >= 0 && options.ValFraction < 1))
+            throw new DataFormatException($"--val-fraction must be in [0, 1) (got {options.ValFraction})");
+        int eot = tokenizer.EndOfTextId
+            ?? throw new DataFormatException($"the tokenizer has no {Tokenizer.EndOfTextToken} token, which is appended after every document");
+        List<string> files = InputReader.ExpandInputs(options.Inputs);
+        long totalBytes = files.Sum(f => new FileInfo(f).Length);
+        int itemSize = tokenizer.VocabSize <= 65536 ? 2 : 4;
+        // A prefix space or no split pattern would change the ids at piece boundaries: then documents stay whole.
+        int maxPiece = tokenizer.PreTokenizer.AddPrefixSpace || !tokenizer.PreTokenizer.UseRegex ? int.MaxValue / 4 : options.MaxPieceChars;
+        Directory.CreateDirectory(options.OutputDirectory);
+        var clock = Stopwatch.StartNew();
+
+        using var train = new TokenStreamWriter(Path.Combine(options.OutputDirectory, DatasetMeta.StreamFile("train")), itemSize);
+        using var val = new TokenStreamWriter(Path.Combine(options.OutputDirectory, DatasetMeta.StreamFile("val")), itemSize);
+        var reader = new InputReader(options.Boundary, maxPiece);
+        using var queue = new BlockingCollection<Batch>(boundedCapacity: 1);
+        Exception? readError = null;
+        var producer = new Thread(() =>
+        {
+            try
+            {
+                var pieces = new List<DocumentPiece>();
+                long chars = 0;
+                reader.Read(files, piece =>
+                {
+                    pieces.Add(piece);
+                    chars += piece.Text.Length;
+                    if (chars >= options.BatchChars)
+                    {
+                        queue.Add(new Batch(pieces, reader.BytesRead));
+                        pieces = [];
+                        chars = 0;
+                    }
+                });
+                if (pieces.Count > 0) queue.Add(new Batch(pieces, totalBytes));
+            }
+            catch (Exception e) { readError = e; }
+            finally { queue.CompleteAdding(); }
+        }) { IsBackground = true, Name = "prepare-reader" };
+        producer.Start();
+
+        long trainDocs = 0, valDocs = 0;
+        int[] eotIds = [eot];
+        foreach (Batch batch in queue.GetConsumingEnumerable())
+        {
+            var texts = new string[batch.Pieces.Count];
+            for (int i = 0; i < texts.Length; i++) texts[i] = batch.Pieces[i].Text;
+            int[][] ids = tokenizer.EncodeBatch(texts);
+            for (int i = 0; i < ids.Length; i++)
+            {
+                DocumentPiece p = batch.Pieces[i];
+                bool isVal = options.IsValidation(p.Document);
+                TokenStreamWriter w = isVal ? val : train;
+                w.Write(ids[i]);
+                if (!p.EndOfDocument) continue;
+                w.Write(eotIds);
+                if (isVal) valDocs++; else trainDocs++;
+            }
+            progress?.Invoke(new PrepareProgress(batch.BytesRead, totalBytes, train.Count + val.Count, trainDocs + valDocs, clock.Elapsed));
+        }
+        producer.Join();
+        if (readError != null)
+        {
+            if (readError is DataFormatException) throw new DataFormatException(readError.Message);
+            throw new IOException($"reading the inputs failed: {readError.Message}", readError);
+        }
+        if (trainDocs + valDocs == 0)
+            throw new DataFormatException($"the inputs hold no text ({reader.EmptyDocuments} empty document(s)); nothing to prepare");
+
+        train.Commit();
+        val.Commit();
+        tokenizer.Save(Path.Combine(options.OutputDirectory, DatasetMeta.TokenizerFile));
+        var meta = new DatasetMeta
+        {
+            TokenizerHash = tokenizer.ContentHash,
+            VocabSize = tokenizer.VocabSize,
+            EndOfTextId = eot,
+            DType = itemSize == 2 ? "uint16" : "uint32",
+            TrainTokens = train.Count,
+            ValTokens = val.Count,
+            TrainDocuments = trainDocs,
+            ValDocuments = valDocs,
+            EmptyDocuments = reader.EmptyDocuments,
+            ValFraction = options.ValFraction,
+            DocumentBoundary = options.Boundary == DocumentBoundary.File ? "file" : "blank-line",
+            InputBytes = totalBytes,
+            Inputs = files.Count <= 64 ? files.Select(f => Path.GetFileName(f)).ToList() : [.. files.Take(64).Select(f => Path.GetFileName(f)), $"... ({files.Count} files)"],
+        };
+        meta.Save(options.OutputDirectory);
+        return meta;
+    }
+}
