@@ -7,7 +7,7 @@ namespace TokenFormer.Text.Data;
 /// <summary>
 /// Streams documents from input files: <c>.txt</c> (boundaries per <see cref="DocumentBoundary"/>), <c>.jsonl</c>
 /// (one JSON object per line, the document in its string field <c>text</c>; blank lines skipped) and <c>.gz</c> of
-/// either (<c>.txt.gz</c>, <c>.jsonl.gz</c>). Text is decoded as UTF-8 (a byte-order mark is honoured) and invalid
+/// either (<c>.txt.gz</c>, <c>.jsonl.gz</c>). Text is decoded as UTF-8 (a leading UTF-8 byte-order mark is dropped) and invalid
 /// byte sequences become U+FFFD, as a lossy reader would hand them to Hugging Face's tokenizer. Documents with no
 /// text (an empty file, an empty "text") are skipped and counted. Memory is bounded by the piece size for .txt; a
 /// .jsonl line is read whole.
@@ -90,7 +90,9 @@ public sealed class InputReader
             try
             {
                 Stream s = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(fs, CompressionMode.Decompress) : fs;
-                using var reader = new StreamReader(s, new UTF8Encoding(false, false), detectEncodingFromByteOrderMarks: true, 1 << 16);
+                // UTF-8 only: a UTF-8 byte-order mark is dropped; other BOMs are not honoured (FF FE is invalid UTF-8)
+                using var reader = new StreamReader(s, new UTF8Encoding(false, false), detectEncodingFromByteOrderMarks: false, 1 << 16);
+                if (reader.Peek() == '\uFEFF') reader.Read();
                 if (Kind(path) == "jsonl") ReadJsonl(path, reader, acc);
                 else ReadText(reader, acc);
             }
