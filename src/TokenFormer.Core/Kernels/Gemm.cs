@@ -170,8 +170,8 @@ public static unsafe class Gemm
             // A few items per thread, claimed dynamically, so that a thread that is descheduled or slowed by
             // another process does not leave the others waiting at the end of the call. One item per thread
             // when splitting M (every item packs all of B) and for M = 1 with B: [K, N] (NN, TN), where fewer,
-            // wider column ranges stream memory better.
-            int perThread = (p.M == 1 && p.Form != GemmForm.NT) || !_splitN ? 1 : ItemsPerThread;
+            // wider column ranges stream memory better, and for TN, where every item packs all of Aᵀ.
+            int perThread = (p.M == 1 && p.Form != GemmForm.NT) || !_splitN || p.Form == GemmForm.TN ? 1 : ItemsPerThread;
             _parts = Math.Min(units, threads * perThread);
             int unitsPerPart = (units + _parts - 1) / _parts;
             _chunk = unitsPerPart * unit;

@@ -16,6 +16,7 @@ internal static unsafe class GemmBlocked
     public const int MC = 120;
     public const int NC = 3072;
 
+    [ThreadStatic] private static float* _packA;
     [ThreadStatic] private static float* _packB;
     [ThreadStatic] private static float* _tile;
 
@@ -23,9 +24,12 @@ internal static unsafe class GemmBlocked
     {
         int nr = p.Isa == GemmIsa.Avx512 ? 32 : 16;
         EnsureBuffers();
-        float* packB = _packB;
-        // op(A) element (i, p) lives at A + i·rs + p·cs.
-        long rs = p.Form == GemmForm.TN ? 1 : p.Lda, cs = p.Form == GemmForm.TN ? p.Lda : 1;
+        float* packB = _packB, packA = _packA;
+        // op(A) element (i, p) lives at A + i·rs + p·cs. Aᵀ (TN) is packed instead of read in place: in place, each
+        // k step would touch a new row of A at a stride of lda floats, and strides near a multiple of 1 KiB map
+        // those rows onto a few L1 sets.
+        bool packAt = p.Form == GemmForm.TN;
+        long rs = packAt ? 1 : p.Lda, cs = packAt ? MR : 1;
         for (int jc = 0; jc < p.N; jc += NC)
         {
             int nc = Math.Min(NC, p.N - jc);
@@ -37,6 +41,7 @@ internal static unsafe class GemmBlocked
                 for (int ic = 0; ic < p.M; ic += MC)
                 {
                     int mc = Math.Min(MC, p.M - ic);
+                    if (packAt) PackTransposedA(p.A, p.Lda, ic, pc, mc, kc, packA);
                     for (int jr = 0; jr < nc; jr += nr)
                     {
                         int ncur = Math.Min(nr, nc - jr);
@@ -44,7 +49,7 @@ internal static unsafe class GemmBlocked
                         for (int ir = 0; ir < mc; ir += MR)
                         {
                             int mcur = Math.Min(MR, mc - ir);
-                            float* aPanel = p.A + (ic + ir) * rs + pc * cs;
+                            float* aPanel = packAt ? packA + (long)(ir / MR) * kc * MR : p.A + (ic + ir) * rs + pc * cs;
                             float* c = p.C + (long)(ic + ir) * p.Ldc + jc + jr;
                             if (mcur == MR && ncur == nr)
                                 Kernel(p.Isa, kc, aPanel, rs, cs, bPanel, c, p.Ldc, p.Alpha, accumulate);
@@ -87,7 +92,32 @@ internal static unsafe class GemmBlocked
     private static void EnsureBuffers()
     {
         if (_packB != null) return;
+        _packA = (float*)NativeMemory.AlignedAlloc((nuint)(MC * KC * sizeof(float)), 64);
         _packB = (float*)NativeMemory.AlignedAlloc((nuint)(KC * NC * sizeof(float)), 64);
         _tile = (float*)NativeMemory.AlignedAlloc((nuint)(MR * 32 * sizeof(float)), 64);
+    }
+
+    /// <summary>
+    /// Packs Aᵀ[ic..ic+mc, pc..pc+kc] (A: [K, M], row stride lda) into MR-row panels: element (i, p) at
+    /// (i / MR)·kc·MR + p·MR + i % MR. Rows of A are read contiguously; a short last panel holds only its rows.
+    /// </summary>
+    private static void PackTransposedA(float* a, int lda, int ic, int pc, int mc, int kc, float* dst)
+    {
+        for (int p = 0; p < kc; p++)
+        {
+            float* src = a + (long)(pc + p) * lda + ic;
+            int ir = 0;
+            for (; ir + MR <= mc; ir += MR)
+            {
+                float* d = dst + (long)(ir / MR) * kc * MR + p * MR;
+                d[0] = src[ir]; d[1] = src[ir + 1]; d[2] = src[ir + 2];
+                d[3] = src[ir + 3]; d[4] = src[ir + 4]; d[5] = src[ir + 5];
+            }
+            if (ir < mc)
+            {
+                float* d = dst + (long)(ir / MR) * kc * MR + p * MR;
+                for (int r = 0; ir + r < mc; r++) d[r] = src[ir + r];
+            }
+        }
     }
 }
