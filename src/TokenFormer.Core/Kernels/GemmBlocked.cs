@@ -7,7 +7,8 @@ namespace TokenFormer.Core.Kernels;
 /// <summary>
 /// Single-threaded BLIS-order GEMM: for each NC-wide block of B and KC-deep slice, pack B into NR-wide
 /// panels (the block in L2/L3, one panel in L1, transposed for NT and zero-padded at the edge), then for each
-/// MC-high block of A (read in place, it stays in L2) sweep the MR×NR micro-kernel over the block.
+/// MC-high block of A (read in place for NN/NT, packed into MR-row panels for TN; it stays in L2) sweep the
+/// MR×NR micro-kernel over the block.
 /// </summary>
 internal static unsafe class GemmBlocked
 {
