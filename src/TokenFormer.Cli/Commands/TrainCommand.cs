@@ -131,6 +131,9 @@ public static class TrainCommand
         if (state.TokenizerHash != null && state.TokenizerHash != meta.TokenizerHash)
             throw new CliException($"--resume: the checkpoint {latest.Path} was trained on data from tokenizer {state.TokenizerHash[..12]}…, " +
                 $"but --data was prepared with tokenizer {meta.TokenizerHash[..12]}…; use the same data directory");
+        if (state.TrainTokens != 0 && state.TrainTokens != meta.TrainTokens)
+            Console.WriteLine($"note: the checkpoint's train split had {state.TrainTokens:N0} tokens and --data has {meta.TrainTokens:N0}; " +
+                "the run continues on the new data (windows will differ from an uninterrupted run)");
         TrainingOptions stored = state.ToOptions(new TrainingOptions());
         foreach (var (option, name) in fixedOptions)
         {
