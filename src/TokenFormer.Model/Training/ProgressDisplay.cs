@@ -24,7 +24,7 @@ public sealed class ProgressDisplay(TextWriter output, bool interactive, long lo
             return;
         }
         long now = Stopwatch.GetTimestamp();
-        if (m.Step != total && Stopwatch.GetElapsedTime(_lastDraw == long.MinValue ? 0 : _lastDraw, now).TotalSeconds < 0.1 && _lastDraw != long.MinValue) return;
+        if (m.Step != total && _lastDraw != long.MinValue && Stopwatch.GetElapsedTime(_lastDraw, now).TotalSeconds < 0.1) return;
         _lastDraw = now;
         output.Write("\r" + text.PadRight(_lastLength));
         _lastLength = text.Length;
