@@ -30,8 +30,7 @@ public sealed class ModelRunner
     private readonly NormActivation _act;
     private readonly float _tauQkv, _tauProj, _tauFfn, _multQkv, _multProj, _multFfn;
     private readonly LayerBuffers[] _layers;
-    private readonly float[] _x, _xhatF, _rstdF, _zF, _logits, _rowLoss, _dx, _dTmp, _dq, _dk, _dv, _g, _sT, _gT;
-    private readonly Transpose _transpose = new();
+    private readonly float[] _x, _xhatF, _rstdF, _zF, _logits, _rowLoss, _dx, _dTmp, _dq, _dk, _dv, _g;
     private readonly int[] _tokens, _targets;
     private readonly float[] _mask;
     private readonly CausalAttention _attention = new();
@@ -100,12 +99,10 @@ public sealed class ModelRunner
             Gradients = new float[model.Parameters.Length];
             _dx = new float[n * d]; _dTmp = new float[n * d]; _dq = new float[n * d]; _dk = new float[n * d]; _dv = new float[n * d];
             _g = new float[n * Math.Max(3 * _nq, Math.Max(_np, _nf))];
-            _sT = new float[_g.Length];
-            _gT = new float[_g.Length];
         }
         else
         {
-            _dx = _dTmp = _dq = _dk = _dv = _g = _sT = _gT = [];
+            _dx = _dTmp = _dq = _dk = _dv = _g = [];
         }
 
         _lnJob = new RowJob((s, e) =>
@@ -263,16 +260,16 @@ public sealed class ModelRunner
             var o = lay.Layers[l];
             // FFN: x' = y + S_f·V_f, S_f = Θ(a₂·K_fᵀ), a₂ = LN(y)
             Gemm.NT(_dx, p.AsSpan(o.FfnValue, _nf * d), _g, n, d, _nf);
-            WeightGradient(b.SFfn, _nf, _dx, grad.AsSpan(o.FfnValue, _nf * d), _sT);
+            WeightGradient(b.SFfn, _nf, _dx, grad.AsSpan(o.FfnValue, _nf * d));
             RunNormBackward(b.PreFfn, b.SFfn, b.StatFfn, _nf, 1, _tauFfn, _multFfn);
-            WeightGradient(_g, _nf, b.A2, grad.AsSpan(o.FfnKey, _nf * d), _gT);
+            WeightGradient(_g, _nf, b.A2, grad.AsSpan(o.FfnKey, _nf * d));
             Gemm.NN(_g, p.AsSpan(o.FfnKey, _nf * d), _dTmp, n, _nf, d);
             RunLnBackward(b.A2, b.Rstd2);
             // output projection: y = x + S_p·V_p, S_p = Θ(att·K_pᵀ)
             Gemm.NT(_dx, p.AsSpan(o.ProjValue, _np * d), _g, n, d, _np);
-            WeightGradient(b.SProj, _np, _dx, grad.AsSpan(o.ProjValue, _np * d), _sT);
+            WeightGradient(b.SProj, _np, _dx, grad.AsSpan(o.ProjValue, _np * d));
             RunNormBackward(b.PreProj, b.SProj, b.StatProj, _np, 1, _tauProj, _multProj);
-            WeightGradient(_g, _np, b.Att, grad.AsSpan(o.ProjKey, _np * d), _gT);
+            WeightGradient(_g, _np, b.Att, grad.AsSpan(o.ProjKey, _np * d));
             Gemm.NN(_g, p.AsSpan(o.ProjKey, _np * d), _dTmp, n, _np, d);
             // attention (dTmp = ∂ℒ/∂att) → dq, dk, dv (of the rotated q, k), then undo the rotation
             _attention.Backward(b.Q, b.K, b.V, b.Att, b.Lse, _dTmp, _dq, _dk, _dv, Batch, Sequence, _heads, _h);
@@ -282,13 +279,12 @@ public sealed class ModelRunner
             Gemm.Compute(GemmForm.NT, n, d, _nq, _dq, d, p.AsSpan(o.QueryValue, _nq * d), d, _g, w);
             Gemm.Compute(GemmForm.NT, n, d, _nq, _dk, d, p.AsSpan(o.KeyValue, _nq * d), d, _g.AsSpan(_nq), w);
             Gemm.Compute(GemmForm.NT, n, d, _nq, _dv, d, p.AsSpan(o.ValueValue, _nq * d), d, _g.AsSpan(2 * _nq), w);
-            // dV_{q,k,v} += S_{q,k,v}ᵀ·d{q,k,v}: one transpose of S_qkv [N, 3n], then NN GEMMs on its row blocks
-            _transpose.Run(b.SQkv, n, w, w, _sT, n);
-            Gemm.NN(_sT, _dq, grad.AsSpan(o.QueryValue, _nq * d), _nq, n, d, 1f, accumulate: true);
-            Gemm.NN(_sT.AsSpan(_nq * n), _dk, grad.AsSpan(o.KeyValue, _nq * d), _nq, n, d, 1f, accumulate: true);
-            Gemm.NN(_sT.AsSpan(2 * _nq * n), _dv, grad.AsSpan(o.ValueValue, _nq * d), _nq, n, d, 1f, accumulate: true);
+            // dV_{q,k,v} += S_{q,k,v}ᵀ·d{q,k,v} on the column blocks of S_qkv [N, 3n]
+            Gemm.Compute(GemmForm.TN, _nq, n, d, b.SQkv, w, _dq, d, grad.AsSpan(o.QueryValue, _nq * d), d, 1f, true);
+            Gemm.Compute(GemmForm.TN, _nq, n, d, b.SQkv.AsSpan(_nq), w, _dk, d, grad.AsSpan(o.KeyValue, _nq * d), d, 1f, true);
+            Gemm.Compute(GemmForm.TN, _nq, n, d, b.SQkv.AsSpan(2 * _nq), w, _dv, d, grad.AsSpan(o.ValueValue, _nq * d), d, 1f, true);
             RunNormBackward(b.PreQkv, b.SQkv, b.StatQkv, w, 3, _tauQkv, _multQkv);
-            WeightGradient(_g, w, b.A1, grad.AsSpan(o.QueryKey, w * d), _gT);
+            WeightGradient(_g, w, b.A1, grad.AsSpan(o.QueryKey, w * d));
             Gemm.NN(_g, p.AsSpan(o.QueryKey, w * d), _dTmp, n, w, d);
             RunLnBackward(b.A1, b.Rstd1);
         }
@@ -302,16 +298,9 @@ public sealed class ModelRunner
         }
     }
 
-    /// <summary>
-    /// dW [width, d] += aᵀ·b for a: [N, width], b: [N, d], computed as an NN GEMM on the transposed a (scratch
-    /// aT: [width, N]) — measured faster here than the TN form, which reads a column-wise across N rows.
-    /// </summary>
-    private void WeightGradient(float[] a, int width, float[] b, Span<float> dW, float[] aT)
-    {
-        int n = Rows;
-        _transpose.Run(a, n, width, width, aT, n);
-        Gemm.NN(aT, b, dW, width, n, _d, 1f, accumulate: true);
-    }
+    /// <summary>Weight gradient dW [width, d] += aᵀ·b for a: [N, width], b: [N, d] (a TN GEMM).</summary>
+    private void WeightGradient(float[] a, int width, float[] b, Span<float> dW) =>
+        Gemm.TN(a, b, dW, width, Rows, _d, 1f, accumulate: true);
 
     private void RunLn(float[] input, float[] output, float[] rstd)
     {

@@ -95,22 +95,4 @@ public class FusedKernelTests
             Assert.True(TestData.RelativeError(SliceF(dv), dvRef) < 1e-5, $"dv {TestData.RelativeError(SliceF(dv), dvRef):E2}");
         }
     }
-
-    [Theory]
-    [InlineData(1, 1, 1)]
-    [InlineData(17, 33, 40)]
-    [InlineData(64, 16, 16)]
-    [InlineData(130, 7, 9)]
-    public void TransposeMatchesDefinition(int rows, int cols, int lds)
-    {
-        var rng = new Random(rows * 100 + cols);
-        float[] src = Enumerable.Range(0, (rows - 1) * lds + cols).Select(_ => (float)rng.NextDouble()).ToArray();
-        int ldd = rows + 3;
-        float[] dst = new float[(cols - 1) * ldd + rows];
-        new Transpose().Run(src, rows, cols, lds, dst, ldd);
-        for (int r = 0; r < rows; r++)
-            for (int c = 0; c < cols; c++)
-                Assert.Equal(src[r * lds + c], dst[c * ldd + r]);
-        Assert.Throws<ArgumentException>(() => new Transpose().Run(src, rows + 1, cols, lds, dst, ldd));
-    }
 }
