@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace TokenFormer.Core.Kernels;
 
@@ -21,6 +22,7 @@ internal static unsafe class GemmBlocked
     [ThreadStatic] private static float* _packB;
     [ThreadStatic] private static float* _tile;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(in GemmProblem p)
     {
         int nr = p.Isa == GemmIsa.Avx512 ? 32 : 16;
@@ -75,6 +77,7 @@ internal static unsafe class GemmBlocked
     /// Computes a full tile into scratch and merges its valid mcur×ncur corner into C. Rows past the edge of A
     /// re-read the last valid row (valid memory); their results are dropped.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void EdgeTile(GemmIsa isa, int kc, float* a, long rs, long cs, float* b, float* c, int ldc, float alpha,
         bool accumulate, int mcur, int ncur, int nr)
     {
@@ -102,12 +105,20 @@ internal static unsafe class GemmBlocked
     /// Packs Aᵀ[ic..ic+mc, pc..pc+kc] (A: [K, M], row stride lda) into MR-row panels: element (i, p) at
     /// (i / MR)·kc·MR + p·MR + i % MR. Rows of A are read contiguously; a short last panel holds only its rows.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackTransposedA(float* a, int lda, int ic, int pc, int mc, int kc, float* dst)
     {
         for (int p = 0; p < kc; p++)
         {
             float* src = a + (long)(pc + p) * lda + ic;
             int ir = 0;
+            if (Avx.IsSupported)
+            {
+                // An 8-float load may read two floats past the panel but stays inside the row (ir + 8 ≤ mc).
+                Vector256<float> mask = Vector256.Create(-1, -1, -1, -1, -1, -1, 0, 0).AsSingle();
+                for (; ir + 8 <= mc; ir += MR)
+                    Avx.MaskStore(dst + (long)(ir / MR) * kc * MR + p * MR, mask, Avx.LoadVector256(src + ir));
+            }
             for (; ir + MR <= mc; ir += MR)
             {
                 float* d = dst + (long)(ir / MR) * kc * MR + p * MR;

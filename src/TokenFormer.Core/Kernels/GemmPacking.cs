@@ -11,6 +11,7 @@ namespace TokenFormer.Core.Kernels;
 internal static unsafe class GemmPacking
 {
     /// <summary>Packs op(B)[pc..pc+kc, jc..jc+nc]; op(B) is B (NN, TN; B: [K,N]) or Bᵀ (NT; B: [N,K]).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackB(GemmForm form, float* b, int ldb, int pc, int jc, int kc, int nc, int nr, float* dst)
     {
         for (int jr = 0; jr < nc; jr += nr)
