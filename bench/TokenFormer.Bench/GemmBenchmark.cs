@@ -39,14 +39,17 @@ public sealed record GemmBenchOptions
 }
 
 /// <summary>One measured (shape, form, threads) point; GFLOP/s are medians over repetitions.</summary>
+/// <remarks>
+/// <see cref="Ratio"/> is the median of per-repetition ratios (ours and OpenBLAS measured back to back), which
+/// cancels slow drifts in machine load better than the ratio of the two medians.
+/// </remarks>
 public sealed record GemmBenchResult(GemmShape Shape, string Form, int Threads, double Gflops, double? OpenBlasGflops,
-    string? OpenBlasRoutine)
+    string? OpenBlasRoutine, double? Ratio)
 {
-    public double? Ratio => OpenBlasGflops is double o && o > 0 ? Gflops / o : null;
-
     public string ToJson() => string.Create(CultureInfo.InvariantCulture,
         $"{{\"m\":{Shape.M},\"k\":{Shape.K},\"n\":{Shape.N},\"form\":\"{Form}\",\"threads\":{Threads}," +
-        $"\"gflops\":{Gflops:F2},\"openblas_gflops\":{(OpenBlasGflops is double o ? o.ToString("F2", CultureInfo.InvariantCulture) : "null")}}}");
+        $"\"gflops\":{Gflops:F2},\"openblas_gflops\":{(OpenBlasGflops is double o ? o.ToString("F2", CultureInfo.InvariantCulture) : "null")}," +
+        $"\"ratio\":{(Ratio is double r ? r.ToString("F3", CultureInfo.InvariantCulture) : "null")}}}");
 }
 
 /// <summary>
@@ -72,7 +75,8 @@ public static unsafe class GemmBenchmark
                 ? "OpenBLAS: not found (install Debian's libopenblas0-pthread to compare); its column says n/a"
                 : $"OpenBLAS: {blas.Path}, core {blas.CoreName ?? "?"}{(blas.CoreTypeNote is null ? "" : " (" + blas.CoreTypeNote + ")")}");
             output.WriteLine();
-            output.WriteLine("For M = 1, OpenBLAS's figure is the better of sgemm and sgemv (* marks sgemv).");
+            output.WriteLine("For M = 1, OpenBLAS's figure is the better of sgemm and sgemv (* marks sgemv). The ratio is the");
+            output.WriteLine("median of per-repetition ratios (ours and OpenBLAS timed back to back in each repetition).");
             output.WriteLine();
             output.WriteLine($"{"M",6} {"K",6} {"N",6} {"form",4} {"thr",3} {"ours GF/s",10} {"OpenBLAS",10} {"ratio",6}");
         }
@@ -130,9 +134,14 @@ public static unsafe class GemmBenchmark
             }
             double? blasBest = null;
             string? routine = null;
-            if (theirs.Count > 0) { blasBest = Measure.Median(theirs); routine = "sgemm"; }
-            if (theirsGemv.Count > 0 && Measure.Median(theirsGemv) > blasBest) { blasBest = Measure.Median(theirsGemv); routine = "sgemv"; }
-            return new GemmBenchResult(s, form, threads, Measure.Median(ours), blasBest, routine);
+            List<double>? reference = null;
+            if (theirs.Count > 0) { blasBest = Measure.Median(theirs); routine = "sgemm"; reference = theirs; }
+            if (theirsGemv.Count > 0 && Measure.Median(theirsGemv) > blasBest)
+            {
+                blasBest = Measure.Median(theirsGemv); routine = "sgemv"; reference = theirsGemv;
+            }
+            double? ratio = reference is null ? null : Measure.Median(ours.Zip(reference, (x, y) => x / y).ToList());
+            return new GemmBenchResult(s, form, threads, Measure.Median(ours), blasBest, routine, ratio);
         }
         finally
         {
