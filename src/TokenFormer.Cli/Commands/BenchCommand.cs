@@ -10,7 +10,7 @@ public static class BenchCommand
     {
         var bench = new Command("bench", "Measure the speed of hot paths (results belong in docs/benchmarks.md).");
         bench.Subcommands.Add(CreateGemm());
-        bench.Subcommands.Add(PresetsCommand.CreateBenchTrain());
+        bench.Subcommands.Add(TrainBenchCommand.Create());
         bench.Subcommands.Add(KernelBenchCommand.Create());
         return bench;
     }
