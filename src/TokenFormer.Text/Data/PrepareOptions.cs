@@ -14,8 +14,11 @@ public sealed record PrepareOptions
     public double ValFraction { get; init; } = 0.005;
     /// <summary>How .txt files are cut into documents.</summary>
     public DocumentBoundary Boundary { get; init; } = DocumentBoundary.File;
-    /// <summary>Longest piece of a document tokenised at once (characters); longer documents are cut at safe points.</summary>
-    public int MaxPieceChars { get; init; } = 1 << 20;
+    /// <summary>
+    /// Piece size of long documents (characters; pieces are up to 1.5× this): longer documents are cut at safe points.
+    /// The default keeps pieces and their ids off the large object heap, so memory stays flat.
+    /// </summary>
+    public int MaxPieceChars { get; init; } = 1 << 14;
     /// <summary>Characters read ahead per parallel tokenisation batch (two batches are in flight at most).</summary>
     public int BatchChars { get; init; } = 8 << 20;
 
