@@ -38,10 +38,20 @@ internal static class Fixtures
         MaxPositionEmbeddings = 64, VocabSize = Tokenizer.VocabSize,
     };
 
-    /// <summary>A fresh empty folder under the system temp directory.</summary>
+    private static readonly Lazy<string> SessionRoot = new(() =>
+    {
+        string root = Path.Combine(Path.GetTempPath(), "tf-training-tests", Environment.ProcessId.ToString());
+        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+        {
+            try { System.IO.Directory.Delete(root, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        };
+        return root;
+    });
+
+    /// <summary>A fresh empty folder under the system temp directory (removed when the test process exits).</summary>
     public static string TempDir(string name)
     {
-        string dir = Path.Combine(Path.GetTempPath(), "tf-training-tests", name + "-" + Guid.NewGuid().ToString("N")[..8]);
+        string dir = Path.Combine(SessionRoot.Value, name + "-" + Guid.NewGuid().ToString("N")[..8]);
         System.IO.Directory.CreateDirectory(dir);
         return dir;
     }
