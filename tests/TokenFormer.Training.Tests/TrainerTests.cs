@@ -140,6 +140,23 @@ public class TrainerTests
     }
 
     [Fact]
+    public void Interrupt_SavesACheckpointAfterTheCurrentStep_AndResumeContinues()
+    {
+        string run = Fixtures.TempDir("interrupt");
+        using var stop = new CancellationTokenSource();
+        stop.Cancel();
+        using (Trainer t = Trainer.Start(Fixtures.TinyConfig(), Options(4), TrainSource, ValSource, run, new TrainerContext { Stop = stop.Token }))
+        {
+            TrainingResult r = t.Run();
+            Assert.False(r.Finished);
+            Assert.Equal(1, r.Step);
+        }
+        Assert.Equal([1L], new CheckpointStore(run).List().Select(c => c.Step).ToArray());
+        using (Trainer t = Trainer.Resume(run, Options(4), null, TrainSource, ValSource, new TrainerContext()))
+            Assert.True(t.Run().Finished);
+    }
+
+    [Fact]
     public void WindowsLongerThanTheData_AreClearErrors()
     {
         var tiny = new ArrayTokenSource([1, 2, 3, 4, 5]);

@@ -54,10 +54,20 @@ public static class TrainCommand
                 EvalEvery = parse.GetValue(evalEvery), SaveEvery = parse.GetValue(saveEvery), KeepLast = parse.GetValue(keepLast),
                 StopAt = parse.GetValue(stopAt), LogEvery = parse.GetValue(logEvery),
             };
+            // First Ctrl+C: finish the current step, save a checkpoint and exit; a second one ends the process.
+            using var interrupt = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) =>
+            {
+                if (interrupt.IsCancellationRequested) return;
+                e.Cancel = true;
+                interrupt.Cancel();
+                Console.Error.WriteLine("\ninterrupt: saving a checkpoint after this step (Ctrl+C again to abort)");
+            };
+            Console.CancelKeyPress += onCancel;
             var context = new TrainerContext
             {
                 ExtraFiles = [tokenizerPath], TokenizerHash = train.Meta.TokenizerHash, Output = Console.Out,
-                Interactive = !Console.IsOutputRedirected,
+                Interactive = !Console.IsOutputRedirected, Stop = interrupt.Token,
             };
             Trainer trainer;
             try
@@ -104,6 +114,7 @@ public static class TrainCommand
                     (result.LastValLoss is double v ? $", val_loss {v:F4}, val_ppl {Math.Exp(v):F2}" : "") +
                     (result.LastCheckpoint != null ? $"; checkpoint {result.LastCheckpoint}" : "")));
             }
+            Console.CancelKeyPress -= onCancel;
             return 0;
         });
         return cmd;

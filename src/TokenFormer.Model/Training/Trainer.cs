@@ -147,7 +147,10 @@ public sealed class Trainer : IDisposable
         return trainer;
     }
 
-    /// <summary>Trains until <see cref="TrainingOptions.Steps"/> (or <see cref="TrainingOptions.StopAt"/>).</summary>
+    /// <summary>
+    /// Trains until <see cref="TrainingOptions.Steps"/> (or <see cref="TrainingOptions.StopAt"/>, or until
+    /// <see cref="TrainerContext.Stop"/> is cancelled: then after a checkpoint of the current step).
+    /// </summary>
     public TrainingResult Run()
     {
         TrainingOptions o = Options;
@@ -172,7 +175,13 @@ public sealed class Trainer : IDisposable
             double perStep = clock.Elapsed.TotalSeconds / (step - startStep);
             _progress.Step(m, o.Steps, TimeSpan.FromSeconds(perStep * (o.Steps - step)));
             if (o.EvalEvery > 0 && (step % o.EvalEvery == 0 || step == o.Steps)) Evaluate(title);
-            if ((o.SaveEvery > 0 && step % o.SaveEvery == 0) || step == end) Save(loss, clock.Elapsed.TotalSeconds);
+            bool stop = _context.Stop.IsCancellationRequested;
+            if ((o.SaveEvery > 0 && step % o.SaveEvery == 0) || step == end || stop) Save(loss, clock.Elapsed.TotalSeconds);
+            if (stop)
+            {
+                _progress.Line($"interrupted after step {step}; continue with --resume");
+                break;
+            }
         }
         _progress.Finish();
         return new TrainingResult(Step, lastLoss, _lastVal, _lastCheckpoint, Step >= o.Steps);

@@ -11,6 +11,8 @@ public sealed record TrainerContext
     public TextWriter? Output { get; init; }
     /// <summary>Whether <see cref="Output"/> is a terminal (one line updated in place).</summary>
     public bool Interactive { get; init; }
+    /// <summary>When cancelled (e.g. Ctrl+C), the run saves a checkpoint after the current step and returns.</summary>
+    public CancellationToken Stop { get; init; }
 }
 
 /// <summary>How a <see cref="Trainer.Run"/> ended.</summary>
