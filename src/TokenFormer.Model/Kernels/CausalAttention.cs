@@ -95,9 +95,9 @@ public sealed class CausalAttention
                     int i = i0 + r;
                     Span<float> row = p.AsSpan(r * Seq, i1);
                     Span<float> valid = row[..(i + 1)];
-                    float max = VectorMath.Max(valid);
-                    float sum = VectorMath.ExpShifted(valid, max, valid);
-                    VectorMath.Scale(valid, 1f / sum);
+                    float max = SpanMath.Max(valid);
+                    float sum = SpanMath.ExpShifted(valid, max, valid);
+                    Elementwise.Scale(valid, 1f / sum);
                     row[(i + 1)..].Clear();
                     lse[i] = max + MathF.Log(sum);
                 }
@@ -125,7 +125,7 @@ public sealed class CausalAttention
                     int i = i0 + r;
                     Span<float> row = p.AsSpan(r * Seq, i1);
                     Span<float> valid = row[..(i + 1)];
-                    VectorMath.ExpShifted(valid, lse[i], valid);
+                    SpanMath.ExpShifted(valid, lse[i], valid);
                     row[(i + 1)..].Clear();
                 }
                 // dV[0..i1) += Pᵀ·dO_blk
@@ -138,11 +138,11 @@ public sealed class CausalAttention
                 {
                     int i = i0 + r;
                     int off = baseOffset + i * D;
-                    float dot = VectorMath.Dot(DOut.AsSpan(off, HeadDim), O.AsSpan(off, HeadDim));
+                    float dot = SpanMath.Dot(DOut.AsSpan(off, HeadDim), O.AsSpan(off, HeadDim));
                     // dS = P ⊙ (dP − D_i)·scale, written into dp
                     Span<float> dpr = dp.AsSpan(r * Seq, i1);
                     VectorMath.MulAddScalar(dpr, -dot, p.AsSpan(r * Seq, i1));
-                    VectorMath.Scale(dpr, Scale);
+                    Elementwise.Scale(dpr, Scale);
                 }
                 // dQ_blk = dS·K[0..i1);  dK[0..i1) += dSᵀ·Q_blk
                 Gemm.Compute(GemmForm.NN, rows, i1, HeadDim, dp.AsSpan(), Seq, K.AsSpan(baseOffset), D,

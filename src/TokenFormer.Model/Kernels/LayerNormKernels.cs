@@ -1,3 +1,4 @@
+using TokenFormer.Core.Kernels;
 using System.Runtime.Intrinsics;
 
 namespace TokenFormer.Model.Kernels;
@@ -13,7 +14,7 @@ public static class LayerNormKernels
     public static float ForwardNonParam(ReadOnlySpan<float> x, Span<float> y, float eps)
     {
         int d = x.Length;
-        float mean = VectorMath.Sum(x) / d;
+        float mean = SpanMath.Sum(x) / d;
         // two-pass variance for accuracy
         float var = 0;
         int i = 0;
@@ -63,8 +64,8 @@ public static class LayerNormKernels
     public static void BackwardNonParam(ReadOnlySpan<float> xhat, ReadOnlySpan<float> dy, float rstd, Span<float> dx, bool accumulate)
     {
         int d = xhat.Length;
-        float meanDy = VectorMath.Sum(dy) / d;
-        float meanDyX = VectorMath.Dot(dy, xhat) / d;
+        float meanDy = SpanMath.Sum(dy) / d;
+        float meanDyX = SpanMath.Dot(dy, xhat) / d;
         int i = 0;
         if (Vector512.IsHardwareAccelerated)
         {

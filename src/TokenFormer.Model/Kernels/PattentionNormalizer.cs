@@ -21,22 +21,22 @@ public static class PattentionNormalizer
         {
             case NormActivation.L2NormGelu:
             {
-                float r = MathF.Sqrt(VectorMath.Dot(pre, pre));
+                float r = MathF.Sqrt(SpanMath.Dot(pre, pre));
                 Activations.ScaleThenGelu(pre, tau / r, s);
                 return r;
             }
             case NormActivation.GeluL2Norm:
             {
                 Activations.ScaleThenGelu(pre, 1f, s); // scale 1 leaves the scores unchanged
-                float q = MathF.Sqrt(VectorMath.Dot(s, s));
-                VectorMath.Scale(s, tau / q);
+                float q = MathF.Sqrt(SpanMath.Dot(s, s));
+                Elementwise.Scale(s, tau / q);
                 return q;
             }
             case NormActivation.Softmax:
             {
-                float max = VectorMath.Max(pre);
-                float sum = VectorMath.ExpShifted(pre, max, s);
-                VectorMath.Scale(s, softmaxMultiplier / sum);
+                float max = SpanMath.Max(pre);
+                float sum = SpanMath.ExpShifted(pre, max, s);
+                Elementwise.Scale(s, softmaxMultiplier / sum);
                 return sum;
             }
             default: throw new ArgumentOutOfRangeException(nameof(act));
@@ -59,7 +59,7 @@ public static class PattentionNormalizer
             case NormActivation.GeluL2Norm:
             {
                 // g_G = (τ/q)·(g − s (s·g)/τ²); g_a = g_G ⊙ GeLU'(a)
-                float dot = VectorMath.Dot(s, g);
+                float dot = SpanMath.Dot(s, g);
                 VectorMath.AxpyScale(g, -dot / (tau * tau), s, tau / stat);
                 Activations.GeluBackwardDot(pre, g, ReadOnlySpan<float>.Empty);
                 break;
@@ -67,7 +67,7 @@ public static class PattentionNormalizer
             case NormActivation.Softmax:
             {
                 // g_a = s ⊙ (g − (s·g)/m)
-                float dot = VectorMath.Dot(s, g);
+                float dot = SpanMath.Dot(s, g);
                 VectorMath.MulAddScalar(g, -dot / softmaxMultiplier, s);
                 break;
             }
