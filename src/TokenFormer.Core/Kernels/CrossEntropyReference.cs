@@ -10,6 +10,15 @@ public static class CrossEntropyReference
     public static double ForwardBackward(ReadOnlySpan<float> logits, int rows, int vocab, ReadOnlySpan<int> targets,
         ReadOnlySpan<float> mask, Span<double> rowLoss, Span<double> dLogits, double lossScale = 1.0)
     {
+        var wide = new double[logits.Length];
+        for (int i = 0; i < wide.Length; i++) wide[i] = logits[i];
+        return ForwardBackward(wide, rows, vocab, targets, mask, rowLoss, dLogits, lossScale);
+    }
+
+    /// <summary>The same on double logits (for finite-difference checks, which perturb the logits in double).</summary>
+    public static double ForwardBackward(ReadOnlySpan<double> logits, int rows, int vocab, ReadOnlySpan<int> targets,
+        ReadOnlySpan<float> mask, Span<double> rowLoss, Span<double> dLogits, double lossScale = 1.0)
+    {
         double maskSum = 0;
         for (int r = 0; r < rows; r++) maskSum += mask.IsEmpty ? 1.0 : mask[r];
         double total = 0;
