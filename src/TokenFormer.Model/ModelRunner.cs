@@ -1,3 +1,4 @@
+using TokenFormer.Core.Threading;
 using TokenFormer.Core.Kernels;
 using TokenFormer.Model.Kernels;
 
@@ -203,7 +204,7 @@ public sealed class ModelRunner
             RunNormForward(b.PreFfn, b.SFfn, b.StatFfn, _nf, 1, _tauFfn, _multFfn);
             Gemm.NN(b.SFfn, p.AsSpan(o.FfnValue, _nf * d), _x, n, _nf, d, 1f, accumulate: true);
         }
-        RowParallel.Run(n, _finalFwdJob);
+        RowRanges.Run(n, _finalFwdJob);
         Gemm.NT(_zF, p.AsSpan(lay.Embedding, _vocab * d), _logits, n, d, _vocab);
         LogitsHoldGradient = false;
         if (targets.IsEmpty) return float.NaN;
@@ -252,7 +253,7 @@ public sealed class ModelRunner
             ReadOnlySpan<float> dz = _dTmp.AsSpan(r * d, d), xh = _xhatF.AsSpan(r * d, d);
             for (int i = 0; i < d; i++) { dw[i] += dz[i] * xh[i]; db[i] += dz[i]; }
         }
-        RowParallel.Run(n, _finalBwdJob);
+        RowRanges.Run(n, _finalBwdJob);
 
         for (int l = _layers.Length - 1; l >= 0; l--)
         {
@@ -305,32 +306,32 @@ public sealed class ModelRunner
     private void RunLn(float[] input, float[] output, float[] rstd)
     {
         _jIn = input; _jOut = output; _jStat = rstd;
-        RowParallel.Run(Rows, _lnJob);
+        RowRanges.Run(Rows, _lnJob);
     }
 
     private void RunLnBackward(float[] xhat, float[] rstd)
     {
         // dx += LN-backward(dTmp)
         _jIn = xhat; _jStat = rstd; _jAccumulate = true;
-        RowParallel.Run(Rows, _lnBwdJob);
+        RowRanges.Run(Rows, _lnBwdJob);
     }
 
     private void RunNormForward(float[] pre, float[] s, float[] stat, int width, int segments, float tau, float mult)
     {
         _jPre = pre; _jS = s; _jStat = stat; _jWidth = width; _jSegments = segments; _jTau = tau; _jMult = mult;
-        RowParallel.Run(Rows, _normFwdJob);
+        RowRanges.Run(Rows, _normFwdJob);
     }
 
     private void RunNormBackward(float[] pre, float[] s, float[] stat, int width, int segments, float tau, float mult)
     {
         _jPre = pre; _jS = s; _jStat = stat; _jWidth = width; _jSegments = segments; _jTau = tau; _jMult = mult;
-        RowParallel.Run(Rows, _normBwdJob);
+        RowRanges.Run(Rows, _normBwdJob);
     }
 
     private void RunRotary(float[] q, float[] k, bool inverse)
     {
         if (_cfg.RotaryDim == 0) return;
         _jIn = q; _jOut = k; _jInverse = inverse;
-        RowParallel.Run(Rows, _rotaryJob);
+        RowRanges.Run(Rows, _rotaryJob);
     }
 }

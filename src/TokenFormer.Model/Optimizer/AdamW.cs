@@ -1,3 +1,4 @@
+using TokenFormer.Core.Threading;
 using System.Runtime.Intrinsics;
 using TokenFormer.Model.Kernels;
 
@@ -56,7 +57,7 @@ public sealed class AdamW
             _job.Offset = t.Offset;
             _job.Length = t.Length;
             _job.Decay = t.Decay ? WeightDecay : 0f;
-            RowParallel.Run((t.Length + StepJob.Chunk - 1) / StepJob.Chunk, _job, 1);
+            RowRanges.Run((t.Length + StepJob.Chunk - 1) / StepJob.Chunk, _job, 1);
         }
         _job.P = _job.G = null!;
     }

@@ -1,16 +1,18 @@
-using TokenFormer.Core.Threading;
+namespace TokenFormer.Core.Threading;
 
-namespace TokenFormer.Model.Kernels;
-
-/// <summary>A row-range body for <see cref="RowParallel.Run"/>.</summary>
+/// <summary>A row-range body for <see cref="RowRanges.Run"/>.</summary>
 public interface IRowWork
 {
     /// <summary>Processes rows [start, end).</summary>
     void Rows(int start, int end);
 }
 
-/// <summary>Splits a row loop into chunks over <see cref="Parallelism"/> (allocation-free: one reusable job per thread).</summary>
-public static class RowParallel
+/// <summary>
+/// Splits a loop over rows into contiguous row ranges run over <see cref="Parallelism"/> (allocation-free: one
+/// reusable job per thread). Core's row kernels use their own shape-only chunking (Kernels/RowParallel) so that
+/// reductions across chunks do not depend on the thread count.
+/// </summary>
+public static class RowRanges
 {
     private sealed class Job : IParallelWork
     {
