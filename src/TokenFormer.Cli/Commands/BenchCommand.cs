@@ -12,6 +12,7 @@ public static class BenchCommand
         bench.Subcommands.Add(CreateGemm());
         bench.Subcommands.Add(TrainBenchCommand.Create());
         bench.Subcommands.Add(KernelBenchCommand.Create());
+        bench.Subcommands.Add(GenerateBenchCommand.Create());
         return bench;
     }
 
