@@ -1,0 +1,186 @@
+using TokenFormer.Core.Kernels;
+using TokenFormer.Core.Threading;
+using TokenFormer.Model.Kernels;
+
+namespace TokenFormer.Model.Inference;
+
+/// <summary>
+/// Inference forward pass with a <see cref="KvCache"/>: takes up to <see cref="MaxRows"/> new tokens, each tagged with
+/// a cache slot (sequence) and a position, runs them through the model as one batch of rows (every Pattention is one
+/// GEMM over all rows; a single row goes through Core's GEMV), appends their keys and values to the cache, and
+/// computes logits only for the rows asked for. Prefill of prompts and the decode step of all live sequences are the
+/// same call. Rows of one slot must be consecutive, at consecutive increasing positions, with every earlier position
+/// of that slot already in the cache. All buffers are allocated in the constructor; a call allocates nothing.
+/// Not thread-safe.
+/// </summary>
+public sealed class IncrementalRunner
+{
+    private sealed class RowJob(Action<int, int> body) : IRowWork
+    {
+        public void Rows(int start, int end) => body(start, end);
+    }
+
+    private readonly TokenFormerModel _model;
+    private readonly int _d, _heads, _nq, _np, _nf, _vocab, _layers;
+    private readonly float _eps;
+    private readonly NormActivation _act;
+    private readonly float _tauQkv, _tauProj, _tauFfn, _multQkv, _multProj, _multFfn;
+    private readonly RotaryEmbedding _rotary;
+    private readonly CachedAttention _attention;
+    private readonly float[] _x, _a, _pre, _s, _q, _k, _v, _att, _z, _xhat, _logits;
+    private readonly int[] _slots, _positions, _logitRows;
+    private readonly int[] _segStart, _segLength, _segSlot, _segPosition;
+    private readonly RowJob _lnJob, _normJob, _rotaryJob, _finalJob;
+    private int _rows, _logitCount, _layer;
+    private int _jWidth, _jSegments;
+    private float _jTau, _jMult;
+
+    /// <summary>The model.</summary>
+    public TokenFormerModel Model => _model;
+    /// <summary>The key/value cache.</summary>
+    public KvCache Cache { get; }
+    /// <summary>Most rows one <see cref="Forward"/> takes.</summary>
+    public int MaxRows { get; }
+    /// <summary>Most logit rows one <see cref="Forward"/> returns (= the cache's MaxBatch).</summary>
+    public int MaxLogitRows { get; }
+
+    /// <summary>
+    /// Allocates a cache for <paramref name="maxBatch"/> sequences × <paramref name="maxLength"/> positions and row
+    /// buffers for <paramref name="maxRows"/> rows per call (at least <paramref name="maxBatch"/>).
+    /// </summary>
+    public IncrementalRunner(TokenFormerModel model, int maxBatch, int maxLength, int maxRows = 512)
+    {
+        TokenFormerConfig cfg = model.Config;
+        if (maxBatch < 1) throw new ArgumentException($"maxBatch must be at least 1 (got {maxBatch})");
+        if (maxLength < 1 || maxLength > cfg.MaxPositionEmbeddings)
+            throw new ArgumentException($"maxLength must be in [1, max_position_embeddings {cfg.MaxPositionEmbeddings}] (got {maxLength})");
+        _model = model;
+        _d = cfg.HiddenSize; _heads = cfg.NumAttentionHeads; _layers = cfg.NumLayers;
+        _nq = cfg.QkvSlotNum; _np = cfg.ProjSlotNum; _nf = cfg.FfnSlotNum; _vocab = model.Vocab;
+        _eps = (float)cfg.LayerNormEpsilon;
+        _act = cfg.Activation;
+        _tauQkv = (float)cfg.ScaleQkv; _tauProj = (float)cfg.ScaleProj; _tauFfn = (float)cfg.ScaleFfn;
+        _multQkv = cfg.PattentionScaleQkv is double a ? (float)(a * a) : _nq;
+        _multProj = cfg.PattentionScaleProj is double b ? (float)(b * b) : _np;
+        _multFfn = cfg.PattentionScaleFfn is double c ? (float)(c * c) : _nf;
+        MaxRows = Math.Max(maxBatch, Math.Min(maxRows, maxBatch * maxLength));
+        MaxLogitRows = maxBatch;
+        Cache = new KvCache(_layers, maxBatch, maxLength, _d);
+        _rotary = new RotaryEmbedding(cfg.HeadDim, cfg.RotaryDim, cfg.RotaryEmbBase, maxLength);
+        _attention = new CachedAttention(_heads, cfg.HeadDim);
+        int r = MaxRows, d = _d, wide = Math.Max(3 * _nq, Math.Max(_np, _nf));
+        _x = new float[r * d]; _a = new float[r * d]; _q = new float[r * d]; _k = new float[r * d]; _v = new float[r * d]; _att = new float[r * d];
+        _pre = new float[r * wide]; _s = new float[r * wide];
+        _z = new float[maxBatch * d]; _xhat = new float[maxBatch * d];
+        _logits = new float[(long)maxBatch * _vocab <= Array.MaxLength ? maxBatch * _vocab : throw new ArgumentException($"logits [{maxBatch}, {_vocab}] are too large")];
+        _slots = new int[r]; _positions = new int[r]; _logitRows = new int[maxBatch];
+        _segStart = new int[r]; _segLength = new int[r]; _segSlot = new int[r]; _segPosition = new int[r];
+
+        _lnJob = new RowJob((s, e) =>
+        {
+            for (int i = s; i < e; i++) LayerNormKernels.ForwardNonParam(_x.AsSpan(i * _d, _d), _a.AsSpan(i * _d, _d), _eps);
+        });
+        _normJob = new RowJob((s, e) =>
+        {
+            int w = _jWidth, n1 = w / _jSegments;
+            for (int i = s; i < e; i++)
+                for (int g = 0; g < _jSegments; g++)
+                    PattentionNormalizer.Forward(_act, _jTau, _jMult, _pre.AsSpan(i * w + g * n1, n1), _s.AsSpan(i * w + g * n1, n1));
+        });
+        _rotaryJob = new RowJob((s, e) =>
+        {
+            float[] keys = Cache.Keys(_layer), values = Cache.Values(_layer);
+            for (int i = s; i < e; i++)
+            {
+                _rotary.Apply(_q.AsSpan(i * _d, _d), _heads, _positions[i], inverse: false);
+                _rotary.Apply(_k.AsSpan(i * _d, _d), _heads, _positions[i], inverse: false);
+                int off = Cache.Offset(_slots[i], _positions[i]);
+                _k.AsSpan(i * _d, _d).CopyTo(keys.AsSpan(off, _d));
+                _v.AsSpan(i * _d, _d).CopyTo(values.AsSpan(off, _d));
+            }
+        });
+        _finalJob = new RowJob((s, e) =>
+        {
+            ReadOnlySpan<float> p = _model.Parameters;
+            var w = p.Slice(_model.Layout.FinalNormWeight, _d);
+            var bias = p.Slice(_model.Layout.FinalNormBias, _d);
+            for (int i = s; i < e; i++)
+                LayerNormKernels.ForwardAffine(_x.AsSpan(_logitRows[i] * _d, _d), w, bias, _xhat.AsSpan(i * _d, _d), _z.AsSpan(i * _d, _d), _eps);
+        });
+    }
+
+    /// <summary>Logits [V] of the <paramref name="index"/>-th logit row of the last <see cref="Forward"/>.</summary>
+    public Span<float> Logits(int index)
+    {
+        if ((uint)index >= (uint)_logitCount) throw new ArgumentOutOfRangeException(nameof(index), $"the last forward computed {_logitCount} logit rows");
+        return _logits.AsSpan(index * _vocab, _vocab);
+    }
+
+    /// <summary>
+    /// Runs rows r = 0…n−1 (token <paramref name="tokens"/>[r] of slot <paramref name="slots"/>[r] at position
+    /// <paramref name="positions"/>[r]) through the model, writing their keys and values into the cache, and computes
+    /// the logits of the rows listed in <paramref name="logitRows"/> (at most MaxBatch; read them with
+    /// <see cref="Logits"/> in that order).
+    /// </summary>
+    public void Forward(ReadOnlySpan<int> tokens, ReadOnlySpan<int> slots, ReadOnlySpan<int> positions, ReadOnlySpan<int> logitRows)
+    {
+        int n = tokens.Length, d = _d;
+        if (n == 0 || n > MaxRows) throw new ArgumentException($"rows: expected 1 to {MaxRows}, got {n}");
+        if (slots.Length != n || positions.Length != n) throw new ArgumentException($"slots ({slots.Length}) and positions ({positions.Length}) must match the {n} tokens");
+        if (logitRows.Length > MaxLogitRows) throw new ArgumentException($"at most {MaxLogitRows} logit rows per call (got {logitRows.Length})");
+        int segments = 0;
+        for (int i = 0; i < n; i++)
+        {
+            if ((uint)tokens[i] >= (uint)_vocab) throw new ArgumentException($"token id {tokens[i]} at row {i} is outside the vocabulary [0, {_vocab})");
+            if ((uint)slots[i] >= (uint)Cache.MaxBatch) throw new ArgumentException($"slot {slots[i]} at row {i} is outside [0, {Cache.MaxBatch})");
+            if ((uint)positions[i] >= (uint)Cache.MaxLength) throw new ArgumentException($"position {positions[i]} at row {i} is outside [0, {Cache.MaxLength})");
+            if (i > 0 && slots[i] == slots[i - 1] && positions[i] == positions[i - 1] + 1) { _segLength[segments - 1]++; continue; }
+            _segStart[segments] = i; _segLength[segments] = 1; _segSlot[segments] = slots[i]; _segPosition[segments] = positions[i];
+            segments++;
+        }
+        for (int i = 0; i < logitRows.Length; i++)
+            if ((uint)logitRows[i] >= (uint)n) throw new ArgumentException($"logit row {logitRows[i]} is outside the {n} rows");
+        slots.CopyTo(_slots);
+        positions.CopyTo(_positions);
+        logitRows.CopyTo(_logitRows);
+        _rows = n;
+        _logitCount = logitRows.Length;
+
+        float[] p = _model.Parameters;
+        ParameterLayout lay = _model.Layout;
+        for (int i = 0; i < n; i++) p.AsSpan(lay.Embedding + tokens[i] * d, d).CopyTo(_x.AsSpan(i * d, d));
+        int w = 3 * _nq;
+        for (int l = 0; l < _layers; l++)
+        {
+            var o = lay.Layers[l];
+            _layer = l;
+            // attention block: a = LN(x); [sq|sk|sv] = Θ(a·[Kq|Kk|Kv]ᵀ); q, k, v = s·V; x += Θ(att·Kpᵀ)·Vp
+            RowRanges.Run(n, _lnJob);
+            Gemm.NT(_a.AsSpan(0, n * d), p.AsSpan(o.QueryKey, w * d), _pre.AsSpan(0, n * w), n, d, w);
+            RunNorm(w, 3, _tauQkv, _multQkv);
+            Gemm.Compute(GemmForm.NN, n, _nq, d, _s, w, p.AsSpan(o.QueryValue, _nq * d), d, _q, d);
+            Gemm.Compute(GemmForm.NN, n, _nq, d, _s.AsSpan(_nq), w, p.AsSpan(o.KeyValue, _nq * d), d, _k, d);
+            Gemm.Compute(GemmForm.NN, n, _nq, d, _s.AsSpan(2 * _nq), w, p.AsSpan(o.ValueValue, _nq * d), d, _v, d);
+            RowRanges.Run(n, _rotaryJob);
+            _attention.Run(_q, _att, Cache, l, segments, _segStart, _segLength, _segSlot, _segPosition);
+            Gemm.NT(_att.AsSpan(0, n * d), p.AsSpan(o.ProjKey, _np * d), _pre.AsSpan(0, n * _np), n, d, _np);
+            RunNorm(_np, 1, _tauProj, _multProj);
+            Gemm.NN(_s.AsSpan(0, n * _np), p.AsSpan(o.ProjValue, _np * d), _x.AsSpan(0, n * d), n, _np, d, 1f, accumulate: true);
+            // FFN block: x += Θ(LN(x)·Kfᵀ)·Vf
+            RowRanges.Run(n, _lnJob);
+            Gemm.NT(_a.AsSpan(0, n * d), p.AsSpan(o.FfnKey, _nf * d), _pre.AsSpan(0, n * _nf), n, d, _nf);
+            RunNorm(_nf, 1, _tauFfn, _multFfn);
+            Gemm.NN(_s.AsSpan(0, n * _nf), p.AsSpan(o.FfnValue, _nf * d), _x.AsSpan(0, n * d), n, _nf, d, 1f, accumulate: true);
+        }
+        int m = _logitCount;
+        if (m == 0) return;
+        RowRanges.Run(m, _finalJob);
+        Gemm.NT(_z.AsSpan(0, m * d), p.AsSpan(lay.Embedding, _vocab * d), _logits.AsSpan(0, m * _vocab), m, d, _vocab);
+    }
+
+    private void RunNorm(int width, int segments, float tau, float mult)
+    {
+        _jWidth = width; _jSegments = segments; _jTau = tau; _jMult = mult;
+        RowRanges.Run(_rows, _normJob);
+    }
+}
