@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using TokenFormer.Core.Threading;
 using TokenFormer.Model;
+using TokenFormer.Model.Growth;
 using TokenFormer.Model.Training;
 using TokenFormer.Text;
 using TokenFormer.Text.Data;
@@ -11,6 +12,8 @@ namespace TokenFormer.Cli.Commands;
 /// <summary>
 /// <c>tokenformer train</c>: trains a TokenFormer on a prepared data directory (AdamW, warmup + cosine, clipping),
 /// with validation, metrics.jsonl, loss.svg and atomic, exactly resumable checkpoints in RUN/checkpoints/step-N.
+/// <c>--init-from</c> starts from an existing model (e.g. one made by <c>tokenformer grow</c>) with a new schedule and
+/// fresh optimiser state; <c>--freeze-old</c> trains only the rows the model's newest growth step added.
 /// </summary>
 public static class TrainCommand
 {
@@ -21,6 +24,8 @@ public static class TrainCommand
         var config = new Option<string?>("--config") { Description = "config.json of the model-dir schema; vocab_size comes from the data's tokenizer" };
         var output = new Option<string>("--out") { Description = "Run directory (checkpoints/, metrics.jsonl, loss.svg)", Required = true };
         var resume = new Option<bool>("--resume") { Description = "Continue from the newest complete checkpoint in --out" };
+        var initFrom = new Option<string?>("--init-from") { Description = "Start from this model directory or run (e.g. made by 'tokenformer grow') with a new warmup + cosine schedule and fresh optimiser state, instead of --preset/--config" };
+        var freezeOld = new Option<bool>("--freeze-old") { Description = "With --init-from a grown model: train only the token rows its newest growth step added (embedding, final norm and old rows stay bit-identical; no weight decay on them)" };
         var steps = new Option<long?>("--steps") { Description = "Optimiser steps of the whole run, the end of the cosine schedule (default 1000)" };
         var batch = new Option<int?>("--batch") { Description = "Sequences per micro-batch (default 8)" };
         var seq = new Option<int?>("--seq") { Description = "Tokens per sequence (default 256, at most max_position_embeddings)" };
@@ -39,7 +44,7 @@ public static class TrainCommand
         var logEvery = new Option<long>("--log-every") { Description = "Log line interval when output is not a terminal (default 10)", DefaultValueFactory = _ => 10 };
         var cmd = new Command("train", "Train a TokenFormer on prepared token streams, with evaluation, metrics, a loss curve and resumable checkpoints.")
         {
-            data, preset, config, output, resume, steps, batch, seq, accum, lr, minLr, warmup, wd, clip, seed, evalWindows,
+            data, preset, config, output, resume, initFrom, freezeOld, steps, batch, seq, accum, lr, minLr, warmup, wd, clip, seed, evalWindows,
             evalEvery, saveEvery, keepLast, stopAt, logEvery,
         };
         cmd.SetAction(parse =>
@@ -74,15 +79,33 @@ public static class TrainCommand
             {
                 if (parse.GetValue(resume))
                 {
-                    if (parse.GetValue(preset) != null || parse.GetValue(config) != null)
-                        throw new CliException("--resume takes the model from the checkpoint; leave out --preset and --config");
+                    if (parse.GetValue(preset) != null || parse.GetValue(config) != null || parse.GetValue(initFrom) != null)
+                        throw new CliException("--resume takes the model from the checkpoint; leave out --preset, --config and --init-from");
+                    CheckFreezeOnResume(runDir, parse.GetResult(freezeOld) is { Implicit: false } ? parse.GetValue(freezeOld) : null);
                     CheckResumable(runDir, train.Meta, parse, (batch, "--batch"), (seq, "--seq"), (accum, "--grad-accum"), (lr, "--lr"), (minLr, "--min-lr"),
                         (warmup, "--warmup"), (wd, "--weight-decay"), (clip, "--clip"), (seed, "--seed"), (evalWindows, "--eval-windows"));
                     trainer = Trainer.Resume(runDir, scheduling, parse.GetValue(steps), new DatasetSource(train), new DatasetSource(val), context);
                 }
                 else
                 {
-                    TokenFormerConfig cfg = LoadConfig(parse.GetValue(preset), parse.GetValue(config), train.Meta.VocabSize);
+                    string? initDir = parse.GetValue(initFrom);
+                    TokenFormerModel? initial = null;
+                    TokenFormerConfig cfg;
+                    if (initDir != null)
+                    {
+                        if (parse.GetValue(preset) != null || parse.GetValue(config) != null)
+                            throw new CliException("--init-from takes the model from that directory; leave out --preset and --config");
+                        initDir = GrowCommand.ResolveModelDirectory(initDir, "--init-from");
+                        initial = GrowCommand.LoadModel(initDir);
+                        CheckInitTokenizer(initDir, initial.Vocab, train.Meta, dataDir);
+                        cfg = initial.Config;
+                    }
+                    else
+                    {
+                        if (parse.GetValue(freezeOld))
+                            throw new CliException("--freeze-old needs --init-from a grown model (it freezes the rows the model had before its newest growth step)");
+                        cfg = LoadConfig(parse.GetValue(preset), parse.GetValue(config), train.Meta.VocabSize);
+                    }
                     long total = parse.GetValue(steps) ?? 1000;
                     double peak = parse.GetValue(lr) ?? 6e-4;
                     TrainingOptions options = scheduling with
@@ -92,15 +115,25 @@ public static class TrainCommand
                         GradAccum = parse.GetValue(accum) ?? 1, LearningRate = peak, MinLearningRate = parse.GetValue(minLr) ?? peak / 10,
                         Warmup = parse.GetValue(warmup) ?? Math.Max(1, total / 100), WeightDecay = parse.GetValue(wd) ?? 0.1,
                         Clip = parse.GetValue(clip) ?? 1.0, Seed = parse.GetValue(seed) ?? 1234, EvalWindows = parse.GetValue(evalWindows) ?? 32,
+                        FreezeOld = parse.GetValue(freezeOld),
                     };
-                    trainer = Trainer.Start(cfg, options, new DatasetSource(train), new DatasetSource(val), runDir, context);
+                    if (initial != null)
+                    {
+                        trainer = Trainer.StartFrom(initial, options, new DatasetSource(train), new DatasetSource(val), runDir, context, Path.GetFullPath(initDir!));
+                        GrowthStage? stage = GrowthLineage.Last(cfg);
+                        Console.WriteLine($"initialised from {initDir}" + (stage != null
+                            ? $" (grown {stage.Mode} from {stage.OldTokens} to {stage.NewTokens})" : "") +
+                            "; new schedule, fresh optimiser state" +
+                            (trainer.Frozen is { } fz ? string.Create(CultureInfo.InvariantCulture, $"; --freeze-old: {fz.Count:N0} old parameters frozen, {trainer.Model.Parameters.LongLength - fz.Count:N0} train") : ""));
+                    }
+                    else trainer = Trainer.Start(cfg, options, new DatasetSource(train), new DatasetSource(val), runDir, context);
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"model: {trainer.Model.Parameters.LongLength:N0} parameters (L{cfg.NumLayers} d{cfg.HiddenSize}, vocab {cfg.Vocab}); " +
                         $"data: {train.Count:N0} train / {val.Count:N0} val tokens; {options.Steps} steps of {options.Batch}×{options.Sequence}×{options.GradAccum} tokens; " +
                         $"{Parallelism.ThreadCount} threads"));
                 }
             }
-            catch (Exception e) when (e is ArgumentException or ModelFormatException or TokenFormerConfigException or InvalidDataException)
+            catch (Exception e) when (e is ArgumentException or ModelFormatException or TokenFormerConfigException or InvalidDataException or GrowthException)
             {
                 throw new CliException(e.Message);
             }
@@ -130,6 +163,32 @@ public static class TrainCommand
             Console.WriteLine($"note: {configPath} says vocab_size {v}; using the data tokenizer's {vocab}");
         cfg.VocabSize = vocab;
         return cfg;
+    }
+
+    /// <summary>
+    /// --init-from: the model's tokenizer.json must be the data's (by hash) and the model's embedding must have exactly
+    /// the data tokenizer's vocabulary; a model directory without tokenizer.json is checked by vocabulary size only.
+    /// </summary>
+    private static void CheckInitTokenizer(string modelDir, int modelVocab, DatasetMeta meta, string dataDir)
+    {
+        string path = Path.Combine(modelDir, DatasetMeta.TokenizerFile);
+        if (modelVocab != meta.VocabSize)
+            throw new CliException($"--init-from {modelDir}: the model's embedding has {modelVocab} rows (vocab_size) but {dataDir} was prepared with a " +
+                $"{meta.VocabSize}-id tokenizer; prepare the data with the model's tokenizer ({path})");
+        CheckTokenizer(path, meta, dataDir, $"--init-from {modelDir}:", modelVocab);
+    }
+
+    /// <summary>On --resume, an explicit --freeze-old must agree with the checkpoint's setting.</summary>
+    private static void CheckFreezeOnResume(string runDir, bool? given)
+    {
+        if (given is not bool g) return;
+        var latest = new CheckpointStore(runDir).Latest();
+        if (latest == null) return; // reported by CheckResumable
+        TrainerState state;
+        try { state = TrainerState.Load(Path.Combine(latest.Value.Path, TrainerState.FileName)); }
+        catch (InvalidDataException e) { throw new CliException(e.Message); }
+        if (state.FreezeOld != g)
+            throw new CliException($"--resume: --freeze-old {(g ? "given" : "false")} but the checkpoint {latest.Value.Path} was trained with freeze_old {state.FreezeOld.ToString().ToLowerInvariant()}; leave it out (a resumed run keeps its settings)");
     }
 
     private static void CheckResumable(string runDir, DatasetMeta meta, ParseResult parse, params (Option Option, string Name)[] fixedOptions)

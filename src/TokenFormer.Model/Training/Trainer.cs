@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using TokenFormer.Core.Threading;
+using TokenFormer.Model.Growth;
 using TokenFormer.Model.Optimizer;
 
 namespace TokenFormer.Model.Training;
@@ -13,6 +14,9 @@ namespace TokenFormer.Model.Training;
 /// redraws RUN/loss.svg and writes atomic checkpoints. Everything the numbers depend on is in the checkpoint, so a
 /// resumed run reproduces an uninterrupted one bit for bit at the same thread count. A NaN or infinite loss or
 /// gradient stops the run with <see cref="TrainingDivergedException"/> before anything is saved for that step.
+/// A run can start from an existing model (<see cref="StartFrom"/>: a grown model, a new schedule and fresh optimiser
+/// state) and, with <see cref="TrainingOptions.FreezeOld"/>, train only the rows its newest growth step added
+/// (<see cref="FrozenParameters"/>).
 /// </summary>
 public sealed class Trainer : IDisposable
 {
@@ -36,6 +40,8 @@ public sealed class Trainer : IDisposable
     private readonly string _runDirectory;
     private readonly int[] _window, _tokens, _targets;
     private readonly double _elapsedBefore;
+    private readonly FrozenParameters? _frozen;
+    private readonly string? _initFrom;
     private long _tokensSeen;
     private double? _lastVal;
     private string? _lastCheckpoint;
@@ -54,9 +60,15 @@ public sealed class Trainer : IDisposable
     public LearningRateSchedule Schedule => new(Options.LearningRate, Options.MinLearningRate, Options.Warmup, Options.Steps);
 
     private Trainer(TokenFormerModel model, AdamW adam, TrainingOptions options, ITokenSource train, ITokenSource? val,
-        string runDirectory, TrainerContext context, TrainerState? resumed)
+        string runDirectory, TrainerContext context, TrainerState? resumed, string? initFrom = null)
     {
         options.Validate();
+        if (options.FreezeOld)
+        {
+            try { _frozen = FrozenParameters.OldOf(model); }
+            catch (GrowthException e) { throw new ArgumentException("--freeze-old: " + e.Message); }
+        }
+        _initFrom = resumed?.InitFrom ?? initFrom;
         Options = options;
         _model = model;
         _adam = adam;
@@ -118,6 +130,27 @@ public sealed class Trainer : IDisposable
         var adam = new AdamW(model.Layout) { WeightDecay = (float)options.WeightDecay };
         return new Trainer(model, adam, options, train, val, runDirectory, context, null);
     }
+
+    /// <summary>
+    /// A fresh run in <paramref name="runDirectory"/> that starts from <paramref name="model"/> (e.g. a grown model loaded
+    /// from <paramref name="initFrom"/>) instead of a random initialisation: a new schedule (warmup + cosine over
+    /// <see cref="TrainingOptions.Steps"/>) and fresh AdamW moments, as the authors advise for each growth stage (spec
+    /// §5.7). The model's parameters are trained in place. Refuses a directory that already holds checkpoints.
+    /// </summary>
+    public static Trainer StartFrom(TokenFormerModel model, TrainingOptions options, ITokenSource train, ITokenSource? val,
+        string runDirectory, TrainerContext context, string? initFrom = null)
+    {
+        var store = new CheckpointStore(runDirectory);
+        if (store.Latest() is { } existing)
+            throw new ArgumentException($"{runDirectory} already holds checkpoints (newest: {existing.Path}); pass --resume to continue it or choose another --out");
+        store.RemoveTemporary();
+        options.Validate();
+        var adam = new AdamW(model.Layout) { WeightDecay = (float)options.WeightDecay };
+        return new Trainer(model, adam, options, train, val, runDirectory, context, null, initFrom);
+    }
+
+    /// <summary>Parameters held fixed by <see cref="TrainingOptions.FreezeOld"/> (null when every parameter trains).</summary>
+    public FrozenParameters? Frozen => _frozen;
 
     /// <summary>
     /// Continues the run in <paramref name="runDirectory"/> from its newest complete checkpoint. The numeric options
@@ -211,6 +244,7 @@ public sealed class Trainer : IDisposable
             _tokensSeen += (long)b * t;
         }
         if (o.GradAccum > 1) GradientMath.Scale(grad, 1f / o.GradAccum);
+        _frozen?.ZeroGradients(grad);
         norm = GradientMath.GlobalNorm(grad);
         if (!double.IsFinite(norm))
             throw new TrainingDivergedException(step, $"step {step}: the gradient norm is {norm} (a gradient is NaN or infinite); " +
@@ -218,6 +252,7 @@ public sealed class Trainer : IDisposable
         if (o.Clip > 0 && norm > o.Clip) GradientMath.Scale(grad, (float)(o.Clip / (norm + 1e-6)));
         lr = Schedule.At(step - 1);
         _adam.Update(_model.Parameters, grad, (float)lr);
+        _frozen?.Restore(_model.Parameters);
         return lossSum / o.GradAccum;
     }
 
@@ -253,7 +288,7 @@ public sealed class Trainer : IDisposable
             EvalWindows = o.EvalWindows, Beta1 = _adam.Beta1, Beta2 = _adam.Beta2, Epsilon = _adam.Epsilon,
             NextLearningRate = Schedule.At(Step), Threads = Parallelism.ThreadCount, MetricsBytes = _metrics.Length,
             LastLoss = lastLoss, LastValLoss = _lastVal, ElapsedSeconds = _elapsedBefore + elapsed,
-            TokenizerHash = _context.TokenizerHash, TrainTokens = _train.Count,
+            TokenizerHash = _context.TokenizerHash, TrainTokens = _train.Count, FreezeOld = o.FreezeOld, InitFrom = _initFrom,
         };
         _lastCheckpoint = _store.Save(_model, _adam, state, _context.ExtraFiles);
         _store.Prune(o.KeepLast);

@@ -44,6 +44,10 @@ public sealed class TrainerState
     [JsonPropertyName("elapsed_s")] public double ElapsedSeconds { get; set; }
     [JsonPropertyName("tokenizer_hash")] public string? TokenizerHash { get; set; }
     [JsonPropertyName("train_tokens")] public long TrainTokens { get; set; }
+    /// <summary>Only the newest growth step's token rows train (absent = false).</summary>
+    [JsonPropertyName("freeze_old")] public bool FreezeOld { get; set; }
+    /// <summary>The model directory the run started from (<c>train --init-from</c>); null for a fresh initialisation.</summary>
+    [JsonPropertyName("init_from")] public string? InitFrom { get; set; }
 
     private static readonly JsonSerializerOptions Options = new()
     {
@@ -57,6 +61,7 @@ public sealed class TrainerState
     {
         Steps = Steps, Batch = Batch, Sequence = Sequence, GradAccum = GradAccum, LearningRate = LearningRate,
         MinLearningRate = MinLearningRate, Warmup = Warmup, WeightDecay = WeightDecay, Clip = Clip, Seed = Seed, EvalWindows = EvalWindows,
+        FreezeOld = FreezeOld,
     };
 
     /// <summary>Serialises.</summary>

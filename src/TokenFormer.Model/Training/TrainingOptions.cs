@@ -28,6 +28,11 @@ public sealed record TrainingOptions
     public int Seed { get; init; } = 1234;
     /// <summary>Validation windows evaluated at each eval (a fixed, evenly spaced set).</summary>
     public int EvalWindows { get; init; } = 32;
+    /// <summary>
+    /// Train only the parameter-token rows added by the model's newest growth step; the embedding, the final LayerNorm
+    /// and the old token rows stay bit-identical (needs a model with a growth lineage).
+    /// </summary>
+    public bool FreezeOld { get; init; }
 
     /// <summary>Evaluate every this many steps (0 = never; the last step is always evaluated when &gt; 0).</summary>
     public long EvalEvery { get; init; } = 100;

@@ -1,0 +1,43 @@
+namespace TokenFormer.Model.Growth;
+
+/// <summary>How the appended parameter-token rows are initialised and what happens to τ (spec §5.2–5.3).</summary>
+public enum GrowthMode
+{
+    /// <summary>
+    /// Function-preserving (spec §5.1/§5.3, the paper's App. B): new key tokens 0, new value tokens drawn with the
+    /// value init N(0, (2/(L·√d))²), τ of every Pattention frozen at its old value (pattention_scale_* = old √n). For
+    /// <c>l2_norm_gelu</c> and <c>gelu_l2_norm</c> the grown model computes the same function (a new token's score is
+    /// GeLU(0) = 0 and the norm is unchanged); for <c>softmax</c> it does not (exp(0) = 1: each new token takes
+    /// softmax mass, the old tokens' weights shrink by Σ_old/(Σ_old + m·e^(−max)) and the new values enter the output).
+    /// </summary>
+    Preserve,
+
+    /// <summary>
+    /// The released GPU code (spec §5.2): new key tokens N(0, 0.02²), new value tokens N(0, (2/(L·√d))²), τ recomputed as
+    /// √(new n) (pattention_scale_* cleared). The grown model does not compute the source's function.
+    /// </summary>
+    Official,
+}
+
+/// <summary>Names of <see cref="GrowthMode"/> as used on the command line and in config.json.</summary>
+public static class GrowthModes
+{
+    /// <summary>"preserve" or "official".</summary>
+    public static string Name(GrowthMode mode) => mode switch
+    {
+        GrowthMode.Preserve => "preserve",
+        GrowthMode.Official => "official",
+        _ => throw new ArgumentOutOfRangeException(nameof(mode)),
+    };
+
+    /// <summary>Parses "preserve" / "official" (case-insensitive); throws <see cref="GrowthException"/> otherwise.</summary>
+    public static GrowthMode Parse(string text) => text.ToLowerInvariant() switch
+    {
+        "preserve" => GrowthMode.Preserve,
+        "official" => GrowthMode.Official,
+        _ => throw new GrowthException($"--mode '{text}' is not one of preserve, official"),
+    };
+}
+
+/// <summary>A growth request that cannot be carried out; the message names the value and what was expected.</summary>
+public sealed class GrowthException(string message) : Exception(message);

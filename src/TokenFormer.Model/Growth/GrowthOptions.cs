@@ -1,0 +1,8 @@
+namespace TokenFormer.Model.Growth;
+
+/// <summary>What <see cref="ModelGrower.Grow"/> should build.</summary>
+/// <param name="NewTokens">Token counts of the grown model (each at least the source's).</param>
+/// <param name="Mode">Initialisation of the new rows and τ (default <see cref="GrowthMode.Preserve"/>).</param>
+/// <param name="Seed">Seed of the new rows' random values.</param>
+/// <param name="Source">Where the source came from, recorded in the lineage.</param>
+public sealed record GrowthOptions(TokenCounts NewTokens, GrowthMode Mode = GrowthMode.Preserve, int Seed = 1234, string Source = "(in memory)");

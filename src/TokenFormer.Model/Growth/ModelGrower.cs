@@ -1,0 +1,97 @@
+namespace TokenFormer.Model.Growth;
+
+/// <summary>
+/// Grows a TokenFormer by appending parameter tokens to every Pattention (spec §5.1 Eq. 11–12): each
+/// <c>key_param_tokens</c> / <c>value_param_tokens</c> tensor [n_old, d] becomes [n_new, d] with the old tokens in rows
+/// 0 … n_old−1; the embedding and the final LayerNorm are copied unchanged; hidden size, heads and depth stay.
+/// The new rows and τ follow <see cref="GrowthMode"/>; the grown config records the step in its
+/// <see cref="GrowthLineage"/>.
+/// </summary>
+public static class ModelGrower
+{
+    /// <summary>Standard deviation of new key tokens in <see cref="GrowthMode.Official"/> (spec §3).</summary>
+    public const double KeyStd = 0.02;
+
+    /// <summary>Value-token init σ = 2/(L·√d) ("wang init", spec §3).</summary>
+    public static double ValueStd(TokenFormerConfig config) => 2.0 / (config.NumLayers * Math.Sqrt(config.HiddenSize));
+
+    /// <summary>
+    /// Checks <paramref name="target"/> against <paramref name="source"/>: every count at least the source's and at
+    /// least one larger. Throws <see cref="GrowthException"/> naming the group.
+    /// </summary>
+    public static void Validate(TokenFormerConfig source, TokenCounts target)
+    {
+        TokenCounts old = TokenCounts.Of(source);
+        foreach (var (name, from, to) in new[] { ("qkv", old.Qkv, target.Qkv), ("proj", old.Proj, target.Proj), ("ffn", old.Ffn, target.Ffn) })
+            if (to < from)
+                throw new GrowthException($"--{name}-tokens {to} is smaller than the source's {from} ({name}_slot_num); growth only appends tokens");
+        if (target == old)
+            throw new GrowthException($"the target token counts ({target}) equal the source's; nothing to grow");
+    }
+
+    /// <summary>Returns the grown model; <paramref name="source"/> is not modified.</summary>
+    public static TokenFormerModel Grow(TokenFormerModel source, GrowthOptions options)
+    {
+        TokenFormerConfig src = source.Config;
+        Validate(src, options.NewTokens);
+        TokenFormerConfig cfg = src.Clone();
+        cfg.VocabSize = source.Vocab;
+        cfg.QkvSlotNum = options.NewTokens.Qkv;
+        cfg.ProjSlotNum = options.NewTokens.Proj;
+        cfg.FfnSlotNum = options.NewTokens.Ffn;
+        PattentionScales oldScale = PattentionScales.Of(src);
+        if (options.Mode == GrowthMode.Preserve)
+        {
+            cfg.PattentionScaleQkv = oldScale.Qkv;
+            cfg.PattentionScaleProj = oldScale.Proj;
+            cfg.PattentionScaleFfn = oldScale.Ffn;
+        }
+        else
+        {
+            cfg.PattentionScaleQkv = cfg.PattentionScaleProj = cfg.PattentionScaleFfn = null;
+        }
+        var grown = new TokenFormerModel(cfg);
+        var rng = new Random(options.Seed);
+        double valueStd = ValueStd(cfg);
+        foreach (ParameterTensor t in grown.Layout.Tensors)
+        {
+            ParameterTensor s = source.Layout.Find(t.Name)
+                ?? throw new InvalidOperationException($"the source model has no tensor '{t.Name}'");
+            Span<float> to = grown.Parameters.AsSpan(t.Offset, t.Length);
+            ReadOnlySpan<float> from = source.Parameters.AsSpan(s.Offset, s.Length);
+            from.CopyTo(to); // row-major [n, d]: the old rows are the first n_old·d floats
+            Span<float> fresh = to[from.Length..];
+            if (fresh.IsEmpty) continue;
+            bool isKey = t.Name.EndsWith("key_param_tokens", StringComparison.Ordinal);
+            bool isValue = t.Name.EndsWith("value_param_tokens", StringComparison.Ordinal);
+            if (!isKey && !isValue) throw new InvalidOperationException($"tensor '{t.Name}' changed shape but is not a parameter-token tensor");
+            if (isKey && options.Mode == GrowthMode.Preserve) fresh.Clear();
+            else FillNormal(rng, fresh, isKey ? KeyStd : valueStd);
+        }
+        GrowthLineage.Append(cfg, new GrowthStage
+        {
+            Source = options.Source,
+            Mode = GrowthModes.Name(options.Mode),
+            Seed = options.Seed,
+            OldTokens = TokenCounts.Of(src),
+            NewTokens = options.NewTokens,
+            OldScale = oldScale,
+            NewScale = PattentionScales.Of(cfg),
+            OldParameters = source.Parameters.LongLength,
+            NewParameters = grown.Parameters.LongLength,
+        });
+        return grown;
+    }
+
+    /// <summary>Fills <paramref name="s"/> with N(0, std²) draws (Box–Muller, two per pair of uniforms).</summary>
+    private static void FillNormal(Random rng, Span<float> s, double std)
+    {
+        for (int i = 0; i < s.Length; i += 2)
+        {
+            double u1 = 1.0 - rng.NextDouble(), u2 = rng.NextDouble();
+            double r = Math.Sqrt(-2.0 * Math.Log(u1)), a = 2 * Math.PI * u2;
+            s[i] = (float)(std * r * Math.Cos(a));
+            if (i + 1 < s.Length) s[i + 1] = (float)(std * r * Math.Sin(a));
+        }
+    }
+}
