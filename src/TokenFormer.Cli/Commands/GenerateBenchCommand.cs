@@ -1,14 +1,55 @@
 using System.CommandLine;
+using System.Globalization;
+using TokenFormer.Bench;
+using TokenFormer.Model;
 
 namespace TokenFormer.Cli.Commands;
 
-/// <summary><c>tokenformer generate</c> (being built; see its issue).</summary>
+/// <summary><c>tokenformer bench generate</c>: prefill and batch-1 decode speed of KV-cached generation, and peak memory.</summary>
 public static class GenerateBenchCommand
 {
     public static Command Create()
     {
-        var cmd = new Command("generate", "Decode and prefill speed of generation.");
-        cmd.SetAction(new Func<ParseResult, int>(_ => throw new CliException("'generate' is not available yet")));
+        var preset = new Option<string>("--preset") { Description = "Model preset (random weights; see `tokenformer presets`)", DefaultValueFactory = _ => "150m" };
+        var prefill = new Option<int>("--prefill-tokens") { Description = "Prompt length of the prefill measurement", DefaultValueFactory = _ => 512 };
+        var prompt = new Option<int>("--prompt-tokens") { Description = "Prompt length before decoding", DefaultValueFactory = _ => 32 };
+        var newTokens = new Option<int>("--new-tokens") { Description = "Greedy decode steps timed", DefaultValueFactory = _ => 128 };
+        var reps = new Option<int>("--reps") { Description = "Timed repetitions (medians are reported; at least 5)", DefaultValueFactory = _ => 5 };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object {\"prefill_tok_s\",\"decode_tok_s\",\"peak_rss_mb\",…}" };
+        var cmd = new Command("generate",
+            "Prefill tokens/s of a 512-token prompt and decode tokens/s at batch 1 (32-token prompt, 128 new tokens, greedy) on a preset " +
+            "with random weights, peak memory, and the fraction of the memory-bandwidth limit reached. Compare with " +
+            "shared/reference/torch-anchors/bench_torch.py prefill / decode on the same machine.")
+        {
+            preset, prefill, prompt, newTokens, reps, json,
+        };
+        cmd.SetAction(parse =>
+        {
+            var o = new GenerateBenchOptions
+            {
+                Preset = parse.GetValue(preset)!,
+                PrefillTokens = parse.GetValue(prefill),
+                PromptTokens = parse.GetValue(prompt),
+                NewTokens = parse.GetValue(newTokens),
+                Reps = parse.GetValue(reps),
+                Json = parse.GetValue(json),
+            };
+            if (o.PrefillTokens < 1 || o.PromptTokens < 1 || o.NewTokens < 1)
+                throw new CliException($"--prefill-tokens, --prompt-tokens and --new-tokens must be at least 1 (got {o.PrefillTokens}, {o.PromptTokens}, {o.NewTokens})");
+            if (o.Reps < 5) throw new CliException($"--reps must be at least 5 (got {o.Reps})");
+            GenerateBenchResult r;
+            try { r = GenerateBenchmark.Run(o, Console.Out); }
+            catch (Exception e) when (e is TokenFormerConfigException or ArgumentException) { throw new CliException(e.Message); }
+            if (o.Json) Console.WriteLine(r.ToJson());
+            else
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"generate {r.Preset} ({r.Parameters:N0} params), {r.Threads} threads: prefill {r.PrefillTokens} tokens {r.PrefillTokensPerSecond:F0} tok/s " +
+                    $"(median {r.PrefillSecondsMedian:F3} s); decode batch 1 {r.DecodeTokensPerSecond:F1} tok/s (best {r.DecodeTokensPerSecondBest:F1}, " +
+                    $"median {r.MillisecondsPerTokenMedian:F2} ms/token); {r.BytesPerToken / 1e6:F1} MB read per token at {r.MeasuredReadGBps:F1} GB/s measured " +
+                    $"→ limit {r.BandwidthLimitTokensPerSecond:F1} tok/s, {100 * r.BandwidthFraction:F0}% reached; peak RSS {r.PeakRssMB:F0} MB; " +
+                    $"first tokens [{string.Join(", ", r.FirstTokens)}]"));
+            return 0;
+        });
         return cmd;
     }
 }

@@ -1,0 +1,174 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.Intrinsics;
+using TokenFormer.Core.Threading;
+using TokenFormer.Model;
+using TokenFormer.Model.Inference;
+
+namespace TokenFormer.Bench;
+
+/// <summary>Settings of <c>tokenformer bench generate</c>.</summary>
+public sealed record GenerateBenchOptions
+{
+    public string Preset { get; init; } = "150m";
+    public int PrefillTokens { get; init; } = 512;
+    public int PromptTokens { get; init; } = 32;
+    public int NewTokens { get; init; } = 128;
+    public int Reps { get; init; } = 5;
+    public bool Json { get; init; }
+}
+
+/// <summary>
+/// Result of <c>bench generate</c>: medians over the repetitions. Bandwidth figures: bytes streamed per decoded token
+/// (every weight that takes part in a product, the tied LM head included, plus the KV cache at the mean context) and
+/// the read bandwidth measured on this machine by summing the model's own parameter arena (no extra memory).
+/// </summary>
+public sealed record GenerateBenchResult(string Preset, long Parameters, int Threads, int PrefillTokens, int PromptTokens, int NewTokens, int Reps,
+    double PrefillTokensPerSecond, double PrefillSecondsMedian, double DecodeTokensPerSecond, double DecodeTokensPerSecondBest,
+    double MillisecondsPerTokenMedian, double PeakRssMB, double BytesPerToken, double MeasuredReadGBps, int[] FirstTokens)
+{
+    /// <summary>Decode tokens/s the measured bandwidth allows at batch 1.</summary>
+    public double BandwidthLimitTokensPerSecond => MeasuredReadGBps * 1e9 / BytesPerToken;
+    /// <summary>Fraction of that limit reached.</summary>
+    public double BandwidthFraction => DecodeTokensPerSecond / BandwidthLimitTokensPerSecond;
+
+    public string ToJson() => string.Create(CultureInfo.InvariantCulture,
+        $"{{\"prefill_tok_s\":{PrefillTokensPerSecond:F1},\"decode_tok_s\":{DecodeTokensPerSecond:F2},\"peak_rss_mb\":{PeakRssMB:F1}," +
+        $"\"bench\":\"generate\",\"preset\":\"{Preset}\",\"params\":{Parameters},\"threads\":{Threads},\"prefill_tokens\":{PrefillTokens}," +
+        $"\"prefill_s_median\":{PrefillSecondsMedian:F4},\"prompt_tokens\":{PromptTokens},\"new_tokens\":{NewTokens},\"reps\":{Reps}," +
+        $"\"decode_tok_s_best\":{DecodeTokensPerSecondBest:F2},\"ms_per_token_median\":{MillisecondsPerTokenMedian:F3}," +
+        $"\"mb_per_token\":{BytesPerToken / 1e6:F1},\"read_gbps\":{MeasuredReadGBps:F2},\"bandwidth_limit_tok_s\":{BandwidthLimitTokensPerSecond:F1}," +
+        $"\"bandwidth_fraction\":{BandwidthFraction:F3},\"first_tokens\":[{string.Join(',', FirstTokens)}]}}");
+}
+
+/// <summary>
+/// Generation speed on a preset with random weights (official init), the workload of torch-anchors/bench_torch.py
+/// prefill and decode: prefill tokens/s of one prompt (KV cache filled, logits of the last token only), and decode
+/// tokens/s at batch 1 after a short prompt, greedy (tokens/s = new tokens / time of that many decode steps, the
+/// prompt's prefill not counted), plus the process's peak resident memory (VmHWM).
+/// </summary>
+public static class GenerateBenchmark
+{
+    public static GenerateBenchResult Run(GenerateBenchOptions o, TextWriter log)
+    {
+        TokenFormerConfig cfg = TokenFormerPresets.Get(o.Preset);
+        var model = new TokenFormerModel(cfg);
+        model.InitializeRandom(1234);
+        int maxLength = Math.Max(o.PrefillTokens, o.PromptTokens + o.NewTokens + 1);
+        if (maxLength > cfg.MaxPositionEmbeddings)
+            throw new ArgumentException($"{maxLength} positions exceed the preset's max_position_embeddings {cfg.MaxPositionEmbeddings}");
+        var generator = new Generator(model, maxBatch: 1, maxLength: maxLength);
+        var rng = new Random(2);
+
+        // prefill: one prompt of PrefillTokens rows in passes of up to MaxRows rows, logits of the last row only
+        int[] prefill = new int[o.PrefillTokens];
+        for (int i = 0; i < prefill.Length; i++) prefill[i] = rng.Next(model.Vocab);
+        var prefillTimes = new List<double>();
+        for (int rep = 0; rep < o.Reps + 1; rep++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            Prefill(generator.Runner, prefill);
+            double s = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            if (rep > 0) prefillTimes.Add(s);
+            if (!o.Json) log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"prefill {o.PrefillTokens} tokens{(rep == 0 ? " (warm-up)" : "")}: {s:F3} s, {o.PrefillTokens / s:F0} tok/s"));
+        }
+
+        // decode: prompt, then NewTokens greedy decode steps timed between the first token (from the prefill) and the last
+        int[] prompt = new int[o.PromptTokens];
+        for (int i = 0; i < prompt.Length; i++) prompt[i] = rng.Next(model.Vocab);
+        var options = new SamplingOptions { MaxNewTokens = o.NewTokens + 1, Temperature = 0 };
+        var rates = new List<double>();
+        var perToken = new List<double>();
+        int[] first = [];
+        long[] stamps = new long[o.NewTokens + 1];
+        for (int rep = 0; rep < o.Reps + 1; rep++)
+        {
+            int count = 0;
+            int[][] output = generator.Generate([prompt], options, (_, _) => { stamps[count++] = Stopwatch.GetTimestamp(); return true; });
+            double s = Stopwatch.GetElapsedTime(stamps[0], stamps[o.NewTokens]).TotalSeconds;
+            if (rep == 0) first = output[0].Take(8).ToArray();
+            else
+            {
+                rates.Add(o.NewTokens / s);
+                for (int i = 1; i <= o.NewTokens; i++) perToken.Add(Stopwatch.GetElapsedTime(stamps[i - 1], stamps[i]).TotalMilliseconds);
+            }
+            if (!o.Json) log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"decode {o.NewTokens} tokens after a {o.PromptTokens}-token prompt{(rep == 0 ? " (warm-up)" : "")}: {s:F3} s, {o.NewTokens / s:F1} tok/s"));
+        }
+        double peak = PeakRssMB();
+
+        long matmulParams = (long)cfg.NumLayers * 2 * cfg.HiddenSize * (3L * cfg.QkvSlotNum + cfg.ProjSlotNum + cfg.FfnSlotNum) + (long)model.Vocab * cfg.HiddenSize;
+        double meanContext = o.PromptTokens + (o.NewTokens + 1) / 2.0;
+        double bytesPerToken = 4.0 * matmulParams + 2.0 * cfg.NumLayers * cfg.HiddenSize * 4 * meanContext;
+        double gbps = ReadBandwidth(model.Parameters, o.Reps);
+        double prefillMedian = Measure.Median(prefillTimes);
+        return new GenerateBenchResult(o.Preset, model.Parameters.LongLength, Parallelism.ThreadCount, o.PrefillTokens, o.PromptTokens, o.NewTokens, o.Reps,
+            o.PrefillTokens / prefillMedian, prefillMedian, Measure.Median(rates), rates.Max(), Measure.Median(perToken), peak,
+            bytesPerToken, gbps, first);
+    }
+
+    /// <summary>Runs <paramref name="tokens"/> as slot 0, positions 0…n−1, in passes of MaxRows rows; logits of the last row only.</summary>
+    private static void Prefill(IncrementalRunner runner, int[] tokens)
+    {
+        int n = tokens.Length;
+        int[] slots = new int[runner.MaxRows], positions = new int[runner.MaxRows];
+        for (int start = 0; start < n; start += runner.MaxRows)
+        {
+            int rows = Math.Min(runner.MaxRows, n - start);
+            for (int i = 0; i < rows; i++) positions[i] = start + i;
+            bool last = start + rows == n;
+            runner.Forward(tokens.AsSpan(start, rows), slots.AsSpan(0, rows), positions.AsSpan(0, rows), last ? [rows - 1] : []);
+        }
+    }
+
+    /// <summary>Peak resident set (VmHWM from /proc/self/status) in MB, or the working-set peak where /proc is absent.</summary>
+    public static double PeakRssMB()
+    {
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/self/status"))
+                if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                    return long.Parse(line["VmHWM:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024.0;
+        }
+        catch (IOException) { }
+        using var p = Process.GetCurrentProcess();
+        return p.PeakWorkingSet64 / (1024.0 * 1024.0);
+    }
+
+    private sealed class SumJob(float[] data, int parts) : IParallelWork
+    {
+        public readonly float[] Partial = new float[parts];
+        public void Execute(int index)
+        {
+            long chunk = (data.LongLength + parts - 1) / parts;
+            int start = (int)Math.Min(data.LongLength, index * chunk), end = (int)Math.Min(data.LongLength, start + chunk);
+            ReadOnlySpan<float> s = data.AsSpan(start, end - start);
+            var a0 = Vector512<float>.Zero; var a1 = a0; var a2 = a0; var a3 = a0;
+            int i = 0;
+            for (; i + 64 <= s.Length; i += 64)
+            {
+                a0 += Vector512.Create(s.Slice(i, 16)); a1 += Vector512.Create(s.Slice(i + 16, 16));
+                a2 += Vector512.Create(s.Slice(i + 32, 16)); a3 += Vector512.Create(s.Slice(i + 48, 16));
+            }
+            float sum = Vector512.Sum(a0 + a1 + a2 + a3);
+            for (; i < s.Length; i++) sum += s[i];
+            Partial[index] = sum;
+        }
+    }
+
+    /// <summary>Read-only bandwidth (GB/s, median of reps) of a parallel sum over <paramref name="data"/> (already resident).</summary>
+    public static double ReadBandwidth(float[] data, int reps)
+    {
+        var job = new SumJob(data, Parallelism.ThreadCount);
+        var rates = new List<double>();
+        for (int r = 0; r < reps + 1; r++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            Parallelism.For(Parallelism.ThreadCount, job);
+            double s = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            if (r > 0) rates.Add(data.LongLength * 4.0 / s / 1e9);
+        }
+        return Measure.Median(rates);
+    }
+}
