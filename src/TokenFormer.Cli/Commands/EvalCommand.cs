@@ -10,29 +10,35 @@ namespace TokenFormer.Cli.Commands;
 
 /// <summary>
 /// <c>tokenformer eval</c>: mean next-token loss, perplexity and tokens/s of a model directory on a split of a
-/// prepared data directory, over consecutive non-overlapping windows.
+/// prepared data directory (<c>--data</c>) or on a raw text file encoded with the model's tokenizer.json
+/// (<c>--text</c>), over consecutive non-overlapping windows.
 /// </summary>
 public static class EvalCommand
 {
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "Model directory (config.json, model.safetensors, tokenizer.json), e.g. RUN/checkpoints/step-N", Required = true };
-        var data = new Option<string>("--data") { Description = "Data directory made by 'tokenformer prepare'", Required = true };
+        var data = new Option<string?>("--data") { Description = "Data directory made by 'tokenformer prepare' (or use --text)" };
+        var text = new Option<string?>("--text") { Description = "Raw UTF-8 text file: perplexity with the model directory's tokenizer.json (instead of --data)" };
         var split = new Option<string>("--split") { Description = "Split to evaluate: val (default) or train", DefaultValueFactory = _ => "val" };
         split.AcceptOnlyFromAmong("val", "train");
         var seq = new Option<int?>("--seq") { Description = "Tokens per window (default: min(256, max_position_embeddings))" };
         var batch = new Option<int>("--batch") { Description = "Windows per forward pass (default 8)", DefaultValueFactory = _ => 8 };
         var maxWindows = new Option<int>("--max-windows") { Description = "Evaluate at most this many windows, evenly spaced (default 0: all)" };
-        var cmd = new Command("eval", "Evaluate a model on a prepared data split: loss, perplexity, tokens/s.")
+        var cmd = new Command("eval", "Evaluate a model on a prepared data split (--data) or a raw text file (--text): loss, perplexity, tokens/s.")
         {
-            model, data, split, seq, batch, maxWindows,
+            model, data, text, split, seq, batch, maxWindows,
         };
         cmd.SetAction(parse =>
         {
-            string modelDir = parse.GetValue(model)!, dataDir = parse.GetValue(data)!, splitName = parse.GetValue(split)!;
+            string modelDir = parse.GetValue(model)!, splitName = parse.GetValue(split)!;
+            string? dataOption = parse.GetValue(data), textFile = parse.GetValue(text);
+            if ((dataOption == null) == (textFile == null)) throw new CliException("give either --data DIR (a prepared data directory) or --text FILE (raw text), not both and not neither");
             TokenFormerModel m;
             try { m = ModelDirectory.Load(modelDir); }
             catch (Exception e) when (e is ModelFormatException or TokenFormerConfigException) { throw new CliException(e.Message); }
+            if (textFile != null) return EvaluateText(m, modelDir, textFile, parse.GetValue(seq), parse.GetValue(batch), parse.GetValue(maxWindows));
+            string dataDir = dataOption!;
             using TokenDataset ds = TrainCommand.OpenSplit(dataDir, splitName);
             TrainCommand.CheckTokenizer(Path.Combine(modelDir, DatasetMeta.TokenizerFile), ds.Meta, dataDir, $"model {modelDir}", m.Vocab);
             int t = parse.GetValue(seq) ?? Math.Min(256, m.Config.MaxPositionEmbeddings);
@@ -56,5 +62,39 @@ public static class EvalCommand
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>Perplexity of a raw text file: encode with the model's tokenizer.json, then score non-overlapping windows.</summary>
+    private static int EvaluateText(TokenFormerModel m, string modelDir, string textFile, int? seqOption, int b, int limit)
+    {
+        string tokPath = Path.Combine(modelDir, DatasetMeta.TokenizerFile);
+        if (!File.Exists(tokPath))
+            throw new CliException($"{tokPath}: file not found; --text needs the model's tokenizer.json in the model directory (tokenformer import copies it)");
+        if (!File.Exists(textFile)) throw new CliException($"--text: file '{textFile}' not found");
+        Tokenizer tok;
+        try { tok = Tokenizer.Load(tokPath); }
+        catch (TokenizerFormatException e) { throw new CliException(e.Message); }
+        if (tok.VocabSize > m.Vocab)
+            throw new CliException($"{tokPath} has {tok.VocabSize} ids but the model has only {m.Vocab} embedding rows");
+        var encodeWatch = Stopwatch.StartNew();
+        int[] ids = tok.Encode(File.ReadAllText(textFile));
+        double encodeSeconds = encodeWatch.Elapsed.TotalSeconds;
+        if (ids.Length < 2) throw new CliException($"{textFile}: the text encodes to {ids.Length} token(s); at least 2 are needed to score one prediction");
+        int t = seqOption ?? Math.Min(Math.Min(256, m.Config.MaxPositionEmbeddings), ids.Length - 1);
+        if (t <= 0 || t > m.Config.MaxPositionEmbeddings)
+            throw new CliException($"--seq must be in [1, max_position_embeddings {m.Config.MaxPositionEmbeddings}] (got {t})");
+        if (ids.Length < t + 1)
+            throw new CliException($"{textFile} encodes to {ids.Length} tokens, but one window needs --seq + 1 = {t + 1}; use a smaller --seq");
+        if (b <= 0) throw new CliException($"--batch must be positive (got {b})");
+        long fit = (ids.Length - 1) / t;
+        int count = (int)Math.Min(limit > 0 ? limit : int.MaxValue, fit);
+        long[] starts = Evaluator.EvenlySpaced(ids.Length, t, count);
+        var runner = new ModelRunner(m, Math.Min(b, starts.Length), t, training: false);
+        var watch = Stopwatch.StartNew();
+        (double loss, long tokens) = new Evaluator(runner).Run(new ArrayTokenSource(ids), starts);
+        double seconds = watch.Elapsed.TotalSeconds;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{textFile}: {ids.Length:N0} tokens ({encodeSeconds:F1} s to encode); scored {tokens:N0} in {starts.Length:N0} windows of {t} | loss {loss:F4} | perplexity {Math.Exp(loss):F2} | {tokens / seconds:N0} tokens/s"));
+        return 0;
     }
 }
