@@ -1,0 +1,175 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+
+namespace TokenFormer.Cli.Serve;
+
+/// <summary>
+/// <c>POST /v1/completions</c>: validates the body, queues a <see cref="CompletionJob"/> (503 when the queue is full)
+/// and answers with one JSON object, or with server-sent events (<c>data: {chunk}</c> per piece of text, then
+/// <c>data: [DONE]</c>) when <c>stream</c> is true. A client that disconnects cancels its job.
+/// </summary>
+public sealed class CompletionEndpoint(ICompletionEngine engine, CompletionQueue queue, ServeOptions options)
+{
+    /// <summary>Largest request body accepted (bytes).</summary>
+    public const int MaxBodyBytes = 1 << 20;
+
+    private static readonly byte[] DataPrefix = "data: "u8.ToArray();
+    private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
+    private static readonly byte[] DoneEvent = "data: [DONE]\n\n"u8.ToArray();
+
+    public async Task Handle(HttpContext context)
+    {
+        long started = Stopwatch.GetTimestamp();
+        HttpResponse response = context.Response;
+        CancellationToken aborted = context.RequestAborted;
+        CompletionRequest request;
+        try
+        {
+            byte[] body = await ReadBody(context.Request, aborted);
+            request = CompletionRequestParser.Parse(body, engine.CountTokens, engine.ContextLength, options.MaxPromptsPerRequest);
+        }
+        catch (ApiError e)
+        {
+            Log(context, e.Status, started, e.Message);
+            await ApiJson.WriteError(response, e);
+            return;
+        }
+
+        var job = new CompletionJob(request.Prompts, request.Settings, request.Stream, aborted);
+        if (!queue.TryEnqueue(job))
+        {
+            var busy = new ApiError(503, $"the server is busy: {queue.MaxQueue} requests are already waiting (--max-queue {queue.MaxQueue}); retry later",
+                "server_error", code: "queue_full");
+            response.Headers.RetryAfter = "1";
+            Log(context, 503, started, "queue full");
+            await ApiJson.WriteError(response, busy);
+            return;
+        }
+
+        string id = "cmpl-" + Guid.NewGuid().ToString("N")[..24];
+        long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        if (request.Stream) await Stream(context, job, id, created, started);
+        else await Whole(context, job, id, created, started);
+    }
+
+    private async Task Whole(HttpContext context, CompletionJob job, string id, long created, long started)
+    {
+        EngineCompletion[] results;
+        try
+        {
+            results = await job.Result;
+        }
+        catch (Exception e)
+        {
+            if (context.RequestAborted.IsCancellationRequested) { Log(context, 499, started, "client went away"); return; }
+            ApiError error = AsServerError(e);
+            Log(context, error.Status, started, error.Message);
+            await ApiJson.WriteError(context.Response, error);
+            return;
+        }
+        Log(context, 200, started, $"{results.Sum(r => r.CompletionTokens)} tokens");
+        await ApiJson.WriteJson(context.Response, w => ApiJson.WriteCompletion(w, id, created, engine.ModelId, results));
+    }
+
+    private async Task Stream(HttpContext context, CompletionJob job, string id, long created, long started)
+    {
+        HttpResponse response = context.Response;
+        CancellationToken aborted = context.RequestAborted;
+        response.StatusCode = 200;
+        response.ContentType = "text/event-stream; charset=utf-8";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no";
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using var json = new Utf8JsonWriter(buffer, ApiJson.WriterOptions);
+        try
+        {
+            await response.StartAsync(aborted);
+            while (await job.Pieces!.WaitToReadAsync(aborted))
+            {
+                // Everything produced since the last flush goes out together: one event per piece.
+                while (job.Pieces.TryRead(out TextPiece piece))
+                    AppendEvent(buffer, json, w => ApiJson.WriteChunk(w, id, created, engine.ModelId, piece.PromptIndex, piece.Text, null));
+                await response.Body.WriteAsync(buffer.WrittenMemory, aborted);
+                await response.Body.FlushAsync(aborted);
+                buffer.ResetWrittenCount();
+            }
+            EngineCompletion[] results = await job.Result;
+            for (int i = 0; i < results.Length; i++)
+                AppendEvent(buffer, json, w => ApiJson.WriteChunk(w, id, created, engine.ModelId, i, "", results[i].FinishReason));
+            buffer.Write(DoneEvent);
+            await response.Body.WriteAsync(buffer.WrittenMemory, aborted);
+            await response.Body.FlushAsync(aborted);
+            Log(context, 200, started, $"{results.Sum(r => r.CompletionTokens)} tokens streamed");
+        }
+        catch (Exception) when (aborted.IsCancellationRequested)
+        {
+            Log(context, 499, started, "client went away");
+        }
+        catch (Exception e)
+        {
+            ApiError error = AsServerError(e);
+            Log(context, error.Status, started, error.Message);
+            buffer.ResetWrittenCount();
+            AppendEvent(buffer, json, w => ApiJson.WriteErrorObject(w, error));
+            buffer.Write(DoneEvent);
+            try
+            {
+                await response.Body.WriteAsync(buffer.WrittenMemory, aborted);
+                await response.Body.FlushAsync(aborted);
+            }
+            catch (Exception) when (aborted.IsCancellationRequested) { }
+        }
+    }
+
+    private static void AppendEvent(ArrayBufferWriter<byte> buffer, Utf8JsonWriter json, Action<Utf8JsonWriter> write)
+    {
+        buffer.Write(DataPrefix);
+        json.Reset(buffer);
+        write(json);
+        json.Flush();
+        buffer.Write(EventEnd);
+    }
+
+    private static ApiError AsServerError(Exception e) => e switch
+    {
+        OperationCanceledException => new ApiError(503, "the server is shutting down", "server_error", code: "shutting_down"),
+        ApiError api => api,
+        _ => new ApiError(500, $"generation failed: {e.Message}", "server_error"),
+    };
+
+    private static async Task<byte[]> ReadBody(HttpRequest request, CancellationToken cancel)
+    {
+        if (request.ContentLength > MaxBodyBytes)
+            throw new ApiError(413, $"the request body is {request.ContentLength} bytes; at most {MaxBodyBytes}", "invalid_request_error");
+        using var memory = new MemoryStream();
+        byte[] chunk = ArrayPool<byte>.Shared.Rent(16384);
+        try
+        {
+            int n;
+            while ((n = await request.Body.ReadAsync(chunk, cancel)) > 0)
+            {
+                if (memory.Length + n > MaxBodyBytes)
+                    throw new ApiError(413, $"the request body is more than {MaxBodyBytes} bytes", "invalid_request_error");
+                memory.Write(chunk, 0, n);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
+        }
+        if (memory.Length == 0) throw ApiError.Invalid("the request body is empty (expected a JSON object)");
+        return memory.ToArray();
+    }
+
+    private void Log(HttpContext context, int status, long started, string what)
+    {
+        if (!options.LogToConsole) return;
+        double ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        Console.WriteLine(new StringBuilder().Append(DateTime.UtcNow.ToString("HH:mm:ss")).Append(' ')
+            .Append(context.Connection.RemoteIpAddress).Append(" POST /v1/completions ").Append(status)
+            .Append(' ').Append(ms.ToString("F0")).Append(" ms ").Append(what).ToString());
+    }
+}

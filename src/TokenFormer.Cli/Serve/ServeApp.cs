@@ -1,0 +1,132 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace TokenFormer.Cli.Serve;
+
+/// <summary>
+/// The HTTP server of <c>tokenformer serve</c>: an ASP.NET Core minimal API over an <see cref="ICompletionEngine"/>.
+/// Routes: <c>GET /</c> (the page), <c>GET /health</c>, <c>GET /v1/models</c>, <c>GET /v1/models/{id}</c>,
+/// <c>POST /v1/completions</c>; anything else is a JSON 404 (405 for a known path with the wrong method).
+/// </summary>
+public sealed class ServeApp : IAsyncDisposable
+{
+    private static readonly string[] KnownPaths = ["/", "/health", "/v1/models", "/v1/completions"];
+
+    private ServeApp(WebApplication app, CompletionQueue queue, ICompletionEngine engine)
+    {
+        App = app;
+        Queue = queue;
+        Engine = engine;
+    }
+
+    public WebApplication App { get; }
+    public CompletionQueue Queue { get; }
+    public ICompletionEngine Engine { get; }
+
+    /// <summary>The addresses listened on (actual ports once started), e.g. http://127.0.0.1:8080.</summary>
+    public IReadOnlyList<string> Urls => App.Urls.ToArray();
+
+    /// <summary>Builds the server (not started). <paramref name="options"/> is validated (ArgumentException).</summary>
+    public static ServeApp Create(ICompletionEngine engine, ServeOptions options)
+    {
+        options.Validate();
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            Args = [],
+            ContentRootPath = AppContext.BaseDirectory,
+            ApplicationName = "tokenformer-serve",
+        });
+        builder.Logging.ClearProviders();
+        if (options.LogToConsole)
+        {
+            builder.Logging.AddSimpleConsole(c => c.SingleLine = true);
+            builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        }
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            if (string.Equals(options.Host, "localhost", StringComparison.OrdinalIgnoreCase) && options.Port != 0)
+                k.ListenLocalhost(options.Port);
+            else
+                k.Listen(string.Equals(options.Host, "localhost", StringComparison.OrdinalIgnoreCase) ? IPAddress.Loopback : IPAddress.Parse(options.Host),
+                    options.Port);
+        });
+        builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(10));
+
+        WebApplication app = builder.Build();
+        var queue = new CompletionQueue(engine, options.MaxQueue, options.MaxBatch);
+        app.Lifetime.ApplicationStopping.Register(() => queue.Stop(TimeSpan.FromSeconds(10)));
+        var completions = new CompletionEndpoint(engine, queue, options);
+        string page = IndexPage.Render(engine.ModelId, engine.ContextLength);
+
+        app.MapGet("/", () => Results.Content(page, "text/html; charset=utf-8"));
+        app.MapGet("/health", (HttpContext c) => ApiJson.WriteJson(c.Response, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("status", "ok");
+            w.WriteString("model", engine.ModelId);
+            w.WriteNumber("context_length", engine.ContextLength);
+            w.WriteNumber("queued", queue.Queued);
+            w.WriteNumber("running", queue.Running);
+            w.WriteNumber("max_queue", queue.MaxQueue);
+            w.WriteNumber("completed", queue.Completed);
+            w.WriteNumber("failed", queue.Failed);
+            w.WriteEndObject();
+        }));
+        app.MapGet("/v1/models", (HttpContext c) => ApiJson.WriteJson(c.Response, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("object", "list");
+            w.WriteStartArray("data");
+            WriteModel(w, engine);
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }));
+        app.MapGet("/v1/models/{id}", (HttpContext c, string id) => id == engine.ModelId
+            ? ApiJson.WriteJson(c.Response, w => WriteModel(w, engine))
+            : ApiJson.WriteError(c.Response, new ApiError(404, $"model '{id}' not found (this server has '{engine.ModelId}')",
+                "invalid_request_error", "model", "model_not_found")));
+        app.MapPost("/v1/completions", completions.Handle);
+        app.MapFallback((HttpContext c) =>
+        {
+            string path = c.Request.Path.Value ?? "/";
+            ApiError error = KnownPaths.Contains(path.TrimEnd('/') is "" ? "/" : path.TrimEnd('/'))
+                ? new ApiError(405, $"{c.Request.Method} is not allowed on {path}", "invalid_request_error")
+                : new ApiError(404, $"no route {c.Request.Method} {path} (routes: GET /, GET /health, GET /v1/models, POST /v1/completions)",
+                    "invalid_request_error", code: "not_found");
+            return ApiJson.WriteError(c.Response, error);
+        });
+        return new ServeApp(app, queue, engine);
+    }
+
+    /// <summary>Starts listening; <see cref="Urls"/> then has the bound addresses.</summary>
+    public Task StartAsync(CancellationToken cancel = default) => App.StartAsync(cancel);
+
+    /// <summary>Stops: cancels generation in progress, lets open requests end, closes the listener.</summary>
+    public Task StopAsync(CancellationToken cancel = default) => App.StopAsync(cancel);
+
+    /// <summary>Runs until Ctrl+C or SIGTERM.</summary>
+    public Task RunAsync() => App.RunAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.DisposeAsync();
+        Queue.Dispose();
+    }
+
+    private static void WriteModel(System.Text.Json.Utf8JsonWriter w, ICompletionEngine engine)
+    {
+        w.WriteStartObject();
+        w.WriteString("id", engine.ModelId);
+        w.WriteString("object", "model");
+        w.WriteNumber("created", 0);
+        w.WriteString("owned_by", "tokenformer");
+        w.WriteNumber("context_length", engine.ContextLength);
+        w.WriteEndObject();
+    }
+}

@@ -1,0 +1,56 @@
+using TokenFormer.Cli.Generation;
+using TokenFormer.Model.Inference;
+
+namespace TokenFormer.Cli.Serve;
+
+/// <summary>
+/// <see cref="ICompletionEngine"/> over a <see cref="TextGenerator"/> (KV-cached generation with the model's
+/// tokenizer). Generation ends at the tokenizer's end-of-text token (finish "stop") when it has one.
+/// </summary>
+public sealed class TextGeneratorEngine : ICompletionEngine
+{
+    private readonly TextGenerator _generator;
+    private readonly int[] _stopIds;
+
+    /// <param name="generator">Used from the worker thread only.</param>
+    /// <param name="modelId">Name reported in responses (e.g. the model directory's name).</param>
+    public TextGeneratorEngine(TextGenerator generator, string modelId)
+    {
+        _generator = generator;
+        ModelId = modelId;
+        _stopIds = generator.Tokenizer.EndOfTextId is int eot ? [eot] : [];
+    }
+
+    /// <summary>Loads a model directory (config.json, model.safetensors, tokenizer.json) for batches of up to <paramref name="maxBatch"/>.</summary>
+    public static TextGeneratorEngine Load(string modelDirectory, int maxBatch, int maxLength = 0)
+    {
+        TextGenerator generator = TextGenerator.Load(modelDirectory, maxBatch, maxLength);
+        string name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(modelDirectory)));
+        return new TextGeneratorEngine(generator, name.Length > 0 ? name : "tokenformer");
+    }
+
+    public string ModelId { get; }
+    public int ContextLength => _generator.Generator.MaxLength;
+    public int MaxBatch => _generator.Generator.MaxBatch;
+    public TextGenerator Generator => _generator;
+
+    /// <summary>Thread-safe: the tokenizer keeps its scratch state per thread.</summary>
+    public int CountTokens(string prompt) => _generator.Tokenizer.Encode(prompt).Length;
+
+    public EngineCompletion[] Complete(IReadOnlyList<string> prompts, CompletionSettings settings, int seed,
+        Action<int, string>? onText, CancellationToken cancel)
+    {
+        var options = new SamplingOptions
+        {
+            MaxNewTokens = settings.MaxTokens,
+            Temperature = settings.Temperature,
+            TopK = settings.TopK,
+            TopP = settings.TopP,
+            RepetitionPenalty = settings.RepetitionPenalty,
+            Seed = seed,
+            StopIds = _stopIds,
+        };
+        TextCompletion[] results = _generator.Complete(prompts, options, settings.Stop, onText, cancel);
+        return results.Select(r => new EngineCompletion(r.Text, r.FinishReason, r.PromptTokens, r.Ids.Length)).ToArray();
+    }
+}
