@@ -21,7 +21,7 @@ public static class GenerateCommand
         var model = new Option<string>("--model") { Description = "Model directory (config.json, model.safetensors, tokenizer.json)", Required = true };
         var prompt = new Option<string[]>("--prompt") { Description = "Prompt text; repeat for several prompts generated as one batch" };
         var promptIds = new Option<string[]>("--prompt-ids") { Description = "Prompt as comma-separated token ids, e.g. 1,2,3 (repeatable)" };
-        var maxNew = new Option<int>("--max-new-tokens") { Description = "Most tokens to generate per prompt", DefaultValueFactory = _ => 64 };
+        var maxNew = new Option<int>("--max-new-tokens") { Description = "Most tokens to generate per prompt (the default 64 shrinks to fit the context)", DefaultValueFactory = _ => 64 };
         var temperature = new Option<float>("--temperature") { Description = "Sampling temperature; 0 = greedy", DefaultValueFactory = _ => 1f };
         var topK = new Option<int>("--top-k") { Description = "Keep the k most likely tokens (0 = off)" };
         var topP = new Option<float>("--top-p") { Description = "Nucleus sampling probability mass (1 = off)", DefaultValueFactory = _ => 1f };
@@ -64,6 +64,9 @@ public static class GenerateCommand
             TokenFormerModel m = TextGenerator.LoadModel(dir);
             Tokenizer? tokenizer = texts.Length > 0 || isInteractive || File.Exists(Path.Combine(dir, TextGenerator.TokenizerFile))
                 ? TextGenerator.LoadTokenizer(dir) : null;
+            for (int i = 0; i < ids.Length; i++)
+                foreach (int id in ids[i])
+                    if (id >= m.Vocab) throw new CliException($"--prompt-ids: token id {id} is outside the model's vocabulary [0, {m.Vocab})");
             var stopIds = new List<int>(parse.GetValue(stopId) ?? []);
             foreach (int s in stopIds)
                 if (s < 0 || s >= m.Vocab) throw new CliException($"--stop-id {s} is outside the model's vocabulary [0, {m.Vocab})");
@@ -82,6 +85,12 @@ public static class GenerateCommand
             }
             catch (ArgumentException e) { throw new CliException(OptionMessage(e.Message)); }
 
+            // the default --max-new-tokens shrinks to fit the context; an explicit value that does not fit is an error
+            bool explicitMaxNew = parse.GetResult(maxNew) is { Implicit: false };
+            int longest = Math.Max(texts.Length > 0 ? texts.Max(t => textGen!.EncodePrompt(t).Length) : 0, ids.Length > 0 ? ids.Max(x => x.Length) : 0);
+            if (!explicitMaxNew && longest > 0 && longest + options.MaxNewTokens > generator.MaxLength)
+                options = options with { MaxNewTokens = Math.Max(1, generator.MaxLength - longest) };
+
             var stdout = Console.Out;
             if (isInteractive)
             {
@@ -90,7 +99,10 @@ public static class GenerateCommand
                     Console.Error.Write("> ");
                     string? line = Console.In.ReadLine();
                     if (string.IsNullOrEmpty(line)) break;
-                    try { Run(textGen!, generator, [textGen!.EncodePrompt(line)], [line], options, stops, asJson, stdout); }
+                    int[] lineIds = textGen!.EncodePrompt(line);
+                    SamplingOptions lineOptions = !explicitMaxNew && lineIds.Length + options.MaxNewTokens > generator.MaxLength
+                        ? options with { MaxNewTokens = Math.Max(1, generator.MaxLength - lineIds.Length) } : options;
+                    try { Run(textGen, generator, [lineIds], [line], lineOptions, stops, asJson, stdout); }
                     catch (ArgumentException e) { Console.Error.WriteLine($"error: {e.Message}"); }
                 }
                 return 0;
