@@ -32,6 +32,7 @@ public static class CliApp
         root.Subcommands.Add(GenerateCommand.Create());
         root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(QuickstartCommand.Create());
+        root.Subcommands.Add(ExperimentCommand.Create());
         return root;
     }
 

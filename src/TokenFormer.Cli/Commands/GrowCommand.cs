@@ -68,7 +68,7 @@ public static class GrowCommand
 
             string tokenizer = Path.Combine(source, DatasetMeta.TokenizerFile);
             SaveModelDirectory(grown, outDir, File.Exists(tokenizer) ? tokenizer : null);
-            long oldNe = NonEmbeddingParameters(model.Config), newNe = NonEmbeddingParameters(grown.Config);
+            long oldNe = TrainingFlops.NonEmbeddingParameters(model.Config), newNe = TrainingFlops.NonEmbeddingParameters(grown.Config);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"grew {source} ({old}; {model.Parameters.LongLength:N0} parameters, {oldNe:N0} non-embedding) to {outDir} " +
                 $"({target}; {grown.Parameters.LongLength:N0} parameters, {newNe:N0} non-embedding, ×{(double)newNe / oldNe:F2}), mode {GrowthModes.Name(growthMode)}"));
@@ -83,10 +83,6 @@ public static class GrowCommand
         });
         return cmd;
     }
-
-    /// <summary>Non-embedding parameters L·2d·(3·n_qkv + n_proj + n_ffn).</summary>
-    internal static long NonEmbeddingParameters(TokenFormerConfig c) =>
-        (long)c.NumLayers * 2 * c.HiddenSize * (3L * c.QkvSlotNum + c.ProjSlotNum + c.FfnSlotNum);
 
     /// <summary>
     /// A model directory from <paramref name="path"/>: the folder itself when it holds config.json, else the newest
