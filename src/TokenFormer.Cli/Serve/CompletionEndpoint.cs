@@ -111,7 +111,7 @@ public sealed class CompletionEndpoint(ICompletionEngine engine, CompletionQueue
         catch (Exception e)
         {
             ApiError error = AsServerError(e);
-            Log(context, error.Status, started, error.Message);
+            Log(context, 200, started, "stream ended with an error event: " + error.Message);
             buffer.ResetWrittenCount();
             AppendEvent(buffer, json, w => ApiJson.WriteErrorObject(w, error));
             buffer.Write(DoneEvent);
