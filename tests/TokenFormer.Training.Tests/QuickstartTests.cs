@@ -5,6 +5,7 @@ using System.Text.Json;
 using TokenFormer.Cli;
 using TokenFormer.Cli.Quickstart;
 using TokenFormer.Model;
+using TokenFormer.Model.Training;
 using TokenFormer.Text.Data;
 
 namespace TokenFormer.Training.Tests;

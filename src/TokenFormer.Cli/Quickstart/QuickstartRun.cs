@@ -30,6 +30,8 @@ public sealed class QuickstartRun(QuickstartOptions options, TextWriter output, 
     private const int StageCount = 7;
     private readonly Stopwatch _clock = new();
     private readonly CultureInfo _inv = CultureInfo.InvariantCulture;
+    private double? _plannedEnd;
+    private double _timedS, _timedL, _evalBatches;
 
     /// <summary>Runs everything; returns the figures (also written to summary.md / summary.json).</summary>
     public QuickstartResult Run(CancellationToken cancel = default)
@@ -95,8 +97,8 @@ public sealed class QuickstartRun(QuickstartOptions options, TextWriter output, 
         Detail(string.Create(_inv, $"L: S grown to tokens {largeTokens}: {nL / 1e6:F2} M non-embedding parameters ({(double)nL / nS:F1}× S), same embedding"));
         (long stepsS, long stepsL, string planNote) = Plan(small, largeShape);
         Detail(planNote);
-        Detail(string.Create(_inv, $"batch {o.Batch} × {o.Sequence} tokens per step; S: {stepsS:N0} steps, L: {stepsL:N0} steps " +
-            $"(the same run again: --small-steps {stepsS} --large-steps {stepsL} --seed {o.Seed})"));
+        string fixedNote = o.LargeSteps == null ? "; L's steps are planned again after S if S runs slower or faster than timed" : "";
+        Detail(string.Create(_inv, $"batch {o.Batch} × {o.Sequence} tokens per step; S: {stepsS:N0} steps, L: {stepsL:N0} steps{fixedNote}"));
         cancel.ThrowIfCancellationRequested();
 
         var context = new TrainerContext
@@ -128,6 +130,12 @@ public sealed class QuickstartRun(QuickstartOptions options, TextWriter output, 
         sSeconds = watch.Elapsed.TotalSeconds;
         double lossBefore = sEvals[^1].ValLoss;
         cancel.ThrowIfCancellationRequested();
+        if (o.LargeSteps == null && _timedL > 0)
+        {
+            (long replanned, string why) = Replan(stepsS, stepsL, sSeconds);
+            if (replanned != stepsL) Detail(why);
+            stepsL = replanned;
+        }
 
         // 6. grow and train L
         Stage(6, "growing S → L (preserve: old tokens kept, new key tokens 0, new value tokens drawn, τ kept at the old √n)");
@@ -209,17 +217,37 @@ public sealed class QuickstartRun(QuickstartOptions options, TextWriter output, 
     {
         QuickstartOptions o = options;
         if (o.SmallSteps is long fs && o.LargeSteps is long fl) return (fs, fl, "step counts given on the command line (no timing)");
-        double tS = StepTimer.SecondsPerStep(small, o.Batch, o.Sequence), tL = StepTimer.SecondsPerStep(large, o.Batch, o.Sequence);
+        double tS = StepTimer.SecondsPerStep(small, o.Batch, o.Sequence, 5), tL = StepTimer.SecondsPerStep(large, o.Batch, o.Sequence, 5);
         // an evaluation is forward-only: about a third of a training step per batch of windows
         double evalBatches = Math.Ceiling((double)o.EvalWindows / o.Batch) * (o.EvalsPerPhase + 2);
-        double reserve = evalBatches * (tS + tL) / 3 + 8 * o.SampleTokens * Math.Min(o.Samples, 4) * tL / o.Batch / o.Sequence + 5;
+        (_timedS, _timedL, _evalBatches) = (tS, tL, evalBatches);
+        // plus about ten seconds for growth, checkpoints, samples and the summary
+        double reserve = evalBatches * (tS + tL) / 3 + 10;
         double budget = o.Minutes * 60 * 0.9 - _clock.Elapsed.TotalSeconds - reserve;
         double trainSeconds = Math.Max(0, budget);
         long stepsS = o.SmallSteps ?? Math.Max(10, (long)(trainSeconds * o.SmallShare / tS));
         long stepsL = o.LargeSteps ?? Math.Max(10, (long)(trainSeconds * (1 - o.SmallShare) / tL));
+        _plannedEnd = _clock.Elapsed.TotalSeconds + stepsS * tS + stepsL * tL + reserve;
         string note = string.Create(_inv, $"measured {tS:F3} s/step (S) and {tL:F3} s/step (L); {trainSeconds / 60:F1} min of the {o.Minutes:0.#} min target left for training " +
             $"→ about {FormatTime(stepsS * tS)} for S and {FormatTime(stepsL * tL)} for L");
         return (stepsS, stepsL, note);
+    }
+
+    /// <summary>
+    /// After S: when S ran slower or faster than its timing promised (a shared machine), L's step count is planned
+    /// again from what is left of the budget at the speed S actually reached, so the run still ends on time.
+    /// </summary>
+    private (long Steps, string Note) Replan(long stepsS, long stepsL, double sSeconds)
+    {
+        double plannedS = stepsS * _timedS + _evalBatches * _timedS / 3;
+        double ratio = Math.Clamp(sSeconds / plannedS, 0.5, 4);
+        double tL = _timedL * ratio;
+        double left = options.Minutes * 60 * 0.9 - _clock.Elapsed.TotalSeconds - (_evalBatches * tL / 3 + 10);
+        long steps = Math.Max(10, (long)(left / tL));
+        if (Math.Abs(steps - stepsL) <= Math.Max(1, stepsL / 20)) return (stepsL, "");   // within 5 %: keep the plan
+        _plannedEnd = _clock.Elapsed.TotalSeconds + steps * tL + _evalBatches * tL / 3 + 10;
+        return (steps, string.Create(_inv, $"re-planned L: S took {FormatTime(sSeconds)} against {FormatTime(plannedS)} planned ({ratio:F2}× the timing), " +
+            $"so L gets {steps:N0} steps instead of {stepsL:N0} to end on time"));
     }
 
     private List<QuickstartSample> Sample(TokenFormerModel model, Tokenizer tokenizer, IReadOnlyList<string> prompts, CancellationToken cancel)
@@ -254,9 +282,10 @@ public sealed class QuickstartRun(QuickstartOptions options, TextWriter output, 
         string verdict = r.Preserved ? "function preserved" : "NOT preserved";
         Line(string.Create(_inv, $"  right after growth (L, step 0):              {r.LossAfterGrowth:F4}   (Δ {delta:+0.0e+0;-0.0e+0;0}: {verdict})"));
         Line(string.Create(_inv, $"  after continued training (L, step {r.Large.Steps:N0}):  {r.LossFinal:F4}   (perplexity {Math.Exp(r.LossBeforeGrowth):F1} → {Math.Exp(r.LossFinal):F1})"));
-        Line(string.Create(_inv, $"  training compute: S {TrainingFlops.Format(r.Small.Flops)} + L {TrainingFlops.Format(r.Large.Flops)} = {TrainingFlops.Format(r.Small.Flops + r.Large.Flops)} " +
+        Line(string.Create(_inv, $"  training compute: S {QuickstartSummary.FormatFlops(r.Small.Flops)} + L {QuickstartSummary.FormatFlops(r.Large.Flops)} = {QuickstartSummary.FormatFlops(r.Small.Flops + r.Large.Flops)} " +
             $"({r.Small.Tokens + r.Large.Tokens:N0} tokens)"));
         Line(string.Create(_inv, $"  wall time {FormatTime(r.Seconds)}; curves {Path.Combine(r.RunDirectory, CurveFile)}; summary {Path.Combine(r.RunDirectory, SummaryFile)}"));
+        Line(string.Create(_inv, $"  the same run again: tokenformer quickstart --small-steps {r.Small.Steps} --large-steps {r.Large.Steps} --seed {r.Seed}"));
         Line($"  next: tokenformer generate --model {r.Large.Checkpoint} --prompt \"{(r.Samples.Count > 0 ? r.Samples[0].Prompt : "The")}\"");
     }
 
@@ -272,8 +301,12 @@ public sealed class QuickstartRun(QuickstartOptions options, TextWriter output, 
         File.WriteAllText(Path.Combine(run, MarkerFile), "a tokenformer quickstart run folder; the next quickstart with this --out replaces it\n");
     }
 
-    private void Stage(int n, string what) =>
-        Line(string.Create(_inv, $"[{n}/{StageCount}] {what}  ({FormatTime(_clock.Elapsed.TotalSeconds)} elapsed)"));
+    private void Stage(int n, string what)
+    {
+        double elapsed = _clock.Elapsed.TotalSeconds;
+        string left = _plannedEnd is double end ? $", about {FormatTime(Math.Max(0, end - elapsed))} left" : "";
+        Line(string.Create(_inv, $"[{n}/{StageCount}] {what}  ({FormatTime(elapsed)} elapsed{left})"));
+    }
 
     private void Detail(string text) => Line("      " + text);
 

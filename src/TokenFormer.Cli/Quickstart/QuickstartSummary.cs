@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using TokenFormer.Model.Growth;
+using TokenFormer.Model.Training;
 
 namespace TokenFormer.Cli.Quickstart;
 
@@ -36,7 +37,7 @@ public static class QuickstartSummary
         {
             var c = p.Config;
             sb.AppendLine(Inv, $"| {p.Name} | L{c.NumLayers} d{c.HiddenSize}, tokens {TokenCounts.Of(c)} | {p.NonEmbeddingParameters:N0} | {p.Parameters:N0} | " +
-                $"{p.Steps:N0} | {p.Tokens:N0} | {TrainingFlops.Format(p.Flops)} | {QuickstartRun.FormatTime(p.Seconds)} | {p.FirstValLoss:F4} → {p.LastValLoss:F4} |");
+                $"{p.Steps:N0} | {p.Tokens:N0} | {QuickstartSummary.FormatFlops(p.Flops)} | {QuickstartRun.FormatTime(p.Seconds)} | {p.FirstValLoss:F4} → {p.LastValLoss:F4} |");
         }
         sb.AppendLine();
         double delta = r.LossAfterGrowth - r.LossBeforeGrowth;
@@ -44,15 +45,15 @@ public static class QuickstartSummary
         sb.AppendLine();
         sb.AppendLine("| when | val loss | perplexity | cumulative training FLOPs |");
         sb.AppendLine("|---|---|---|---|");
-        sb.AppendLine(Inv, $"| before growth (S, step {r.Small.Steps:N0}) | {r.LossBeforeGrowth:F4} | {Math.Exp(r.LossBeforeGrowth):F1} | {TrainingFlops.Format(r.Small.Flops)} |");
-        sb.AppendLine(Inv, $"| right after growth (L, step 0) | {r.LossAfterGrowth:F4} | {Math.Exp(r.LossAfterGrowth):F1} | {TrainingFlops.Format(r.Small.Flops)} |");
-        sb.AppendLine(Inv, $"| after continued training (L, step {r.Large.Steps:N0}) | {r.LossFinal:F4} | {Math.Exp(r.LossFinal):F1} | {TrainingFlops.Format(r.Small.Flops + r.Large.Flops)} |");
+        sb.AppendLine(Inv, $"| before growth (S, step {r.Small.Steps:N0}) | {r.LossBeforeGrowth:F4} | {Math.Exp(r.LossBeforeGrowth):F1} | {QuickstartSummary.FormatFlops(r.Small.Flops)} |");
+        sb.AppendLine(Inv, $"| right after growth (L, step 0) | {r.LossAfterGrowth:F4} | {Math.Exp(r.LossAfterGrowth):F1} | {QuickstartSummary.FormatFlops(r.Small.Flops)} |");
+        sb.AppendLine(Inv, $"| after continued training (L, step {r.Large.Steps:N0}) | {r.LossFinal:F4} | {Math.Exp(r.LossFinal):F1} | {QuickstartSummary.FormatFlops(r.Small.Flops + r.Large.Flops)} |");
         sb.AppendLine();
         string verdict = r.Preserved
             ? string.Create(Inv, $"(within {QuickstartResult.PreservedTolerance:0e+0}: the grown model computes the same function)")
             : "(more than expected: the function was not preserved)";
         sb.AppendLine(Inv, $"Growth changed the validation loss by {delta:+0.0e+0;-0.0e+0;0} {verdict}.");
-        sb.AppendLine("FLOPs are 6 per parameter that multiplies a token (Pattention tokens and the tied output projection) plus 6·L·T·d for attention, per training token.");
+        sb.AppendLine("Training FLOPs per token: 6 per parameter that multiplies the token (Pattention tokens and the tied output projection) plus 12·L·d·T for attention (as in the paper; `TrainingFlops`).");
         sb.AppendLine();
         sb.AppendLine(Inv, $"![validation loss against training compute]({QuickstartRun.CurveFile})");
         sb.AppendLine();
@@ -95,6 +96,15 @@ public static class QuickstartSummary
             ["samples"] = r.Samples.Select(s => new Dictionary<string, object> { ["prompt"] = s.Prompt, ["continuation"] = s.Continuation, ["tokens"] = s.Tokens }).ToList(),
         };
         return JsonSerializer.Serialize(doc, new JsonSerializerOptions { WriteIndented = true }) + "\n";
+    }
+
+    /// <summary>"1.23 TFLOP"-style text.</summary>
+    public static string FormatFlops(double flops)
+    {
+        string[] units = ["FLOP", "kFLOP", "MFLOP", "GFLOP", "TFLOP", "PFLOP", "EFLOP"];
+        int u = 0;
+        while (flops >= 1000 && u < units.Length - 1) { flops /= 1000; u++; }
+        return string.Create(Inv, $"{flops:0.00} {units[u]}");
     }
 
     private static string EscapeMd(string s) => s.Replace("\\", "\\\\").Replace("*", "\\*").Replace("_", "\\_").Replace("<", "&lt;").Replace("`", "\\`");
