@@ -16,14 +16,16 @@ public sealed record CompletionSettings
     public int TopK { get; init; }
     /// <summary>CTRL-style repetition penalty (&gt; 0); 1 is off.</summary>
     public float RepetitionPenalty { get; init; } = 1f;
-    /// <summary>Random seed, or null for "any" (the worker picks one per batch).</summary>
+    /// <summary>Random seed, or null for a fresh random one (picked by the worker).</summary>
     public int? Seed { get; init; }
     /// <summary>Stop strings: generation of a prompt ends before the first one it produces.</summary>
     public IReadOnlyList<string> Stop { get; init; } = [];
 
     /// <summary>
     /// True when <paramref name="other"/> samples exactly like this one, so both can run in one batch without changing
-    /// either result (greedy requests ignore the seed; a null seed matches only another null seed).
+    /// either result. Greedy requests ignore the seed. Sampled requests need the same explicit seed: every sequence of a
+    /// batch starts from the batch's seed, so two unseeded requests batched together would draw the same random numbers
+    /// (the same text for the same prompt) instead of independent samples.
     /// </summary>
     public bool CanShareBatchWith(CompletionSettings other) =>
         MaxTokens == other.MaxTokens
@@ -31,6 +33,6 @@ public sealed record CompletionSettings
         && TopP == other.TopP
         && TopK == other.TopK
         && RepetitionPenalty == other.RepetitionPenalty
-        && (Temperature == 0 || Seed == other.Seed)
+        && (Temperature == 0 || (Seed is not null && Seed == other.Seed))
         && Stop.SequenceEqual(other.Stop, StringComparer.Ordinal);
 }
