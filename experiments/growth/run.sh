@@ -8,6 +8,7 @@
 # Every training run takes the shared CPU lock separately. Then 'tokenformer experiment growth-report' writes the
 # table and the plot (FLOPs = 6·N per token + attention, formula in docs/growth.md).
 #
+# Runs already present in OUT are kept (delete a run folder to redo it).
 # Environment: OUT (run folder, default runs/growth), CACHE (npm package cache, default .cache), TF (the tokenformer
 # command; default: build the CLI and run its dll), LOCK (default /tmp/tokenformer-cpu.lock), DOCS (where the report
 # goes, default docs/), L_STEPS (default 1000).
@@ -25,7 +26,7 @@ locked() { flock "$LOCK" "$@"; }
 
 # --- sizes and budget ------------------------------------------------------------------------------------------
 SEQ=128; BATCH=8                      # 1,024 tokens per optimiser step
-LR=1e-3; MIN_LR=1e-4
+LR=1e-3                               # peak learning rate of S and the grown runs (L also gets 2e-3 and 3e-3)
 L_STEPS=${L_STEPS:-1000}              # L from scratch
 # Per-token training FLOPs (docs/growth.md): S 5,505,024, L 13,369,344 (ratio 0.4118). S gets 60 % of L's steps
 # (≈ 25 % of L's FLOPs); each grown run gets what is left of 60 % of L's FLOPs: 0.6·L_STEPS − 0.4118·S_STEPS steps.
@@ -50,23 +51,29 @@ cat > "$OUT/l.json" <<JSON
 { "num_layers": 4, "hidden_size": 128, "num_attention_heads": 4, "qkv_slot_num": 224, "proj_slot_num": 224, "ffn_slot_num": 896, "max_position_embeddings": 256 }
 JSON
 
-train() { # name, extra args…
-  local name=$1; shift
+train() { # name, peak lr, extra args… (the cosine ends at lr/10)
+  local name=$1 lr=$2; shift 2
   if [ -d "$OUT/$name/checkpoints" ]; then echo "== $name: already trained (delete $OUT/$name to redo)"; return; fi
-  echo "== $name: $*"
-  locked $TF train --data "$OUT/data" --out "$OUT/$name" --batch $BATCH --seq $SEQ --lr $LR --min-lr $MIN_LR $EVAL "$@" > "$OUT/$name.log"
+  echo "== $name: --lr $lr $*"
+  locked $TF train --data "$OUT/data" --out "$OUT/$name" --batch $BATCH --seq $SEQ --lr $lr --min-lr $(awk "BEGIN{print $lr/10}") $EVAL "$@" > "$OUT/$name.log"
   tail -1 "$OUT/$name.log"
 }
 
-train S --config "$OUT/s.json" --steps $S_STEPS --warmup 30
+train S $LR --config "$OUT/s.json" --steps $S_STEPS --warmup 30
 for mode in preserve official; do
   [ -f "$OUT/grown-$mode/config.json" ] || $TF grow --from "$OUT/S" --out "$OUT/grown-$mode" --qkv-tokens 224 --proj-tokens 224 --ffn-tokens 896 --mode $mode --seed 7
-  train "G-$mode" --init-from "$OUT/grown-$mode" --steps $G_STEPS --warmup 20 --seed 1235
+  train "G-$mode" $LR --init-from "$OUT/grown-$mode" --steps $G_STEPS --warmup 20 --seed 1235
 done
-train L --config "$OUT/l.json" --steps $L_STEPS --warmup 50
+# only the new tokens train (embedding, final norm and the old rows frozen)
+train G-preserve-freeze-old $LR --init-from "$OUT/grown-preserve" --steps $G_STEPS --warmup 20 --seed 1235 --freeze-old
+# L from scratch: the same peak lr, and a small sweep so that the baseline is not handicapped by it
+train L $LR --config "$OUT/l.json" --steps $L_STEPS --warmup 50
+train L-lr2e-3 2e-3 --config "$OUT/l.json" --steps $L_STEPS --warmup 50
+train L-lr3e-3 3e-3 --config "$OUT/l.json" --steps $L_STEPS --warmup 50
 
 # full-validation losses of the final models
-for name in S G-preserve G-official L; do
+for name in S G-preserve G-official G-preserve-freeze-old L L-lr2e-3 L-lr3e-3; do
+  [ -s "$OUT/$name.eval" ] && continue
   locked $TF eval --model "$(ls -d "$OUT/$name"/checkpoints/step-* | tail -1)" --data "$OUT/data" --seq $SEQ --batch 16 2>/dev/null | tee "$OUT/$name.eval" || true
 done
-$TF experiment growth-report --out "$OUT" --docs "$DOCS" --small S --large L --grown G-preserve --grown G-official --seq $SEQ
+$TF experiment growth-report --out "$OUT" --docs "$DOCS" --small S --large L L-lr2e-3 L-lr3e-3 --grown G-preserve G-official G-preserve-freeze-old

@@ -29,35 +29,38 @@ public static class ExperimentCommand
         var root = new Option<string>("--out") { Description = "Folder holding the experiment's run directories", Required = true };
         var docs = new Option<string>("--docs") { Description = "Where growth-loss-flops.svg and growth-results.md are written", Required = true };
         var small = new Option<string>("--small") { Description = "Run directory name of S (from scratch)", Required = true };
-        var large = new Option<string>("--large") { Description = "Run directory name of L (from scratch)", Required = true };
+        var large = new Option<string[]>("--large") { Description = "Run directory names of L from scratch (repeatable, e.g. a learning-rate sweep); the target is the lowest final validation loss among them", Required = true, AllowMultipleArgumentsPerToken = true };
         var grown = new Option<string[]>("--grown") { Description = "Run directory names of the runs started from S grown (repeatable)", Required = true, AllowMultipleArgumentsPerToken = true };
+        var baseline = new Option<string[]>("--baseline") { Description = "Other from-scratch runs to show (e.g. S trained for the grown runs' whole budget; repeatable)", AllowMultipleArgumentsPerToken = true };
         var tolerance = new Option<double>("--tolerance") { Description = "Relative tolerance on L's final validation loss (default 0.01)", DefaultValueFactory = _ => 0.01 };
         var budget = new Option<double>("--budget") { Description = "FLOP budget to test, as a fraction of L's (default 0.6)", DefaultValueFactory = _ => 0.6 };
         var seqOption = new Option<int?>("--seq") { Description = "Ignored (the sequence length is read from each run's trainer_state.json)" };
         var cmd = new Command("growth-report", "Table (markdown) and plot (SVG) of validation loss against cumulative training FLOPs for the growth experiment.")
         {
-            root, docs, small, large, grown, tolerance, budget, seqOption,
+            root, docs, small, large, grown, baseline, tolerance, budget, seqOption,
         };
         cmd.SetAction(parse =>
         {
             string dir = parse.GetValue(root)!, docsDir = parse.GetValue(docs)!;
             double tol = parse.GetValue(tolerance), frac = parse.GetValue(budget);
             RunData s = RunData.Load(Path.Combine(dir, parse.GetValue(small)!), 0);
-            RunData l = RunData.Load(Path.Combine(dir, parse.GetValue(large)!), 0);
+            var ls = parse.GetValue(large)!.Select(name => RunData.Load(Path.Combine(dir, name), 0)).ToList();
+            RunData l = ls.OrderBy(r => r.Evals[^1].Loss).First();
             var g = parse.GetValue(grown)!.Select(name => RunData.Load(Path.Combine(dir, name), s.TotalFlops)).ToList();
+            var extra = (parse.GetValue(baseline) ?? []).Select(name => RunData.Load(Path.Combine(dir, name), 0)).ToList();
             double lFinal = l.Evals[^1].Loss, threshold = lFinal * (1 + tol), lTotal = l.TotalFlops;
 
             var md = new StringBuilder();
-            md.Append(Inv, $"Target: L's final validation loss {lFinal:F4} × (1 + {tol:0.###}) = **{threshold:F4}**; budget {frac:P0} of L's {lTotal:E3} training FLOPs = {frac * lTotal:E3}.\n\n");
-            md.Append("| run | parameters (non-embedding) | FLOPs/token | steps × tokens | own training FLOPs | cumulative FLOPs (with S) | % of L's | final val loss | full-split val loss | first eval ≤ target | % of L's FLOPs there |\n");
-            md.Append("|---|---|---|---|---|---|---|---|---|---|---|\n");
-            foreach (RunData r in new[] { s }.Concat(g).Append(l))
+            md.Append(Inv, $"Target: L's final validation loss (best L run: {l.Name}) {lFinal:F4} × (1 + {tol:0.###}) = **{threshold:F4}**; budget {frac:P0} of L's {lTotal:E3} training FLOPs = {frac * lTotal:E3}.\n\n");
+            md.Append("| run | parameters (non-embedding) | FLOPs/token | peak lr | steps × tokens | own training FLOPs | cumulative FLOPs (with S) | % of L's | final val loss | full-split val loss | first eval ≤ target | % of L's FLOPs there |\n");
+            md.Append("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+            foreach (RunData r in new[] { s }.Concat(g).Concat(extra).Concat(ls))
             {
                 (long Step, double Flops)? hit = r.FirstAtOrBelow(threshold);
-                md.Append(Inv, $"| {r.Name}{r.Describe()} | {r.Model.Parameters.LongLength:N0} ({TrainingFlops.NonEmbeddingParameters(r.Model.Config):N0}) | {r.FlopsPerToken / 1e6:F2} M | {r.Steps:N0} × {r.TokensPerStep:N0} | {r.OwnFlops:E3} | {r.TotalFlops:E3} | {r.TotalFlops / lTotal:P1} | {r.Evals[^1].Loss:F4} | {(r.FullValLoss is double f ? f.ToString("F4", Inv) : "–")} | ");
+                md.Append(Inv, $"| {r.Name}{r.Describe()} | {r.Model.Parameters.LongLength:N0} ({TrainingFlops.NonEmbeddingParameters(r.Model.Config):N0}) | {r.FlopsPerToken / 1e6:F2} M | {r.LearningRate:G3} | {r.Steps:N0} × {r.TokensPerStep:N0} | {r.OwnFlops:E3} | {r.TotalFlops:E3} | {r.TotalFlops / lTotal:P1} | {r.Evals[^1].Loss:F4} | {(r.FullValLoss is double f ? f.ToString("F4", Inv) : "–")} | ");
                 md.Append(hit is { } h ? string.Create(Inv, $"step {h.Step} ({h.Flops:E3}) | {h.Flops / lTotal:P1} |\n") : "not reached | – |\n");
             }
-            foreach (RunData r in g)
+            foreach (RunData r in g.Concat(extra))
             {
                 (long Step, double Flops)? hit = r.FirstAtOrBelow(threshold);
                 bool ok = hit is { } h && h.Flops <= frac * lTotal;
@@ -73,8 +76,10 @@ public static class ExperimentCommand
             var series = new List<LinePlotSvg.Series>
             {
                 new($"{s.Name} (scratch)", "#7f7f7f", s.Points()),
-                new($"{l.Name} (scratch)", "#111111", l.Points()),
             };
+            string[] grays = ["#111111", "#555555", "#999999"];
+            for (int i = 0; i < ls.Count; i++) series.Add(new($"{ls[i].Name} (scratch)", grays[i % grays.Length], ls[i].Points(), Dashed: i > 0));
+            for (int i = 0; i < extra.Count; i++) series.Add(new($"{extra[i].Name} (scratch)", "#bcbd22", extra[i].Points(), Dashed: true));
             for (int i = 0; i < g.Count; i++) series.Add(new($"{g[i].Name}{g[i].Describe()}", colors[i % colors.Length], g[i].Points(), Dashed: i % 2 == 1));
             LinePlotSvg.Save(svgPath, "Validation loss vs cumulative training FLOPs (grown runs include S's FLOPs)",
                 "cumulative training FLOPs (×10¹²), 6·N per token + attention", "validation loss (nats/token)", series,
@@ -105,6 +110,7 @@ public static class ExperimentCommand
         public required double Offset { get; init; }
         public required List<(long Step, double Loss)> Evals { get; init; }
         public double? FullValLoss { get; init; }
+        public double LearningRate { get; init; }
         public double OwnFlops => Steps * TokensPerStep * FlopsPerToken;
         public double TotalFlops => Offset + OwnFlops;
         public double FlopsAt(long step) => Offset + step * TokensPerStep * FlopsPerToken;
@@ -154,7 +160,7 @@ public static class ExperimentCommand
             {
                 Name = Path.GetFileName(dir.TrimEnd('/')), Model = model, FlopsPerToken = TrainingFlops.PerToken(model.Config, state.Sequence),
                 TokensPerStep = (long)state.Batch * state.Sequence * state.GradAccum, Steps = state.Step, Offset = offset,
-                Evals = evals, FullValLoss = full,
+                Evals = evals, FullValLoss = full, LearningRate = state.LearningRate,
             };
         }
     }
