@@ -41,7 +41,7 @@ public sealed record QuickstartOptions
     /// <inheritdoc cref="SmallLearningRate"/>
     public double LargeLearningRate { get; init; } = 1e-3;
     /// <summary>Fraction of the training time given to S (the rest to L).</summary>
-    public double SmallShare { get; init; } = 0.4;
+    public double SmallShare { get; init; } = 0.35;
     /// <summary>Generated samples (one per prompt, up to this many) and their length in tokens.</summary>
     public int Samples { get; init; } = 3;
     /// <inheritdoc cref="Samples"/>

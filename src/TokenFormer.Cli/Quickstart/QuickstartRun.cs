@@ -32,6 +32,7 @@ public sealed class QuickstartRun(QuickstartOptions options, TextWriter output, 
     private readonly CultureInfo _inv = CultureInfo.InvariantCulture;
     private double? _plannedEnd;
     private double _timedS, _timedL, _evalBatches;
+    private TokenFormerConfig? _largeShape;
 
     /// <summary>Runs everything; returns the figures (also written to summary.md / summary.json).</summary>
     public QuickstartResult Run(CancellationToken cancel = default)
@@ -217,10 +218,10 @@ public sealed class QuickstartRun(QuickstartOptions options, TextWriter output, 
     {
         QuickstartOptions o = options;
         if (o.SmallSteps is long fs && o.LargeSteps is long fl) return (fs, fl, "step counts given on the command line (no timing)");
-        double tS = StepTimer.SecondsPerStep(small, o.Batch, o.Sequence, 5), tL = StepTimer.SecondsPerStep(large, o.Batch, o.Sequence, 5);
+        double tS = StepTimer.SecondsPerStep(small, o.Batch, o.Sequence).Fastest, tL = StepTimer.SecondsPerStep(large, o.Batch, o.Sequence).Fastest;
         // an evaluation is forward-only: about a third of a training step per batch of windows
         double evalBatches = Math.Ceiling((double)o.EvalWindows / o.Batch) * (o.EvalsPerPhase + 2);
-        (_timedS, _timedL, _evalBatches) = (tS, tL, evalBatches);
+        (_timedS, _timedL, _evalBatches, _largeShape) = (tS, tL, evalBatches, large);
         // plus about ten seconds for growth, checkpoints, samples and the summary
         double reserve = evalBatches * (tS + tL) / 3 + 10;
         double budget = o.Minutes * 60 * 0.9 - _clock.Elapsed.TotalSeconds - reserve;
@@ -234,20 +235,20 @@ public sealed class QuickstartRun(QuickstartOptions options, TextWriter output, 
     }
 
     /// <summary>
-    /// After S: when S ran slower or faster than its timing promised (a shared machine), L's step count is planned
-    /// again from what is left of the budget at the speed S actually reached, so the run still ends on time.
+    /// After S: L's step count is planned again from what is left of the budget and a fresh timing of L (the median
+    /// of five steps, plus 5 %), so that the run ends on time however the load on a shared machine changed during S.
     /// </summary>
     private (long Steps, string Note) Replan(long stepsS, long stepsL, double sSeconds)
     {
         double plannedS = stepsS * _timedS + _evalBatches * _timedS / 3;
-        double ratio = Math.Clamp(sSeconds / plannedS, 0.5, 4);
-        double tL = _timedL * ratio;
-        double left = options.Minutes * 60 * 0.9 - _clock.Elapsed.TotalSeconds - (_evalBatches * tL / 3 + 10);
+        double tL = StepTimer.SecondsPerStep(_largeShape!, options.Batch, options.Sequence).Median * 1.05;
+        double reserve = _evalBatches * tL / 3 + 10;
+        double left = options.Minutes * 60 * 0.9 - _clock.Elapsed.TotalSeconds - reserve;
         long steps = Math.Max(10, (long)(left / tL));
+        _plannedEnd = _clock.Elapsed.TotalSeconds + steps * tL + reserve;
         if (Math.Abs(steps - stepsL) <= Math.Max(1, stepsL / 20)) return (stepsL, "");   // within 5 %: keep the plan
-        _plannedEnd = _clock.Elapsed.TotalSeconds + steps * tL + _evalBatches * tL / 3 + 10;
-        return (steps, string.Create(_inv, $"re-planned L: S took {FormatTime(sSeconds)} against {FormatTime(plannedS)} planned ({ratio:F2}× the timing), " +
-            $"so L gets {steps:N0} steps instead of {stepsL:N0} to end on time"));
+        return (steps, string.Create(_inv, $"re-planned L: S took {FormatTime(sSeconds)} (planned {FormatTime(plannedS)}) and L now times at {tL:F3} s/step " +
+            $"(planned {_timedL:F3}), so L gets {steps:N0} steps instead of {stepsL:N0} to end on time"));
     }
 
     private List<QuickstartSample> Sample(TokenFormerModel model, Tokenizer tokenizer, IReadOnlyList<string> prompts, CancellationToken cancel)
