@@ -36,10 +36,10 @@ public sealed record QuickstartOptions
     public TokenFormerConfig SmallModel { get; init; } = DefaultSmallModel();
     /// <summary>Token counts of the grown model L are S's times this (so are its non-embedding parameters).</summary>
     public double GrowthFactor { get; init; } = 4;
-    /// <summary>Peak learning rates of the two phases (each: linear warmup, then cosine to a tenth).</summary>
+    /// <summary>Peak learning rates of the two phases (each: linear warmup over 5 % (S) or 10 % (L) of its steps, then cosine to a tenth).</summary>
     public double SmallLearningRate { get; init; } = 2e-3;
     /// <inheritdoc cref="SmallLearningRate"/>
-    public double LargeLearningRate { get; init; } = 1e-3;
+    public double LargeLearningRate { get; init; } = 6e-4;
     /// <summary>Fraction of the training time given to S (the rest to L).</summary>
     public double SmallShare { get; init; } = 0.35;
     /// <summary>Generated samples (one per prompt, up to this many) and their length in tokens.</summary>

@@ -113,7 +113,7 @@ public sealed class QuickstartRun(QuickstartOptions options, TextWriter output, 
         // 5. train S
         Stage(5, string.Create(_inv, $"training S ({stepsS:N0} steps, lr {o.SmallLearningRate:G3}, warmup + cosine)"));
         string smallRun = Path.Combine(run, SmallDir);
-        TrainingOptions smallOptions = PhaseOptions(stepsS, o.SmallLearningRate, o.Seed);
+        TrainingOptions smallOptions = PhaseOptions(stepsS, o.SmallLearningRate, o.Seed, warmupFraction: 0.05);
         TokenFormerModel sModel;
         List<StepMetrics> sSteps;
         List<EvalMetrics> sEvals;
@@ -149,7 +149,8 @@ public sealed class QuickstartRun(QuickstartOptions options, TextWriter output, 
         Detail(string.Create(_inv, $"{sModel.Parameters.LongLength:N0} → {grown.Parameters.LongLength:N0} parameters → {grownDir}"));
         Detail(string.Create(_inv, $"training L ({stepsL:N0} steps, new schedule: lr {o.LargeLearningRate:G3}, warmup + cosine; step 0 is the grown model)"));
         string largeRun = Path.Combine(run, LargeDir);
-        TrainingOptions largeOptions = PhaseOptions(stepsL, o.LargeLearningRate, o.Seed + 1);
+        // a longer warmup for L: its AdamW moments start from zero, and the trained old tokens should not be kicked hard
+        TrainingOptions largeOptions = PhaseOptions(stepsL, o.LargeLearningRate, o.Seed + 1, warmupFraction: 0.1);
         TokenFormerModel lModel;
         List<StepMetrics> lSteps;
         List<EvalMetrics> lEvals;
@@ -195,10 +196,10 @@ public sealed class QuickstartRun(QuickstartOptions options, TextWriter output, 
         return result;
     }
 
-    private TrainingOptions PhaseOptions(long steps, double lr, int seed) => new()
+    private TrainingOptions PhaseOptions(long steps, double lr, int seed, double warmupFraction) => new()
     {
         Steps = steps, Batch = options.Batch, Sequence = options.Sequence, LearningRate = lr, MinLearningRate = lr / 10,
-        Warmup = Math.Max(1, steps / 20), Seed = seed, EvalWindows = options.EvalWindows,
+        Warmup = Math.Max(1, (long)(steps * warmupFraction)), Seed = seed, EvalWindows = options.EvalWindows,
         EvalEvery = Math.Max(1, steps / Math.Max(1, options.EvalsPerPhase)), SaveEvery = 0, KeepLast = 1,
         LogEvery = Math.Max(1, steps / 10),
     };
@@ -235,19 +236,21 @@ public sealed class QuickstartRun(QuickstartOptions options, TextWriter output, 
     }
 
     /// <summary>
-    /// After S: L's step count is planned again from what is left of the budget and a fresh timing of L (the median
-    /// of five steps, plus 5 %), so that the run ends on time however the load on a shared machine changed during S.
+    /// After S: L's step count is planned again from what is left of the budget and a fresh timing of L (its fastest
+    /// of five steps, times how much slower than its own timing S actually ran when that is above 1, plus 5 %), so
+    /// that the run ends on time however the load on a shared machine changed during S.
     /// </summary>
     private (long Steps, string Note) Replan(long stepsS, long stepsL, double sSeconds)
     {
         double plannedS = stepsS * _timedS + _evalBatches * _timedS / 3;
-        double tL = StepTimer.SecondsPerStep(_largeShape!, options.Batch, options.Sequence).Median * 1.05;
+        double slowdown = Math.Clamp(sSeconds / plannedS, 1, 4);
+        double tL = StepTimer.SecondsPerStep(_largeShape!, options.Batch, options.Sequence).Fastest * slowdown * 1.05;
         double reserve = _evalBatches * tL / 3 + 10;
         double left = options.Minutes * 60 * 0.9 - _clock.Elapsed.TotalSeconds - reserve;
         long steps = Math.Max(10, (long)(left / tL));
         _plannedEnd = _clock.Elapsed.TotalSeconds + steps * tL + reserve;
         if (Math.Abs(steps - stepsL) <= Math.Max(1, stepsL / 20)) return (stepsL, "");   // within 5 %: keep the plan
-        return (steps, string.Create(_inv, $"re-planned L: S took {FormatTime(sSeconds)} (planned {FormatTime(plannedS)}) and L now times at {tL:F3} s/step " +
+        return (steps, string.Create(_inv, $"re-planned L: S took {FormatTime(sSeconds)} (planned {FormatTime(plannedS)}) and L now plans at {tL:F3} s/step " +
             $"(planned {_timedL:F3}), so L gets {steps:N0} steps instead of {stepsL:N0} to end on time"));
     }
 
