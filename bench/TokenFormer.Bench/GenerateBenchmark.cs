@@ -136,24 +136,28 @@ public static class GenerateBenchmark
         return p.PeakWorkingSet64 / (1024.0 * 1024.0);
     }
 
-    private sealed class SumJob(float[] data, int parts) : IParallelWork
+    private sealed unsafe class SumJob(float[] data, int parts) : IParallelWork
     {
         public readonly float[] Partial = new float[parts];
         public void Execute(int index)
         {
-            long chunk = (data.LongLength + parts - 1) / parts;
-            int start = (int)Math.Min(data.LongLength, index * chunk), end = (int)Math.Min(data.LongLength, start + chunk);
-            ReadOnlySpan<float> s = data.AsSpan(start, end - start);
-            var a0 = Vector512<float>.Zero; var a1 = a0; var a2 = a0; var a3 = a0;
-            int i = 0;
-            for (; i + 64 <= s.Length; i += 64)
+            long chunk = (data.LongLength + parts - 1) / parts & ~63L;
+            long start = Math.Min(data.LongLength, index * chunk);
+            long end = index == parts - 1 ? data.LongLength : Math.Min(data.LongLength, start + chunk);
+            fixed (float* d = data)
             {
-                a0 += Vector512.Create(s.Slice(i, 16)); a1 += Vector512.Create(s.Slice(i + 16, 16));
-                a2 += Vector512.Create(s.Slice(i + 32, 16)); a3 += Vector512.Create(s.Slice(i + 48, 16));
+                float* a = d + start;
+                long n = end - start, i = 0;
+                Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
+                for (; i + 64 <= n; i += 64)
+                {
+                    s0 += Vector512.Load(a + i); s1 += Vector512.Load(a + i + 16);
+                    s2 += Vector512.Load(a + i + 32); s3 += Vector512.Load(a + i + 48);
+                }
+                float sum = Vector512.Sum(s0 + s1 + s2 + s3);
+                for (; i < n; i++) sum += a[i];
+                Partial[index] = sum;
             }
-            float sum = Vector512.Sum(a0 + a1 + a2 + a3);
-            for (; i < s.Length; i++) sum += s[i];
-            Partial[index] = sum;
         }
     }
 

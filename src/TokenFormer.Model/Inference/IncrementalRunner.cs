@@ -28,9 +28,10 @@ public sealed class IncrementalRunner
     private readonly RotaryEmbedding _rotary;
     private readonly CachedAttention _attention;
     private readonly float[] _x, _a, _pre, _s, _q, _k, _v, _att, _z, _xhat, _logits;
-    private readonly int[] _slots, _positions, _logitRows;
+    private readonly int[] _slots, _positions, _logitRows, _compactPositions;
     private readonly int[] _segStart, _segLength, _segSlot, _segPosition;
-    private readonly RowJob _lnJob, _normJob, _rotaryJob, _finalJob;
+    private readonly RowJob _lnJob, _normJob, _kvJob, _qRotaryJob, _finalJob;
+    private int[] _qPositions;
     private int _rows, _logitCount, _layer;
     private int _jWidth, _jSegments;
     private float _jTau, _jMult;
@@ -73,7 +74,8 @@ public sealed class IncrementalRunner
         _pre = new float[r * wide]; _s = new float[r * wide];
         _z = new float[maxBatch * d]; _xhat = new float[maxBatch * d];
         _logits = new float[(long)maxBatch * _vocab <= Array.MaxLength ? maxBatch * _vocab : throw new ArgumentException($"logits [{maxBatch}, {_vocab}] are too large")];
-        _slots = new int[r]; _positions = new int[r]; _logitRows = new int[maxBatch];
+        _slots = new int[r]; _positions = new int[r]; _logitRows = new int[maxBatch]; _compactPositions = new int[maxBatch];
+        _qPositions = _positions;
         _segStart = new int[r]; _segLength = new int[r]; _segSlot = new int[r]; _segPosition = new int[r];
 
         _lnJob = new RowJob((s, e) =>
@@ -87,17 +89,21 @@ public sealed class IncrementalRunner
                 for (int g = 0; g < _jSegments; g++)
                     PattentionNormalizer.Forward(_act, _jTau, _jMult, _pre.AsSpan(i * w + g * n1, n1), _s.AsSpan(i * w + g * n1, n1));
         });
-        _rotaryJob = new RowJob((s, e) =>
+        _kvJob = new RowJob((s, e) =>
         {
+            // rotate k, then append k and v to the cache at (slot, position)
             float[] keys = Cache.Keys(_layer), values = Cache.Values(_layer);
             for (int i = s; i < e; i++)
             {
-                _rotary.Apply(_q.AsSpan(i * _d, _d), _heads, _positions[i], inverse: false);
                 _rotary.Apply(_k.AsSpan(i * _d, _d), _heads, _positions[i], inverse: false);
                 int off = Cache.Offset(_slots[i], _positions[i]);
                 _k.AsSpan(i * _d, _d).CopyTo(keys.AsSpan(off, _d));
                 _v.AsSpan(i * _d, _d).CopyTo(values.AsSpan(off, _d));
             }
+        });
+        _qRotaryJob = new RowJob((s, e) =>
+        {
+            for (int i = s; i < e; i++) _rotary.Apply(_q.AsSpan(i * _d, _d), _heads, _qPositions[i], inverse: false);
         });
         _finalJob = new RowJob((s, e) =>
         {
@@ -105,7 +111,7 @@ public sealed class IncrementalRunner
             var w = p.Slice(_model.Layout.FinalNormWeight, _d);
             var bias = p.Slice(_model.Layout.FinalNormBias, _d);
             for (int i = s; i < e; i++)
-                LayerNormKernels.ForwardAffine(_x.AsSpan(_logitRows[i] * _d, _d), w, bias, _xhat.AsSpan(i * _d, _d), _z.AsSpan(i * _d, _d), _eps);
+                LayerNormKernels.ForwardAffine(_x.AsSpan(i * _d, _d), w, bias, _xhat.AsSpan(i * _d, _d), _z.AsSpan(i * _d, _d), _eps);
         });
     }
 
@@ -120,7 +126,8 @@ public sealed class IncrementalRunner
     /// Runs rows r = 0…n−1 (token <paramref name="tokens"/>[r] of slot <paramref name="slots"/>[r] at position
     /// <paramref name="positions"/>[r]) through the model, writing their keys and values into the cache, and computes
     /// the logits of the rows listed in <paramref name="logitRows"/> (at most MaxBatch; read them with
-    /// <see cref="Logits"/> in that order).
+    /// <see cref="Logits"/> in that order; strictly increasing). In the last layer only the logit rows go on past
+    /// the key/value products: the other rows' keys and values are all the cache needs.
     /// </summary>
     public void Forward(ReadOnlySpan<int> tokens, ReadOnlySpan<int> slots, ReadOnlySpan<int> positions, ReadOnlySpan<int> logitRows)
     {
@@ -139,7 +146,10 @@ public sealed class IncrementalRunner
             segments++;
         }
         for (int i = 0; i < logitRows.Length; i++)
+        {
             if ((uint)logitRows[i] >= (uint)n) throw new ArgumentException($"logit row {logitRows[i]} is outside the {n} rows");
+            if (i > 0 && logitRows[i] <= logitRows[i - 1]) throw new ArgumentException("logit rows must be strictly increasing");
+        }
         slots.CopyTo(_slots);
         positions.CopyTo(_positions);
         logitRows.CopyTo(_logitRows);
@@ -149,7 +159,8 @@ public sealed class IncrementalRunner
         float[] p = _model.Parameters;
         ParameterLayout lay = _model.Layout;
         for (int i = 0; i < n; i++) p.AsSpan(lay.Embedding + tokens[i] * d, d).CopyTo(_x.AsSpan(i * d, d));
-        int w = 3 * _nq;
+        int w = 3 * _nq, m = _logitCount;
+        _qPositions = _positions;
         for (int l = 0; l < _layers; l++)
         {
             var o = lay.Layers[l];
@@ -158,10 +169,29 @@ public sealed class IncrementalRunner
             RowRanges.Run(n, _lnJob);
             Gemm.NT(_a.AsSpan(0, n * d), p.AsSpan(o.QueryKey, w * d), _pre.AsSpan(0, n * w), n, d, w);
             RunNorm(w, 3, _tauQkv, _multQkv);
-            Gemm.Compute(GemmForm.NN, n, _nq, d, _s, w, p.AsSpan(o.QueryValue, _nq * d), d, _q, d);
             Gemm.Compute(GemmForm.NN, n, _nq, d, _s.AsSpan(_nq), w, p.AsSpan(o.KeyValue, _nq * d), d, _k, d);
             Gemm.Compute(GemmForm.NN, n, _nq, d, _s.AsSpan(2 * _nq), w, p.AsSpan(o.ValueValue, _nq * d), d, _v, d);
-            RowRanges.Run(n, _rotaryJob);
+            RowRanges.Run(n, _kvJob);
+            if (l == _layers - 1 && m < n)
+            {
+                // last layer: past this point only the logit rows matter; move them to the front
+                if (m == 0) return;
+                for (int i = 0; i < m; i++)
+                {
+                    int r = _logitRows[i];
+                    _compactPositions[i] = _positions[r];
+                    _segStart[i] = i; _segLength[i] = 1; _segSlot[i] = _slots[r]; _segPosition[i] = _positions[r];
+                    if (r == i) continue;
+                    _s.AsSpan(r * w, w).CopyTo(_s.AsSpan(i * w, w));
+                    _x.AsSpan(r * d, d).CopyTo(_x.AsSpan(i * d, d));
+                }
+                _qPositions = _compactPositions;
+                segments = m;
+                n = m;
+                _rows = m;
+            }
+            Gemm.Compute(GemmForm.NN, n, _nq, d, _s, w, p.AsSpan(o.QueryValue, _nq * d), d, _q, d);
+            RowRanges.Run(n, _qRotaryJob);
             _attention.Run(_q, _att, Cache, l, segments, _segStart, _segLength, _segSlot, _segPosition);
             Gemm.NT(_att.AsSpan(0, n * d), p.AsSpan(o.ProjKey, _np * d), _pre.AsSpan(0, n * _np), n, d, _np);
             RunNorm(_np, 1, _tauProj, _multProj);
@@ -172,7 +202,7 @@ public sealed class IncrementalRunner
             RunNorm(_nf, 1, _tauFfn, _multFfn);
             Gemm.NN(_s.AsSpan(0, n * _nf), p.AsSpan(o.FfnValue, _nf * d), _x.AsSpan(0, n * d), n, _nf, d, 1f, accumulate: true);
         }
-        int m = _logitCount;
+        // after the last layer, rows 0…m−1 of x are the logit rows (all rows when m = n, which needs them in order)
         if (m == 0) return;
         RowRanges.Run(m, _finalJob);
         Gemm.NT(_z.AsSpan(0, m * d), p.AsSpan(lay.Embedding, _vocab * d), _logits.AsSpan(0, m * _vocab), m, d, _vocab);

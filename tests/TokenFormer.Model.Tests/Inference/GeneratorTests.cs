@@ -72,14 +72,16 @@ public class GeneratorTests
         int[] tokens = RandomTokens(total, model.Vocab, 5);
         // passes of 3 rows: the prompt's rows attend across passes through the cache; then one row at a time
         var runner = new IncrementalRunner(model, maxBatch: 2, maxLength: total, maxRows: 3);
-        int position = 0;
+        int position = 0, pass = 0;
         while (position < total)
         {
             int rows = position < 20 ? Math.Min(3, total - position) : 1;
             int[] slots = Enumerable.Repeat(1, rows).ToArray();
             int[] positions = Enumerable.Range(position, rows).ToArray();
-            runner.Forward(tokens.AsSpan(position, rows), slots, positions, [rows - 1]);
+            bool wanted = pass++ % 3 != 1;   // some passes only fill the cache (no logits)
+            runner.Forward(tokens.AsSpan(position, rows), slots, positions, wanted ? [rows - 1] : []);
             position += rows;
+            if (!wanted) continue;
             float[] expected = FullForwardLastLogits(model, tokens[..position]);
             float[] actual = runner.Logits(0).ToArray();
             float scale = expected.Max(Math.Abs);
