@@ -76,6 +76,13 @@ public sealed class ServeApp : IAsyncDisposable
             w.WriteNumber("max_queue", queue.MaxQueue);
             w.WriteNumber("completed", queue.Completed);
             w.WriteNumber("failed", queue.Failed);
+            w.WriteStartObject("memory");
+            w.WriteNumber("working_set_mb", Math.Round(Environment.WorkingSet / 1048576.0, 1));
+            w.WriteNumber("managed_mb", Math.Round(GC.GetTotalMemory(forceFullCollection: false) / 1048576.0, 1));
+            w.WriteNumber("allocated_total_mb", Math.Round(GC.GetTotalAllocatedBytes() / 1048576.0, 1));
+            w.WriteNumber("gc_count", GC.CollectionCount(0));
+            w.WriteNumber("gen2_gc_count", GC.CollectionCount(2));
+            w.WriteEndObject();
             w.WriteEndObject();
         }));
         app.MapGet("/v1/models", (HttpContext c) => ApiJson.WriteJson(c.Response, w =>
