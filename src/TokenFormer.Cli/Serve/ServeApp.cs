@@ -46,6 +46,8 @@ public sealed class ServeApp : IAsyncDisposable
         {
             builder.Logging.AddSimpleConsole(c => c.SingleLine = true);
             builder.Logging.SetMinimumLevel(LogLevel.Warning);
+            // A failed start (port in use) is reported by the command as one line; no stack trace from the host too.
+            builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
         }
         builder.WebHost.ConfigureKestrel(k =>
         {
