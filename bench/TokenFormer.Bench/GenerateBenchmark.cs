@@ -25,7 +25,7 @@ public sealed record GenerateBenchOptions
 /// </summary>
 public sealed record GenerateBenchResult(string Preset, long Parameters, int Threads, int PrefillTokens, int PromptTokens, int NewTokens, int Reps,
     double PrefillTokensPerSecond, double PrefillSecondsMedian, double DecodeTokensPerSecond, double DecodeTokensPerSecondBest,
-    double MillisecondsPerTokenMedian, double PeakRssMB, double BytesPerToken, double MeasuredReadGBps, int[] FirstTokens)
+    double MillisecondsPerTokenMedian, double PeakRssMB, double BytesPerToken, double MeasuredReadGBps, int[] FirstTokens, double AllocatedBytesPerToken)
 {
     /// <summary>Decode tokens/s the measured bandwidth allows at batch 1.</summary>
     public double BandwidthLimitTokensPerSecond => MeasuredReadGBps * 1e9 / BytesPerToken;
@@ -38,7 +38,7 @@ public sealed record GenerateBenchResult(string Preset, long Parameters, int Thr
         $"\"prefill_s_median\":{PrefillSecondsMedian:F4},\"prompt_tokens\":{PromptTokens},\"new_tokens\":{NewTokens},\"reps\":{Reps}," +
         $"\"decode_tok_s_best\":{DecodeTokensPerSecondBest:F2},\"ms_per_token_median\":{MillisecondsPerTokenMedian:F3}," +
         $"\"mb_per_token\":{BytesPerToken / 1e6:F1},\"read_gbps\":{MeasuredReadGBps:F2},\"bandwidth_limit_tok_s\":{BandwidthLimitTokensPerSecond:F1}," +
-        $"\"bandwidth_fraction\":{BandwidthFraction:F3},\"first_tokens\":[{string.Join(',', FirstTokens)}]}}");
+        $"\"bandwidth_fraction\":{BandwidthFraction:F3},\"allocated_bytes_per_token\":{AllocatedBytesPerToken:F0},\"first_tokens\":[{string.Join(',', FirstTokens)}]}}");
 }
 
 /// <summary>
@@ -82,11 +82,14 @@ public static class GenerateBenchmark
         var perToken = new List<double>();
         int[] first = [];
         long[] stamps = new long[o.NewTokens + 1];
+        double allocatedPerToken = 0;
         for (int rep = 0; rep < o.Reps + 1; rep++)
         {
             int count = 0;
+            long allocated = GC.GetAllocatedBytesForCurrentThread();
             int[][] output = generator.Generate([prompt], options, (_, _) => { stamps[count++] = Stopwatch.GetTimestamp(); return true; });
             double s = Stopwatch.GetElapsedTime(stamps[0], stamps[o.NewTokens]).TotalSeconds;
+            if (rep > 0) allocatedPerToken = (GC.GetAllocatedBytesForCurrentThread() - allocated) / (double)(o.NewTokens + 1);
             if (rep == 0) first = output[0].Take(8).ToArray();
             else
             {
@@ -105,7 +108,7 @@ public static class GenerateBenchmark
         double prefillMedian = Measure.Median(prefillTimes);
         return new GenerateBenchResult(o.Preset, model.Parameters.LongLength, Parallelism.ThreadCount, o.PrefillTokens, o.PromptTokens, o.NewTokens, o.Reps,
             o.PrefillTokens / prefillMedian, prefillMedian, Measure.Median(rates), rates.Max(), Measure.Median(perToken), peak,
-            bytesPerToken, gbps, first);
+            bytesPerToken, gbps, first, allocatedPerToken);
     }
 
     /// <summary>Runs <paramref name="tokens"/> as slot 0, positions 0…n−1, in passes of MaxRows rows; logits of the last row only.</summary>
