@@ -27,6 +27,7 @@ public sealed class IncrementalRunner
     private readonly float _tauQkv, _tauProj, _tauFfn, _multQkv, _multProj, _multFfn;
     private readonly RotaryEmbedding _rotary;
     private readonly CachedAttention _attention;
+    private readonly SmallBatchProduct _small;
     private readonly float[] _x, _a, _pre, _s, _q, _k, _v, _att, _z, _xhat, _logits;
     private readonly int[] _slots, _positions, _logitRows, _compactPositions;
     private readonly int[] _segStart, _segLength, _segSlot, _segPosition;
@@ -69,6 +70,7 @@ public sealed class IncrementalRunner
         Cache = new KvCache(_layers, maxBatch, maxLength, _d);
         _rotary = new RotaryEmbedding(cfg.HeadDim, cfg.RotaryDim, cfg.RotaryEmbBase, maxLength);
         _attention = new CachedAttention(_heads, cfg.HeadDim);
+        _small = new SmallBatchProduct(Math.Max(_vocab, Math.Max(_d, Math.Max(3 * _nq, Math.Max(_np, _nf)))));
         int r = MaxRows, d = _d, wide = Math.Max(3 * _nq, Math.Max(_np, _nf));
         _x = new float[r * d]; _a = new float[r * d]; _q = new float[r * d]; _k = new float[r * d]; _v = new float[r * d]; _att = new float[r * d];
         _pre = new float[r * wide]; _s = new float[r * wide];
@@ -167,10 +169,10 @@ public sealed class IncrementalRunner
             _layer = l;
             // attention block: a = LN(x); [sq|sk|sv] = Θ(a·[Kq|Kk|Kv]ᵀ); q, k, v = s·V; x += Θ(att·Kpᵀ)·Vp
             RowRanges.Run(n, _lnJob);
-            Gemm.NT(_a.AsSpan(0, n * d), p.AsSpan(o.QueryKey, w * d), _pre.AsSpan(0, n * w), n, d, w);
+            Product(GemmForm.NT, n, d, w, _a, 0, d, o.QueryKey, _pre, 0, w, false);
             RunNorm(w, 3, _tauQkv, _multQkv);
-            Gemm.Compute(GemmForm.NN, n, _nq, d, _s.AsSpan(_nq), w, p.AsSpan(o.KeyValue, _nq * d), d, _k, d);
-            Gemm.Compute(GemmForm.NN, n, _nq, d, _s.AsSpan(2 * _nq), w, p.AsSpan(o.ValueValue, _nq * d), d, _v, d);
+            Product(GemmForm.NN, n, _nq, d, _s, _nq, w, o.KeyValue, _k, 0, d, false);
+            Product(GemmForm.NN, n, _nq, d, _s, 2 * _nq, w, o.ValueValue, _v, 0, d, false);
             RowRanges.Run(n, _kvJob);
             if (l == _layers - 1 && m < n)
             {
@@ -190,22 +192,37 @@ public sealed class IncrementalRunner
                 n = m;
                 _rows = m;
             }
-            Gemm.Compute(GemmForm.NN, n, _nq, d, _s, w, p.AsSpan(o.QueryValue, _nq * d), d, _q, d);
+            Product(GemmForm.NN, n, _nq, d, _s, 0, w, o.QueryValue, _q, 0, d, false);
             RowRanges.Run(n, _qRotaryJob);
             _attention.Run(_q, _att, Cache, l, segments, _segStart, _segLength, _segSlot, _segPosition);
-            Gemm.NT(_att.AsSpan(0, n * d), p.AsSpan(o.ProjKey, _np * d), _pre.AsSpan(0, n * _np), n, d, _np);
+            Product(GemmForm.NT, n, d, _np, _att, 0, d, o.ProjKey, _pre, 0, _np, false);
             RunNorm(_np, 1, _tauProj, _multProj);
-            Gemm.NN(_s.AsSpan(0, n * _np), p.AsSpan(o.ProjValue, _np * d), _x.AsSpan(0, n * d), n, _np, d, 1f, accumulate: true);
+            Product(GemmForm.NN, n, _np, d, _s, 0, _np, o.ProjValue, _x, 0, d, true);
             // FFN block: x += Θ(LN(x)·Kfᵀ)·Vf
             RowRanges.Run(n, _lnJob);
-            Gemm.NT(_a.AsSpan(0, n * d), p.AsSpan(o.FfnKey, _nf * d), _pre.AsSpan(0, n * _nf), n, d, _nf);
+            Product(GemmForm.NT, n, d, _nf, _a, 0, d, o.FfnKey, _pre, 0, _nf, false);
             RunNorm(_nf, 1, _tauFfn, _multFfn);
-            Gemm.NN(_s.AsSpan(0, n * _nf), p.AsSpan(o.FfnValue, _nf * d), _x.AsSpan(0, n * d), n, _nf, d, 1f, accumulate: true);
+            Product(GemmForm.NN, n, _nf, d, _s, 0, _nf, o.FfnValue, _x, 0, d, true);
         }
         // after the last layer, rows 0…m−1 of x are the logit rows (all rows when m = n, which needs them in order)
         if (m == 0) return;
         RowRanges.Run(m, _finalJob);
-        Gemm.NT(_z.AsSpan(0, m * d), p.AsSpan(lay.Embedding, _vocab * d), _logits.AsSpan(0, m * _vocab), m, d, _vocab);
+        Product(GemmForm.NT, m, d, _vocab, _z, 0, d, lay.Embedding, _logits, 0, _vocab, false);
+    }
+
+    /// <summary>
+    /// C[m, n] (+)= A[m, k]·op(B) with B the parameter tensor at <paramref name="bOffset"/> ([n, k] for NT, [k, n] for NN):
+    /// 2–8 rows go through <see cref="SmallBatchProduct"/> (B read once), others through Core's GEMM (GEMV for one row).
+    /// </summary>
+    private void Product(GemmForm form, int m, int k, int n, float[] a, int aOffset, int lda, int bOffset,
+        float[] c, int cOffset, int ldc, bool accumulate)
+    {
+        float[] p = _model.Parameters;
+        if (m >= 2 && m <= SmallBatchProduct.MaxRows && SmallBatchProduct.IsSupported)
+            _small.Run(form == GemmForm.NT, m, k, n, a, aOffset, lda, p, bOffset, c, cOffset, ldc, accumulate);
+        else
+            Gemm.Compute(form, m, k, n, a.AsSpan(aOffset), lda, p.AsSpan(bOffset, k * n), form == GemmForm.NT ? k : n,
+                c.AsSpan(cOffset), ldc, 1f, accumulate);
     }
 
     private void RunNorm(int width, int segments, float tau, float mult)
