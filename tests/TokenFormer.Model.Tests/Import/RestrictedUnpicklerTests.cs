@@ -225,4 +225,17 @@ public class RestrictedUnpicklerTests
                 Assert.Equal(BitConverter.SingleToUInt32Bits(bfExpected[i]) & 0xFFFF0000u, BitConverter.SingleToUInt32Bits(v[i]));
         }
     }
+
+    [Fact]
+    public void LegacyFormatAndNonArchivesAreNamed()
+    {
+        string dir = TempDir.Create();
+        string legacy = Path.Combine(dir, "legacy.bin");
+        // the legacy format starts with a pickled magic number: PROTO 2, LONG1 of 10 bytes
+        File.WriteAllBytes(legacy, [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e]);
+        Assert.Contains("legacy (PyTorch < 1.6) torch.save format", Refused(legacy).Message);
+        string text = Path.Combine(dir, "notes.txt");
+        File.WriteAllText(text, new string('x', 5000));
+        Assert.Contains("no zip end-of-central-directory record", Refused(text).Message);
+    }
 }
