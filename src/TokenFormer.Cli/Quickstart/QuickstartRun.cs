@@ -41,6 +41,8 @@ public sealed class QuickstartRun(QuickstartOptions options, TextWriter output, 
         QuickstartOptions o = options;
         if (!(o.Minutes > 0 && double.IsFinite(o.Minutes))) throw new CliException($"--minutes must be a positive number (got {o.Minutes})");
         if (o.SmallSteps is <= 0 || o.LargeSteps is <= 0) throw new CliException("--small-steps and --large-steps must be positive");
+        if (o.Corpus != null && !File.Exists(o.Corpus) && !Directory.Exists(o.Corpus))
+            throw new CliException($"--corpus: '{o.Corpus}' is neither a file nor a folder");
         string run = Path.GetFullPath(o.OutputDirectory);
         PrepareRunFolder(run);
         Line(string.Create(_inv, $"TokenFormer quickstart: corpus → tokenizer → small model S → grow to L → train on → samples; " +
