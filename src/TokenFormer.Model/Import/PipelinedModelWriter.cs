@@ -26,7 +26,6 @@ public static class PipelinedModelWriter
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
         var model = new TokenFormerModel(plan.Config);
-        PagePrefault.Populate(model.Parameters); // one syscall instead of ~150,000 page faults for 150M
         // the order SafeTensorsWriter writes: all tensors are F32, so by name (ordinal)
         var order = plan.Tensors.OrderBy(p => p.Target.Name, StringComparer.Ordinal).ToList();
         var gates = order.ToDictionary(p => p.Target.Name, p => new TensorGate(model.Parameters, p.Target.Offset, p.Target.Length));
