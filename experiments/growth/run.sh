@@ -26,12 +26,14 @@ locked() { flock "$LOCK" "$@"; }
 
 # --- sizes and budget ------------------------------------------------------------------------------------------
 SEQ=128; BATCH=8                      # 1,024 tokens per optimiser step
-LR=1e-3                               # peak learning rate of S and the grown runs (L also gets 2e-3 and 3e-3)
+LR=1e-3                               # peak learning rate of S and the grown runs (L also gets 5e-4 and 2e-3)
 L_STEPS=${L_STEPS:-1000}              # L from scratch
 # Per-token training FLOPs (docs/growth.md): S 5,505,024, L 13,369,344 (ratio 0.4118). S gets 60 % of L's steps
 # (≈ 25 % of L's FLOPs); each grown run gets what is left of 60 % of L's FLOPs: 0.6·L_STEPS − 0.4118·S_STEPS steps.
 S_STEPS=$(( L_STEPS * 6 / 10 ))
 G_STEPS=$(( L_STEPS * 6 / 10 - S_STEPS * 5505024 / 13369344 ))
+# control: S from scratch for the whole budget of S + grown (60 % of L's FLOPs)
+S_LONG_STEPS=$(( L_STEPS * 6 / 10 * 13369344 / 5505024 ))
 EVAL="--eval-every 50 --eval-windows 96 --save-every 0 --keep-last 1 --log-every 50"
 
 # --- corpus and tokenizer --------------------------------------------------------------------------------------
@@ -69,11 +71,17 @@ train G-preserve-freeze-old $LR --init-from "$OUT/grown-preserve" --steps $G_STE
 # L from scratch: the same peak lr, and a small sweep so that the baseline is not handicapped by it
 train L $LR --config "$OUT/l.json" --steps $L_STEPS --warmup 50
 train L-lr2e-3 2e-3 --config "$OUT/l.json" --steps $L_STEPS --warmup 50
-train L-lr3e-3 3e-3 --config "$OUT/l.json" --steps $L_STEPS --warmup 50
+train L-lr5e-4 5e-4 --config "$OUT/l.json" --steps $L_STEPS --warmup 50
+train S-long $LR --config "$OUT/s.json" --steps $S_LONG_STEPS --warmup 30
 
-# full-validation losses of the final models
-for name in S G-preserve G-official G-preserve-freeze-old L L-lr2e-3 L-lr3e-3; do
-  [ -s "$OUT/$name.eval" ] && continue
-  locked $TF eval --model "$(ls -d "$OUT/$name"/checkpoints/step-* | tail -1)" --data "$OUT/data" --seq $SEQ --batch 16 2>/dev/null | tee "$OUT/$name.eval" || true
-done
-$TF experiment growth-report --out "$OUT" --docs "$DOCS" --small S --large L L-lr2e-3 L-lr3e-3 --grown G-preserve G-official G-preserve-freeze-old
+# full-validation losses of the final models (one lock for all of them)
+evals() {
+  for name in S G-preserve G-official G-preserve-freeze-old S-long L L-lr2e-3 L-lr5e-4; do
+    [ -s "$OUT/$name.eval" ] && continue
+    $TF eval --model "$(ls -d "$OUT/$name"/checkpoints/step-* | tail -1)" --data "$OUT/data" --seq $SEQ --batch 16 > "$OUT/$name.eval"
+    echo "$name: $(cat "$OUT/$name.eval")"
+  done
+}
+export -f evals; export OUT TF SEQ
+locked bash -c evals
+$TF experiment growth-report --out "$OUT" --docs "$DOCS" --small S --large L L-lr2e-3 L-lr5e-4 --grown G-preserve G-official G-preserve-freeze-old --baseline S-long

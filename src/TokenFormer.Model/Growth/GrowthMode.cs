@@ -8,7 +8,7 @@ public enum GrowthMode
     /// value init N(0, (2/(L·√d))²), τ of every Pattention frozen at its old value (pattention_scale_* = old √n). For
     /// <c>l2_norm_gelu</c> and <c>gelu_l2_norm</c> the grown model computes the same function (a new token's score is
     /// GeLU(0) = 0 and the norm is unchanged); for <c>softmax</c> it does not (exp(0) = 1: each new token takes
-    /// softmax mass, the old tokens' weights shrink by Σ_old/(Σ_old + m·e^(−max)) and the new values enter the output).
+    /// softmax mass, the old tokens' weights are multiplied by Σ_old/(Σ_old + m) with Σ_old = Σᵢ exp(Aᵢ) over the old tokens, and the new values enter the output).
     /// </summary>
     Preserve,
 
