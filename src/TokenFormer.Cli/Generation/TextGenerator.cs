@@ -59,7 +59,7 @@ public sealed class TextGenerator
     public static Tokenizer LoadTokenizer(string modelDirectory)
     {
         string path = Path.Combine(modelDirectory, TokenizerFile);
-        if (!File.Exists(path)) throw new CliException($"{path}: file not found (text prompts need the model's tokenizer; use --prompt-ids to give token ids)");
+        if (!File.Exists(path)) throw new CliException($"{path}: file not found (text prompts need the model's tokenizer.json next to config.json)");
         try { return Tokenizer.Load(path); }
         catch (TokenizerFormatException e) { throw new CliException(e.Message); }
     }
