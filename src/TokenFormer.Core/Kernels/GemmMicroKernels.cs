@@ -36,7 +36,98 @@ internal static unsafe class GemmMicroKernels
         float* a3 = a + Math.Min(3, rows - 1) * rs, a4 = a + Math.Min(4, rows - 1) * rs, a5 = a + Math.Min(5, rows - 1) * rs;
         PrefetchTile(c, ldc, w == 16 ? 2 : 1);
         long off = 0;
-        for (int p = 0; p < kc; p++)
+        int p = 0;
+        {
+            // Four k steps per iteration: the pointer and counter updates, which compete with the FMAs for issue
+            // slots, are paid once per 48 FMAs instead of once per 12.
+            for (; p + 4 <= kc; p += 4)
+            {
+                TV b0, b1, av;
+                b0 = TOps.Load(b);
+                b1 = TOps.Load(b + w);
+                av = TOps.Create(a0[off]);
+                c00 = TOps.MultiplyAdd(av, b0, c00);
+                c01 = TOps.MultiplyAdd(av, b1, c01);
+                av = TOps.Create(a1[off]);
+                c10 = TOps.MultiplyAdd(av, b0, c10);
+                c11 = TOps.MultiplyAdd(av, b1, c11);
+                av = TOps.Create(a2[off]);
+                c20 = TOps.MultiplyAdd(av, b0, c20);
+                c21 = TOps.MultiplyAdd(av, b1, c21);
+                av = TOps.Create(a3[off]);
+                c30 = TOps.MultiplyAdd(av, b0, c30);
+                c31 = TOps.MultiplyAdd(av, b1, c31);
+                av = TOps.Create(a4[off]);
+                c40 = TOps.MultiplyAdd(av, b0, c40);
+                c41 = TOps.MultiplyAdd(av, b1, c41);
+                av = TOps.Create(a5[off]);
+                c50 = TOps.MultiplyAdd(av, b0, c50);
+                c51 = TOps.MultiplyAdd(av, b1, c51);
+                b0 = TOps.Load(b + 2 * w);
+                b1 = TOps.Load(b + 2 * w + w);
+                av = TOps.Create(a0[off + 1 * cs]);
+                c00 = TOps.MultiplyAdd(av, b0, c00);
+                c01 = TOps.MultiplyAdd(av, b1, c01);
+                av = TOps.Create(a1[off + 1 * cs]);
+                c10 = TOps.MultiplyAdd(av, b0, c10);
+                c11 = TOps.MultiplyAdd(av, b1, c11);
+                av = TOps.Create(a2[off + 1 * cs]);
+                c20 = TOps.MultiplyAdd(av, b0, c20);
+                c21 = TOps.MultiplyAdd(av, b1, c21);
+                av = TOps.Create(a3[off + 1 * cs]);
+                c30 = TOps.MultiplyAdd(av, b0, c30);
+                c31 = TOps.MultiplyAdd(av, b1, c31);
+                av = TOps.Create(a4[off + 1 * cs]);
+                c40 = TOps.MultiplyAdd(av, b0, c40);
+                c41 = TOps.MultiplyAdd(av, b1, c41);
+                av = TOps.Create(a5[off + 1 * cs]);
+                c50 = TOps.MultiplyAdd(av, b0, c50);
+                c51 = TOps.MultiplyAdd(av, b1, c51);
+                b0 = TOps.Load(b + 4 * w);
+                b1 = TOps.Load(b + 4 * w + w);
+                av = TOps.Create(a0[off + 2 * cs]);
+                c00 = TOps.MultiplyAdd(av, b0, c00);
+                c01 = TOps.MultiplyAdd(av, b1, c01);
+                av = TOps.Create(a1[off + 2 * cs]);
+                c10 = TOps.MultiplyAdd(av, b0, c10);
+                c11 = TOps.MultiplyAdd(av, b1, c11);
+                av = TOps.Create(a2[off + 2 * cs]);
+                c20 = TOps.MultiplyAdd(av, b0, c20);
+                c21 = TOps.MultiplyAdd(av, b1, c21);
+                av = TOps.Create(a3[off + 2 * cs]);
+                c30 = TOps.MultiplyAdd(av, b0, c30);
+                c31 = TOps.MultiplyAdd(av, b1, c31);
+                av = TOps.Create(a4[off + 2 * cs]);
+                c40 = TOps.MultiplyAdd(av, b0, c40);
+                c41 = TOps.MultiplyAdd(av, b1, c41);
+                av = TOps.Create(a5[off + 2 * cs]);
+                c50 = TOps.MultiplyAdd(av, b0, c50);
+                c51 = TOps.MultiplyAdd(av, b1, c51);
+                b0 = TOps.Load(b + 6 * w);
+                b1 = TOps.Load(b + 6 * w + w);
+                av = TOps.Create(a0[off + 3 * cs]);
+                c00 = TOps.MultiplyAdd(av, b0, c00);
+                c01 = TOps.MultiplyAdd(av, b1, c01);
+                av = TOps.Create(a1[off + 3 * cs]);
+                c10 = TOps.MultiplyAdd(av, b0, c10);
+                c11 = TOps.MultiplyAdd(av, b1, c11);
+                av = TOps.Create(a2[off + 3 * cs]);
+                c20 = TOps.MultiplyAdd(av, b0, c20);
+                c21 = TOps.MultiplyAdd(av, b1, c21);
+                av = TOps.Create(a3[off + 3 * cs]);
+                c30 = TOps.MultiplyAdd(av, b0, c30);
+                c31 = TOps.MultiplyAdd(av, b1, c31);
+                av = TOps.Create(a4[off + 3 * cs]);
+                c40 = TOps.MultiplyAdd(av, b0, c40);
+                c41 = TOps.MultiplyAdd(av, b1, c41);
+                av = TOps.Create(a5[off + 3 * cs]);
+                c50 = TOps.MultiplyAdd(av, b0, c50);
+                c51 = TOps.MultiplyAdd(av, b1, c51);
+                off += 4 * cs;
+                b += 8 * w;
+            }
+        }
+        for (; p < kc; p++)
         {
             TV b0 = TOps.Load(b);
             TV b1 = TOps.Load(b + w);
