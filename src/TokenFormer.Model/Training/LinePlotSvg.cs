@@ -10,8 +10,8 @@ namespace TokenFormer.Model.Training;
 /// </summary>
 public static class LinePlotSvg
 {
-    /// <summary>One curve: name (legend), colour, points (x, y) in drawing order, dashed or solid.</summary>
-    public sealed record Series(string Name, string Color, IReadOnlyList<(double X, double Y)> Points, bool Dashed = false);
+    /// <summary>One curve: name (legend), colour, points (x, y) in drawing order, dashed or solid, with or without a dot per point.</summary>
+    public sealed record Series(string Name, string Color, IReadOnlyList<(double X, double Y)> Points, bool Dashed = false, bool Dots = true);
 
     /// <summary>A reference line at <paramref name="At"/> (y for horizontal, x for vertical) with a label.</summary>
     public sealed record Reference(double At, string Label, string Color = "#666");
@@ -73,7 +73,8 @@ public static class LinePlotSvg
             sb.Append(Inv, $"<polyline fill=\"none\" stroke=\"{s.Color}\" stroke-width=\"2\"{dash} points=\"");
             foreach (var (px, py) in s.Points) sb.Append(Inv, $"{F(X(px))},{F(Y(py))} ");
             sb.Append("\"/>\n");
-            foreach (var (px, py) in s.Points) sb.Append(Inv, $"<circle cx=\"{F(X(px))}\" cy=\"{F(Y(py))}\" r=\"2.2\" fill=\"{s.Color}\"/>");
+            if (s.Dots)
+                foreach (var (px, py) in s.Points) sb.Append(Inv, $"<circle cx=\"{F(X(px))}\" cy=\"{F(Y(py))}\" r=\"2.2\" fill=\"{s.Color}\"/>");
             sb.Append('\n');
         }
         int legendW = 12 + 7 * Math.Max(10, clean.Count > 0 ? clean.Max(s => s.Name.Length) : 10) + 30;
