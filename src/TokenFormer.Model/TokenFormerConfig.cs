@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using TokenFormer.Core.IO;
 
 namespace TokenFormer.Model;
 
@@ -148,9 +149,7 @@ public sealed class TokenFormerConfig
     /// <summary>Writes config.json via a temporary file and rename.</summary>
     public void Save(string path)
     {
-        string temp = path + ".tmp-" + Environment.ProcessId;
-        File.WriteAllText(temp, ToJson() + "\n");
-        File.Move(temp, path, overwrite: true);
+        AtomicFile.WriteAllText(path, ToJson() + "\n");
     }
 
     /// <summary>A deep copy.</summary>

@@ -5,6 +5,7 @@ using System.Text.Json;
 using TokenFormer.Model;
 using TokenFormer.Model.Growth;
 using TokenFormer.Model.Training;
+using TokenFormer.Core.IO;
 
 namespace TokenFormer.Cli.Commands;
 
@@ -71,7 +72,7 @@ public static class ExperimentCommand
             md.Append('\n');
             Directory.CreateDirectory(docsDir);
             string mdPath = Path.Combine(docsDir, "growth-results.md"), svgPath = Path.Combine(docsDir, "growth-loss-flops.svg");
-            WriteAtomic(mdPath, md.ToString());
+            AtomicFile.WriteAllText(mdPath, md.ToString());
             string[] colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b"];
             var series = new List<LinePlotSvg.Series>
             {
@@ -92,12 +93,6 @@ public static class ExperimentCommand
         return cmd;
     }
 
-    private static void WriteAtomic(string path, string text)
-    {
-        string temp = path + ".tmp-" + Environment.ProcessId;
-        File.WriteAllText(temp, text);
-        File.Move(temp, path, overwrite: true);
-    }
 
     /// <summary>One run directory's figures: model, options, evaluations and FLOPs.</summary>
     private sealed class RunData

@@ -1,4 +1,5 @@
 using TokenFormer.Model.Training;
+using TokenFormer.Core.IO;
 
 namespace TokenFormer.Cli.Quickstart;
 
@@ -22,7 +23,7 @@ public static class GrowthCurveSvg
         {
             var train = p.Steps.Where(s => double.IsFinite(s.Loss)).Select(s => ((p.FlopsBefore + s.Step * p.FlopsPerStep) / scale, s.Loss)).ToList();
             series.Add(new LinePlotSvg.Series($"{p.Name}: train loss (running mean)", p.Color,
-                RunningMean(train, Math.Max(1, train.Count / 20)), Dashed: true, Dots: false));
+                LossCurveSvg.RunningMean(train, Math.Max(1, train.Count / 20)), Dashed: true, Dots: false));
             series.Add(new LinePlotSvg.Series($"{p.Name}: validation loss", p.Color,
                 p.Evals.Where(e => double.IsFinite(e.ValLoss)).Select(e => ((p.FlopsBefore + e.Step * p.FlopsPerStep) / scale, e.ValLoss)).ToList()));
         }
@@ -33,24 +34,9 @@ public static class GrowthCurveSvg
     /// <summary>Writes <see cref="Render"/>'s output via a temporary file and rename.</summary>
     public static void Save(string path, IReadOnlyList<PhaseCurve> phases, string title)
     {
-        string temp = path + ".tmp-" + Environment.ProcessId;
-        File.WriteAllText(temp, Render(phases, title));
-        File.Move(temp, path, overwrite: true);
+        AtomicFile.WriteAllText(path, Render(phases, title));
     }
 
     private static (double Scale, string Unit) Unit(double max) =>
         max >= 1e15 ? (1e15, "PFLOP") : max >= 1e12 ? (1e12, "TFLOP") : max >= 1e9 ? (1e9, "GFLOP") : max >= 1e6 ? (1e6, "MFLOP") : (1, "FLOP");
-
-    private static List<(double, double)> RunningMean(List<(double X, double Y)> points, int window)
-    {
-        var result = new List<(double, double)>(points.Count);
-        double sum = 0;
-        for (int i = 0; i < points.Count; i++)
-        {
-            sum += points[i].Y;
-            if (i >= window) sum -= points[i - window].Y;
-            result.Add((points[i].X, sum / Math.Min(i + 1, window)));
-        }
-        return result;
-    }
 }

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using TokenFormer.Model.Growth;
 using TokenFormer.Model.Training;
+using TokenFormer.Core.IO;
 
 namespace TokenFormer.Cli.Quickstart;
 
@@ -14,8 +15,8 @@ public static class QuickstartSummary
     /// <summary>Writes both files (each via a temporary file and rename).</summary>
     public static void Write(QuickstartResult r)
     {
-        WriteAtomic(Path.Combine(r.RunDirectory, QuickstartRun.SummaryFile), Markdown(r));
-        WriteAtomic(Path.Combine(r.RunDirectory, QuickstartRun.SummaryJsonFile), Json(r));
+        AtomicFile.WriteAllText(Path.Combine(r.RunDirectory, QuickstartRun.SummaryFile), Markdown(r));
+        AtomicFile.WriteAllText(Path.Combine(r.RunDirectory, QuickstartRun.SummaryJsonFile), Json(r));
     }
 
     /// <summary>The summary.md text.</summary>
@@ -108,11 +109,4 @@ public static class QuickstartSummary
     }
 
     private static string EscapeMd(string s) => s.Replace("\\", "\\\\").Replace("*", "\\*").Replace("_", "\\_").Replace("<", "&lt;").Replace("`", "\\`");
-
-    private static void WriteAtomic(string path, string text)
-    {
-        string temp = path + ".tmp-" + Environment.ProcessId;
-        File.WriteAllText(temp, text, new UTF8Encoding(false));
-        File.Move(temp, path, overwrite: true);
-    }
 }

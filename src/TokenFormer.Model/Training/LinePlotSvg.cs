@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using TokenFormer.Core.IO;
 
 namespace TokenFormer.Model.Training;
 
@@ -96,9 +97,7 @@ public static class LinePlotSvg
     public static void Save(string path, string title, string xLabel, string yLabel, IReadOnlyList<Series> series,
         IReadOnlyList<Reference>? horizontal = null, IReadOnlyList<Reference>? vertical = null)
     {
-        string temp = path + ".tmp-" + Environment.ProcessId;
-        File.WriteAllText(temp, Render(title, xLabel, yLabel, series, horizontal, vertical));
-        File.Move(temp, path, overwrite: true);
+        AtomicFile.WriteAllText(path, Render(title, xLabel, yLabel, series, horizontal, vertical));
     }
 
     private static string Label(double v) => Math.Abs(v) >= 10000 ? v.ToString("0.##e0", Inv) : v.ToString("0.###", Inv);

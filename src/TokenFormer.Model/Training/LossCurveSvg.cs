@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using TokenFormer.Core.IO;
 
 namespace TokenFormer.Model.Training;
 
@@ -44,12 +45,11 @@ public static class LossCurveSvg
     /// <summary>Writes <see cref="Render"/>'s output to <paramref name="path"/> via a temporary file and rename.</summary>
     public static void Save(string path, IReadOnlyList<StepMetrics> steps, IReadOnlyList<EvalMetrics> evals, string title)
     {
-        string temp = path + ".tmp-" + Environment.ProcessId;
-        File.WriteAllText(temp, Render(steps, evals, title));
-        File.Move(temp, path, overwrite: true);
+        AtomicFile.WriteAllText(path, Render(steps, evals, title));
     }
 
-    private static List<(double, double)> RunningMean(List<(double X, double Y)> points, int window)
+    /// <summary>Mean of the last <paramref name="window"/> y values at each point (fewer at the start).</summary>
+    public static List<(double, double)> RunningMean(List<(double X, double Y)> points, int window)
     {
         var result = new List<(double, double)>(points.Count);
         double sum = 0;
