@@ -61,6 +61,8 @@ public static unsafe class GemmBenchmark
     /// <summary>OpenBLAS's idle workers spin for up to 2^28 cycles (~0.1 s) by default before sleeping.</summary>
     private const int OpenBlasIdleMs = 150;
 
+    private const double WarmUpSeconds = 0.3;
+
     public static IReadOnlyList<GemmBenchResult> Run(GemmBenchOptions options, TextWriter output)
     {
         OpenBlas? blas = options.UseOpenBlas ? OpenBlas.TryLoad() : null;
@@ -123,7 +125,10 @@ public static unsafe class GemmBenchmark
                 new ReadOnlySpan<float>(b, (int)bLen), ldb, new Span<float>(c, (int)cLen), s.N);
             Action? runBlas = blas is null ? null : () => blas.Sgemm(form, s.M, s.K, s.N, a, b, c);
             Action? runGemv = blas is null || s.M != 1 ? null : () => blas.Sgemv(form, s.K, s.N, a, b, c);
-            for (int w = 0; w < 2; w++) { runOurs(); runBlas?.Invoke(); runGemv?.Invoke(); }
+            // Warm-up long enough for the JIT's tiered recompilation of the call path (a background thread) to be
+            // over before timing starts; otherwise it competes with the first shape's threads.
+            Measure.SecondsPerCall(runOurs, Math.Max(WarmUpSeconds, o.MinSecondsPerRepetition));
+            for (int w = 0; w < 2; w++) { runBlas?.Invoke(); runGemv?.Invoke(); }
             for (int rep = 0; rep < o.Repetitions; rep++)
             {
                 ours.Add(flops / Measure.SecondsPerCall(runOurs, o.MinSecondsPerRepetition) / 1e9);

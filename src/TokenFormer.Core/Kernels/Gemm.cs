@@ -133,6 +133,14 @@ public static unsafe class Gemm
         SplitJob job = SplitJob.ForCurrentThread;
         int parts = job.Set(p, threads);
         if (parts <= 1) { job.Clear(); RunSingle(in p); return; }
+        if (job.SplitsColumns && p.M > 1 && p.Isa == GemmIsa.Avx512)
+        {
+            // Every column part would otherwise pack all of op(A) again: pack it once, in parallel, first.
+            PackAJob pack = PackAJob.ForCurrentThread;
+            Parallelism.For(pack.Set(in p), pack);
+            job.UsePackedA(pack.Packed, pack.PackedRows);
+            pack.Clear();
+        }
         Parallelism.For(parts, job);
         job.Clear();
     }
@@ -169,15 +177,21 @@ public static unsafe class Gemm
             int units = (extent + unit - 1) / unit;
             // A few items per thread, claimed dynamically, so that a thread that is descheduled or slowed by
             // another process does not leave the others waiting at the end of the call. One item per thread
-            // when splitting M (every item packs all of B) and for M = 1 with B: [K, N] (NN, TN), where fewer,
-            // wider column ranges stream memory better, and for TN, where every item packs all of Aᵀ.
-            int perThread = (p.M == 1 && p.Form != GemmForm.NT) || !_splitN || p.Form == GemmForm.TN ? 1 : ItemsPerThread;
+            // when splitting M (every item packs all of B), on the AVX2 path for TN (every item packs all of Aᵀ;
+            // the AVX-512 path packs A once before splitting), and for M = 1 with B: [K, N] (NN, TN), where fewer,
+            // wider column ranges stream memory better.
+            bool packsAPerItem = p.Form == GemmForm.TN && p.Isa != GemmIsa.Avx512;
+            int perThread = (p.M == 1 && p.Form != GemmForm.NT) || !_splitN || packsAPerItem ? 1 : ItemsPerThread;
             _parts = Math.Min(units, threads * perThread);
             int unitsPerPart = (units + _parts - 1) / _parts;
             _chunk = unitsPerPart * unit;
             _parts = (extent + _chunk - 1) / _chunk;
             return _parts;
         }
+
+        public bool SplitsColumns => _splitN;
+
+        public void UsePackedA(float* packed, int packedRows) => _p = _p.WithPackedA(packed, packedRows);
 
         public void Clear() => _p = default;
 
@@ -187,6 +201,50 @@ public static unsafe class Gemm
                 ? _p.Columns(index * _chunk, Math.Min(_p.N, (index + 1) * _chunk))
                 : _p.Rows(index * _chunk, Math.Min(_p.M, (index + 1) * _chunk));
             RunSingle(in sub);
+        }
+    }
+
+    /// <summary>
+    /// Packs all of op(A) into <see cref="GemmPackingA"/>'s panels, k block after k block (the layout
+    /// <see cref="GemmProblem.PackedA"/> describes), one item per (k block, MC-row block). The buffer belongs to
+    /// the calling thread and grows to the largest A seen.
+    /// </summary>
+    private sealed class PackAJob : IParallelWork
+    {
+        [ThreadStatic] private static PackAJob? _current;
+        public static PackAJob ForCurrentThread => _current ??= new PackAJob();
+
+        private GemmProblem _p;
+        private int _rowBlocks;
+        private long _capacity;
+        public float* Packed { get; private set; }
+        public int PackedRows { get; private set; }
+
+        /// <summary>Prepares to pack <paramref name="p"/>'s op(A); returns the number of work items.</summary>
+        public int Set(in GemmProblem p)
+        {
+            _p = p;
+            int mr = GemmKernel12x32.MR;
+            PackedRows = (p.M + mr - 1) / mr * mr;
+            long need = (long)PackedRows * p.K;
+            if (need > _capacity)
+            {
+                if (Packed != null) System.Runtime.InteropServices.NativeMemory.AlignedFree(Packed);
+                Packed = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)(need * sizeof(float)), 64);
+                _capacity = need;
+            }
+            _rowBlocks = (p.M + GemmBlocked.MC12 - 1) / GemmBlocked.MC12;
+            int kBlocks = (p.K + GemmBlocked.KC - 1) / GemmBlocked.KC;
+            return kBlocks * _rowBlocks;
+        }
+
+        public void Clear() => _p = default;
+
+        public void Execute(int index)
+        {
+            int pc = index / _rowBlocks * GemmBlocked.KC, ic = index % _rowBlocks * GemmBlocked.MC12;
+            int kc = Math.Min(GemmBlocked.KC, _p.K - pc), mc = Math.Min(GemmBlocked.MC12, _p.M - ic);
+            GemmPackingA.Pack(_p.Form, _p.A, _p.Lda, ic, pc, mc, kc, Packed + (long)pc * PackedRows + (long)ic * kc);
         }
     }
 

@@ -6,15 +6,20 @@ using System.Runtime.Intrinsics.X86;
 namespace TokenFormer.Core.Kernels;
 
 /// <summary>
-/// Single-threaded BLIS-order GEMM: for each NC-wide block of B and KC-deep slice, pack B into NR-wide
-/// panels (the block in L2/L3, one panel in L1, transposed for NT and zero-padded at the edge), then for each
-/// MC-high block of A (read in place for NN/NT, packed into MR-row panels for TN; it stays in L2) sweep the
-/// MR×NR micro-kernel over the block.
+/// Single-threaded BLIS-order GEMM: for each NC-wide block of B and KC-deep slice, pack B into NR-wide panels
+/// (the block in L2/L3, one panel in L1, transposed for NT and zero-padded at the edge), then for each MC-high
+/// block of A (it stays in L2) sweep the MR×NR micro-kernel over the block.
+/// AVX-512: A is always packed into 12-row panels for the 12×32 kernel (24 accumulators) — or taken pre-packed
+/// from <see cref="GemmProblem.PackedA"/> when the threaded split packed it once for all threads.
+/// AVX2: the 6×16 kernel (12 of the 16 ymm registers) reads A in place for NN/NT and packs Aᵀ for TN.
 /// </summary>
 internal static unsafe class GemmBlocked
 {
+    /// <summary>Rows per tile of the AVX2 kernel (and of the AVX-512 path's short-edge kernel).</summary>
     public const int MR = 6;
-    public const int KC = 256;
+    /// <summary>Depth of a k block: a 384×32 B panel (48 KiB) is re-read from L1/L2 by every A panel.</summary>
+    public const int KC = 384;
+    /// <summary>Rows of A per L2 block on the AVX2 path.</summary>
     public const int MC = 120;
     public const int NC = 3072;
 
@@ -22,12 +27,18 @@ internal static unsafe class GemmBlocked
     [ThreadStatic] private static float* _packB;
     [ThreadStatic] private static float* _tile;
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(in GemmProblem p)
     {
-        int nr = p.Isa == GemmIsa.Avx512 ? 32 : 16;
+        if (p.Isa == GemmIsa.Avx512) RunPanels12x32(in p);
+        else RunAvx2(in p);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RunAvx2(in GemmProblem p)
+    {
+        const int nr = 16;
         EnsureBuffers();
-        float* packB = _packB, packA = _packA;
+        float* packB = _packB, packA = _packA, tile = _tile;
         // op(A) element (i, p) lives at A + i·rs + p·cs. Aᵀ (TN) is packed instead of read in place: in place, each
         // k step would touch a new row of A at a stride of lda floats, and strides near a multiple of 1 KiB map
         // those rows onto a few L1 sets.
@@ -55,9 +66,15 @@ internal static unsafe class GemmBlocked
                             float* aPanel = packAt ? packA + (long)(ir / MR) * kc * MR : p.A + (ic + ir) * rs + pc * cs;
                             float* c = p.C + (long)(ic + ir) * p.Ldc + jc + jr;
                             if (mcur == MR && ncur == nr)
-                                Kernel(p.Isa, kc, aPanel, rs, cs, bPanel, c, p.Ldc, p.Alpha, accumulate);
+                            {
+                                GemmMicroKernels.Kernel6x16(kc, aPanel, rs, cs, bPanel, c, p.Ldc, p.Alpha, accumulate);
+                            }
                             else
-                                EdgeTile(p.Isa, kc, aPanel, rs, cs, bPanel, c, p.Ldc, p.Alpha, accumulate, mcur, ncur, nr);
+                            {
+                                // Rows past the edge of A re-read the last valid row; their results are dropped.
+                                GemmMicroKernels.Kernel6x16(kc, aPanel, rs, cs, bPanel, tile, nr, 1f, false, mcur);
+                                MergeTile(tile, nr, c, p.Ldc, p.Alpha, accumulate, mcur, ncur);
+                            }
                         }
                     }
                 }
@@ -65,25 +82,67 @@ internal static unsafe class GemmBlocked
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Kernel(GemmIsa isa, int kc, float* a, long rs, long cs, float* b, float* c, int ldc, float alpha,
-        bool accumulate)
-    {
-        if (isa == GemmIsa.Avx512) GemmMicroKernels.Kernel6x32(kc, a, rs, cs, b, c, ldc, alpha, accumulate);
-        else GemmMicroKernels.Kernel6x16(kc, a, rs, cs, b, c, ldc, alpha, accumulate);
-    }
+    /// <summary>Rows of A per L2 block on the AVX-512 path (a multiple of the 12-row panel).</summary>
+    public const int MC12 = 120;
 
     /// <summary>
-    /// Computes a full tile into scratch and merges its valid mcur×ncur corner into C. Rows past the edge of A
-    /// re-read the last valid row (valid memory); their results are dropped.
+    /// The AVX-512 path: A is always packed (12-row panels, one MC12×KC block at a time) so that the 12×32
+    /// micro-kernel reads every broadcast from one pointer at fixed offsets.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void EdgeTile(GemmIsa isa, int kc, float* a, long rs, long cs, float* b, float* c, int ldc, float alpha,
-        bool accumulate, int mcur, int ncur, int nr)
+    private static void RunPanels12x32(in GemmProblem p)
     {
-        float* tile = _tile;
-        if (isa == GemmIsa.Avx512) GemmMicroKernels.Kernel6x32(kc, a, rs, cs, b, tile, nr, 1f, false, mcur);
-        else GemmMicroKernels.Kernel6x16(kc, a, rs, cs, b, tile, nr, 1f, false, mcur);
+        const int mr = GemmKernel12x32.MR, nr = GemmKernel12x32.NR;
+        EnsureBuffers();
+        float* packB = _packB, packA = _packA, tile = _tile;
+        for (int jc = 0; jc < p.N; jc += NC)
+        {
+            int nc = Math.Min(NC, p.N - jc);
+            for (int pc = 0; pc < p.K; pc += KC)
+            {
+                int kc = Math.Min(KC, p.K - pc);
+                bool accumulate = p.Accumulate || pc > 0;
+                GemmPacking.PackB(p.Form, p.B, p.Ldb, pc, jc, kc, nc, nr, packB);
+                for (int ic = 0; ic < p.M; ic += MC12)
+                {
+                    int mc = Math.Min(MC12, p.M - ic);
+                    float* aBlock = packA;
+                    if (p.PackedA != null) aBlock = p.PackedA + (long)pc * p.PackedRows + (long)ic * kc;
+                    else GemmPackingA.Pack(p.Form, p.A, p.Lda, ic, pc, mc, kc, packA);
+                    for (int jr = 0; jr < nc; jr += nr)
+                    {
+                        int ncur = Math.Min(nr, nc - jr);
+                        float* bPanel = packB + (long)(jr / nr) * kc * nr;
+                        for (int ir = 0; ir < mc; ir += mr)
+                        {
+                            int mcur = Math.Min(mr, mc - ir);
+                            float* aPanel = aBlock + (long)ir * kc;
+                            float* c = p.C + (long)(ic + ir) * p.Ldc + jc + jr;
+                            if (mcur == mr && ncur == nr)
+                            {
+                                GemmKernel12x32.Run(kc, aPanel, bPanel, c, p.Ldc, p.Alpha, accumulate);
+                            }
+                            else if (mcur == MR && ncur == nr)
+                            {
+                                GemmMicroKernels.Kernel6x32(kc, aPanel, 1, mr, bPanel, c, p.Ldc, p.Alpha, accumulate);
+                            }
+                            else
+                            {
+                                // A short last panel of at most 6 rows takes the 6-row kernel (rows 0..5 of the
+                                // packed panel: rs = 1, cs = 12) to halve the wasted work.
+                                if (mcur <= MR) GemmMicroKernels.Kernel6x32(kc, aPanel, 1, mr, bPanel, tile, nr, 1f, false, mcur);
+                                else GemmKernel12x32.Run(kc, aPanel, bPanel, tile, nr, 1f, false);
+                                MergeTile(tile, nr, c, p.Ldc, p.Alpha, accumulate, mcur, ncur);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private static void MergeTile(float* tile, int nr, float* c, int ldc, float alpha, bool accumulate, int mcur, int ncur)
+    {
         for (int i = 0; i < mcur; i++)
         {
             float* src = tile + i * nr;
@@ -96,9 +155,9 @@ internal static unsafe class GemmBlocked
     private static void EnsureBuffers()
     {
         if (_packB != null) return;
-        _packA = (float*)NativeMemory.AlignedAlloc((nuint)(MC * KC * sizeof(float)), 64);
+        _packA = (float*)NativeMemory.AlignedAlloc((nuint)(Math.Max(MC, MC12) * KC * sizeof(float)), 64);
         _packB = (float*)NativeMemory.AlignedAlloc((nuint)(KC * NC * sizeof(float)), 64);
-        _tile = (float*)NativeMemory.AlignedAlloc((nuint)(MR * 32 * sizeof(float)), 64);
+        _tile = (float*)NativeMemory.AlignedAlloc((nuint)(GemmKernel12x32.MR * 32 * sizeof(float)), 64);
     }
 
     /// <summary>

@@ -8,7 +8,7 @@ namespace TokenFormer.Core.Kernels;
 /// Register-tiled GEMM micro-kernel: C[6, NR] (= or +=) alpha · A[6, kc] · Bpanel[kc, NR] with NR = 2 vectors
 /// (32 floats with Vector512, 16 with Vector256) held in twelve accumulators.
 /// A is read in place: element (r, p) at a + min(r, rows − 1)·rs + p·cs (rs = lda, cs = 1 for A; a packed panel
-/// has rs = 1, cs = 6), so short edge tiles re-read their last row. b: packed B panel, kc steps of NR floats;
+/// has rs = 1 and cs = its height, 6 or 12), so short edge tiles re-read their last row. b: packed B panel, kc steps of NR floats;
 /// c: row stride ldc.
 /// </summary>
 internal static unsafe class GemmMicroKernels

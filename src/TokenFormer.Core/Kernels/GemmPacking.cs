@@ -75,7 +75,7 @@ internal static unsafe class GemmPacking
 
     /// <summary>dst[i·ldd + r] = src[r·lds + i] for an 8×8 block (AVX unpack/shuffle/permute transpose).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Transpose8x8(float* src, long lds, float* dst, long ldd)
+    internal static void Transpose8x8(float* src, long lds, float* dst, long ldd)
     {
         Vector256<float> r0 = Avx.LoadVector256(src), r1 = Avx.LoadVector256(src + lds);
         Vector256<float> r2 = Avx.LoadVector256(src + 2 * lds), r3 = Avx.LoadVector256(src + 3 * lds);

@@ -10,6 +10,13 @@ internal readonly unsafe struct GemmProblem
     public readonly float Alpha;
     public readonly bool Accumulate;
     public readonly GemmIsa Isa;
+    /// <summary>
+    /// op(A) already packed in <see cref="GemmPackingA"/>'s panel layout for every k block (block starting at k
+    /// offset pc at PackedA + pc·PackedRows), or null when the blocked loop packs A itself.
+    /// </summary>
+    public readonly float* PackedA;
+    /// <summary>M rounded up to whole panels: the row count of each k block of <see cref="PackedA"/>.</summary>
+    public readonly int PackedRows;
 
     public GemmProblem(GemmForm form, int m, int k, int n, float* a, int lda, float* b, int ldb, float* c, int ldc,
         float alpha, bool accumulate, GemmIsa isa)
@@ -18,7 +25,16 @@ internal readonly unsafe struct GemmProblem
         Alpha = alpha; Accumulate = accumulate; Isa = isa;
     }
 
-    /// <summary>The sub-problem computing rows [m0, m1) of C.</summary>
+    private GemmProblem(in GemmProblem p, float* b, float* c, int n, float* packedA, int packedRows)
+        : this(p.Form, p.M, p.K, n, p.A, p.Lda, b, p.Ldb, c, p.Ldc, p.Alpha, p.Accumulate, p.Isa)
+    {
+        PackedA = packedA; PackedRows = packedRows;
+    }
+
+    /// <summary>This problem with op(A) pre-packed at <paramref name="packedA"/> (see <see cref="PackedA"/>).</summary>
+    public GemmProblem WithPackedA(float* packedA, int packedRows) => new(this, B, C, N, packedA, packedRows);
+
+    /// <summary>The sub-problem computing rows [m0, m1) of C (it packs its own A).</summary>
     public GemmProblem Rows(int m0, int m1)
     {
         float* a = Form == GemmForm.TN ? A + m0 : A + (long)m0 * Lda;
@@ -29,7 +45,7 @@ internal readonly unsafe struct GemmProblem
     public GemmProblem Columns(int n0, int n1)
     {
         float* b = Form == GemmForm.NT ? B + (long)n0 * Ldb : B + n0;
-        return new GemmProblem(Form, M, K, n1 - n0, A, Lda, b, Ldb, C + n0, Ldc, Alpha, Accumulate, Isa);
+        return new GemmProblem(this, b, C + n0, n1 - n0, PackedA, PackedRows);
     }
 
     /// <summary>The same shape at other base offsets (for batched calls).</summary>
