@@ -112,11 +112,10 @@ public static class ImportCommand
                 throw new CliException($"{tokPath} has {tok.VocabSize} ids but the checkpoint's embedding has only {plan.Config.Vocab} rows; this is not the model's tokenizer");
         }
 
-        TokenFormerModel model;
-        PipelinedModelWriter.Timings timings;
+        ImportedModelWriter.Result written;
         try
         {
-            (model, timings) = PipelinedModelWriter.ReadAndSave(ckpt, plan, outDir, CheckTokenizer);
+            written = ImportedModelWriter.Write(ckpt, plan, outDir, CheckTokenizer);
             if (tokPath != null)
             {
                 string target = Path.Combine(outDir, "tokenizer.json");
@@ -139,8 +138,8 @@ public static class ImportCommand
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"config: {configSource} → L{c.NumLayers} d{c.HiddenSize} heads {c.NumAttentionHeads} n_qkv/proj/ffn {c.QkvSlotNum}/{c.ProjSlotNum}/{c.FfnSlotNum} vocab {c.Vocab}, {c.NormActivationType}, rotary {c.RotaryPct}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"wrote {outDir}: config.json, model.safetensors ({model.Parameters.LongLength:N0} parameters, {model.Parameters.LongLength * 4 / 1e6:N1} MB){(tokPath != null ? ", tokenizer.json" : "")} " +
-            $"in {watch.Elapsed.TotalSeconds:F2} s (open and check {checkSeconds:F2} s, then read {timings.ReadSeconds:F2} s overlapped with write, {timings.TotalSeconds:F2} s)"));
+            $"wrote {outDir}: config.json, model.safetensors ({written.ParameterCount:N0} parameters, {written.ParameterCount * 4 / 1e6:N1} MB){(tokPath != null ? ", tokenizer.json" : "")} " +
+            $"in {watch.Elapsed.TotalSeconds:F2} s (open and check {checkSeconds:F2} s, copy {written.Seconds:F2} s)"));
         if (tokPath == null)
             Console.WriteLine($"note: no tokenizer.json found beside {bin}; copy the release's tokenizer.json into {outDir} (or re-run with --tokenizer) before 'eval --text' or 'generate'");
         return 0;
