@@ -6,11 +6,13 @@ namespace TokenFormer.Core.Tests;
 public class FileRangeCopyTests
 {
     [Theory]
-    [InlineData(0, 0, 0)]
-    [InlineData(3, 5, 1)]
-    [InlineData(4096, 8, 100_000)]
-    [InlineData(17, 70_000, 5_000_000)]
-    public void CopiesTheRangeToTheOffset_LeavingTheRestAlone(long from, long to, long count)
+    [InlineData(0, 0, 0, true)]
+    [InlineData(3, 5, 1, true)]
+    [InlineData(4096, 8, 100_000, true)]
+    [InlineData(17, 70_000, 5_000_000, true)]
+    [InlineData(3, 5, 1, false)]
+    [InlineData(17, 70_000, 5_000_000, false)]
+    public void CopiesTheRangeToTheOffset_LeavingTheRestAlone(long from, long to, long count, bool kernel)
     {
         string dir = Directory.CreateTempSubdirectory("tf-copy-").FullName;
         try
@@ -24,7 +26,7 @@ public class FileRangeCopyTests
             File.WriteAllBytes(dst, before);
             long copied;
             using (SafeFileHandle s = File.OpenHandle(src), d = File.OpenHandle(dst, FileMode.Open, FileAccess.ReadWrite))
-                copied = FileRangeCopy.Copy(s, from, d, to, count);
+                copied = FileRangeCopy.Copy(s, from, d, to, count, kernel);
             Assert.Equal(count, copied);
             byte[] expected = (byte[])before.Clone();
             Array.Copy(source, from, expected, to, count);
@@ -33,8 +35,10 @@ public class FileRangeCopyTests
         finally { Directory.Delete(dir, true); }
     }
 
-    [Fact]
-    public void ASourceThatEndsEarly_CopiesWhatThereIs()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void ASourceThatEndsEarly_CopiesWhatThereIs(bool kernel)
     {
         string dir = Directory.CreateTempSubdirectory("tf-copy-").FullName;
         try
@@ -42,8 +46,8 @@ public class FileRangeCopyTests
             string src = Path.Combine(dir, "src"), dst = Path.Combine(dir, "dst");
             File.WriteAllBytes(src, Enumerable.Range(0, 1000).Select(i => (byte)i).ToArray());
             using SafeFileHandle s = File.OpenHandle(src), d = File.OpenHandle(dst, FileMode.Create, FileAccess.Write);
-            Assert.Equal(400, FileRangeCopy.Copy(s, 600, d, 0, 5000));
-            Assert.Equal(0, FileRangeCopy.Copy(s, 2000, d, 400, 10));
+            Assert.Equal(400, FileRangeCopy.Copy(s, 600, d, 0, 5000, kernel));
+            Assert.Equal(0, FileRangeCopy.Copy(s, 2000, d, 400, 10, kernel));
             d.Dispose();
             Assert.Equal(Enumerable.Range(600, 400).Select(i => (byte)i).ToArray(), File.ReadAllBytes(dst));
         }

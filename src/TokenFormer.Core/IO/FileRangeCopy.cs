@@ -18,11 +18,16 @@ public static unsafe class FileRangeCopy
     /// to <paramref name="destination"/> at <paramref name="destinationOffset"/>. Returns the number copied, which is
     /// less than <paramref name="count"/> only when the source ends first.
     /// </summary>
-    public static long Copy(SafeFileHandle source, long sourceOffset, SafeFileHandle destination, long destinationOffset, long count)
+    public static long Copy(SafeFileHandle source, long sourceOffset, SafeFileHandle destination, long destinationOffset, long count) =>
+        Copy(source, sourceOffset, destination, destinationOffset, count, allowKernelCopy: true);
+
+    /// <summary>As the public form; <paramref name="allowKernelCopy"/> false takes the buffered path (tests).</summary>
+    internal static long Copy(SafeFileHandle source, long sourceOffset, SafeFileHandle destination, long destinationOffset, long count,
+        bool allowKernelCopy)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         bool sourceEnded = false;
-        long done = _kernelCopyUnavailable ? 0 : KernelCopy(source, sourceOffset, destination, destinationOffset, count, out sourceEnded);
+        long done = _kernelCopyUnavailable || !allowKernelCopy ? 0 : KernelCopy(source, sourceOffset, destination, destinationOffset, count, out sourceEnded);
         if (done == count || sourceEnded) return done;
         return done + BufferedCopy(source, sourceOffset + done, destination, destinationOffset + done, count - done);
     }
