@@ -27,23 +27,15 @@ internal static unsafe class GemmBlocked
     [ThreadStatic] private static float* _packB;
     [ThreadStatic] private static float* _tile;
 
-    public static void Run(in GemmProblem p)
-    {
-        if (p.Isa == GemmIsa.Avx512) RunPanels12x32(in p);
-        else RunAvx2(in p);
-    }
+    /// <summary>Rows of A per L2 block on the AVX-512 path (a multiple of the 12-row panel).</summary>
+    public const int MC12 = 120;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RunAvx2(in GemmProblem p)
+    public static void Run(in GemmProblem p)
     {
-        const int nr = 16;
+        bool avx512 = p.Isa == GemmIsa.Avx512;
+        int nr = avx512 ? GemmKernel12x32.NR : 16;
         EnsureBuffers();
-        float* packB = _packB, packA = _packA, tile = _tile;
-        // op(A) element (i, p) lives at A + i·rs + p·cs. Aᵀ (TN) is packed instead of read in place: in place, each
-        // k step would touch a new row of A at a stride of lda floats, and strides near a multiple of 1 KiB map
-        // those rows onto a few L1 sets.
-        bool packAt = p.Form == GemmForm.TN;
-        long rs = packAt ? 1 : p.Lda, cs = packAt ? MR : 1;
         for (int jc = 0; jc < p.N; jc += NC)
         {
             int nc = Math.Min(NC, p.N - jc);
@@ -51,90 +43,92 @@ internal static unsafe class GemmBlocked
             {
                 int kc = Math.Min(KC, p.K - pc);
                 bool accumulate = p.Accumulate || pc > 0;
-                GemmPacking.PackB(p.Form, p.B, p.Ldb, pc, jc, kc, nc, nr, packB);
-                for (int ic = 0; ic < p.M; ic += MC)
+                GemmPacking.PackB(p.Form, p.B, p.Ldb, pc, jc, kc, nc, nr, _packB);
+                if (avx512) SweepPanels12x32(in p, jc, nc, pc, kc, accumulate);
+                else SweepAvx2(in p, jc, nc, pc, kc, accumulate);
+            }
+        }
+    }
+
+    /// <summary>
+    /// AVX2: C[:, jc..jc+nc] (+)= op(A)[:, pc..pc+kc] · packed B block, with the 6×16 kernel. op(A) element (i, p)
+    /// lives at A + i·rs + p·cs. Aᵀ (TN) is packed instead of read in place: in place, each k step would touch a new
+    /// row of A at a stride of lda floats, and strides near a multiple of 1 KiB map those rows onto a few L1 sets.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void SweepAvx2(in GemmProblem p, int jc, int nc, int pc, int kc, bool accumulate)
+    {
+        const int nr = 16;
+        float* packB = _packB, packA = _packA, tile = _tile;
+        bool packAt = p.Form == GemmForm.TN;
+        long rs = packAt ? 1 : p.Lda, cs = packAt ? MR : 1;
+        for (int ic = 0; ic < p.M; ic += MC)
+        {
+            int mc = Math.Min(MC, p.M - ic);
+            if (packAt) PackTransposedA(p.A, p.Lda, ic, pc, mc, kc, packA);
+            for (int jr = 0; jr < nc; jr += nr)
+            {
+                int ncur = Math.Min(nr, nc - jr);
+                float* bPanel = packB + (long)(jr / nr) * kc * nr;
+                for (int ir = 0; ir < mc; ir += MR)
                 {
-                    int mc = Math.Min(MC, p.M - ic);
-                    if (packAt) PackTransposedA(p.A, p.Lda, ic, pc, mc, kc, packA);
-                    for (int jr = 0; jr < nc; jr += nr)
+                    int mcur = Math.Min(MR, mc - ir);
+                    float* aPanel = packAt ? packA + (long)(ir / MR) * kc * MR : p.A + (ic + ir) * rs + pc * cs;
+                    float* c = p.C + (long)(ic + ir) * p.Ldc + jc + jr;
+                    if (mcur == MR && ncur == nr)
                     {
-                        int ncur = Math.Min(nr, nc - jr);
-                        float* bPanel = packB + (long)(jr / nr) * kc * nr;
-                        for (int ir = 0; ir < mc; ir += MR)
-                        {
-                            int mcur = Math.Min(MR, mc - ir);
-                            float* aPanel = packAt ? packA + (long)(ir / MR) * kc * MR : p.A + (ic + ir) * rs + pc * cs;
-                            float* c = p.C + (long)(ic + ir) * p.Ldc + jc + jr;
-                            if (mcur == MR && ncur == nr)
-                            {
-                                GemmMicroKernels.Kernel6x16(kc, aPanel, rs, cs, bPanel, c, p.Ldc, p.Alpha, accumulate);
-                            }
-                            else
-                            {
-                                // Rows past the edge of A re-read the last valid row; their results are dropped.
-                                GemmMicroKernels.Kernel6x16(kc, aPanel, rs, cs, bPanel, tile, nr, 1f, false, mcur);
-                                MergeTile(tile, nr, c, p.Ldc, p.Alpha, accumulate, mcur, ncur);
-                            }
-                        }
+                        GemmMicroKernels.Kernel6x16(kc, aPanel, rs, cs, bPanel, c, p.Ldc, p.Alpha, accumulate);
+                    }
+                    else
+                    {
+                        // Rows past the edge of A re-read the last valid row; their results are dropped.
+                        GemmMicroKernels.Kernel6x16(kc, aPanel, rs, cs, bPanel, tile, nr, 1f, false, mcur);
+                        MergeTile(tile, nr, c, p.Ldc, p.Alpha, accumulate, mcur, ncur);
                     }
                 }
             }
         }
     }
 
-    /// <summary>Rows of A per L2 block on the AVX-512 path (a multiple of the 12-row panel).</summary>
-    public const int MC12 = 120;
-
     /// <summary>
-    /// The AVX-512 path: A is always packed (12-row panels, one MC12×KC block at a time) so that the 12×32
-    /// micro-kernel reads every broadcast from one pointer at fixed offsets.
+    /// AVX-512: the same sweep with A packed into 12-row panels (one MC12×KC block at a time, or taken pre-packed) so
+    /// that the 12×32 micro-kernel reads every broadcast from one pointer at fixed offsets.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RunPanels12x32(in GemmProblem p)
+    private static void SweepPanels12x32(in GemmProblem p, int jc, int nc, int pc, int kc, bool accumulate)
     {
         const int mr = GemmKernel12x32.MR, nr = GemmKernel12x32.NR;
-        EnsureBuffers();
         float* packB = _packB, packA = _packA, tile = _tile;
-        for (int jc = 0; jc < p.N; jc += NC)
+        for (int ic = 0; ic < p.M; ic += MC12)
         {
-            int nc = Math.Min(NC, p.N - jc);
-            for (int pc = 0; pc < p.K; pc += KC)
+            int mc = Math.Min(MC12, p.M - ic);
+            float* aBlock = packA;
+            if (p.PackedA != null) aBlock = p.PackedA + (long)pc * p.PackedRows + (long)ic * kc;
+            else GemmPackingA.Pack(p.Form, p.A, p.Lda, ic, pc, mc, kc, packA);
+            for (int jr = 0; jr < nc; jr += nr)
             {
-                int kc = Math.Min(KC, p.K - pc);
-                bool accumulate = p.Accumulate || pc > 0;
-                GemmPacking.PackB(p.Form, p.B, p.Ldb, pc, jc, kc, nc, nr, packB);
-                for (int ic = 0; ic < p.M; ic += MC12)
+                int ncur = Math.Min(nr, nc - jr);
+                float* bPanel = packB + (long)(jr / nr) * kc * nr;
+                for (int ir = 0; ir < mc; ir += mr)
                 {
-                    int mc = Math.Min(MC12, p.M - ic);
-                    float* aBlock = packA;
-                    if (p.PackedA != null) aBlock = p.PackedA + (long)pc * p.PackedRows + (long)ic * kc;
-                    else GemmPackingA.Pack(p.Form, p.A, p.Lda, ic, pc, mc, kc, packA);
-                    for (int jr = 0; jr < nc; jr += nr)
+                    int mcur = Math.Min(mr, mc - ir);
+                    float* aPanel = aBlock + (long)ir * kc;
+                    float* c = p.C + (long)(ic + ir) * p.Ldc + jc + jr;
+                    if (mcur == mr && ncur == nr)
                     {
-                        int ncur = Math.Min(nr, nc - jr);
-                        float* bPanel = packB + (long)(jr / nr) * kc * nr;
-                        for (int ir = 0; ir < mc; ir += mr)
-                        {
-                            int mcur = Math.Min(mr, mc - ir);
-                            float* aPanel = aBlock + (long)ir * kc;
-                            float* c = p.C + (long)(ic + ir) * p.Ldc + jc + jr;
-                            if (mcur == mr && ncur == nr)
-                            {
-                                GemmKernel12x32.Run(kc, aPanel, bPanel, c, p.Ldc, p.Alpha, accumulate);
-                            }
-                            else if (mcur == MR && ncur == nr)
-                            {
-                                GemmMicroKernels.Kernel6x32(kc, aPanel, 1, mr, bPanel, c, p.Ldc, p.Alpha, accumulate);
-                            }
-                            else
-                            {
-                                // A short last panel of at most 6 rows takes the 6-row kernel (rows 0..5 of the
-                                // packed panel: rs = 1, cs = 12) to halve the wasted work.
-                                if (mcur <= MR) GemmMicroKernels.Kernel6x32(kc, aPanel, 1, mr, bPanel, tile, nr, 1f, false, mcur);
-                                else GemmKernel12x32.Run(kc, aPanel, bPanel, tile, nr, 1f, false);
-                                MergeTile(tile, nr, c, p.Ldc, p.Alpha, accumulate, mcur, ncur);
-                            }
-                        }
+                        GemmKernel12x32.Run(kc, aPanel, bPanel, c, p.Ldc, p.Alpha, accumulate);
+                    }
+                    else if (mcur == MR && ncur == nr)
+                    {
+                        GemmMicroKernels.Kernel6x32(kc, aPanel, 1, mr, bPanel, c, p.Ldc, p.Alpha, accumulate);
+                    }
+                    else
+                    {
+                        // A short last panel of at most 6 rows takes the 6-row kernel (rows 0..5 of the packed
+                        // panel: rs = 1, cs = 12) to halve the wasted work.
+                        if (mcur <= MR) GemmMicroKernels.Kernel6x32(kc, aPanel, 1, mr, bPanel, tile, nr, 1f, false, mcur);
+                        else GemmKernel12x32.Run(kc, aPanel, bPanel, tile, nr, 1f, false);
+                        MergeTile(tile, nr, c, p.Ldc, p.Alpha, accumulate, mcur, ncur);
                     }
                 }
             }

@@ -12,6 +12,14 @@ public class ImportedModelWriterTests
 {
     private static string Dir(string name) => Path.Combine(Fixtures.Root, "torch", name);
 
+    /// <summary>Opens <paramref name="checkpoint"/> (default: the fixture's own) and checks it against fixture <paramref name="name"/>'s config.</summary>
+    private static (TorchCheckpoint Checkpoint, OfficialCheckpointImporter.Plan Plan) OpenChecked(string name, string? checkpoint = null)
+    {
+        TokenFormerConfig config = OfficialConfigReader.Load(Path.Combine(Dir(name), "config.json"));
+        TorchCheckpoint ckpt = TorchCheckpoint.Open(checkpoint ?? Path.Combine(Dir(name), "pytorch_model.bin"));
+        return (ckpt, OfficialCheckpointImporter.Check(ckpt, config));
+    }
+
     [Theory]
     [InlineData("fp32")]
     [InlineData("shared_views")]
@@ -19,9 +27,8 @@ public class ImportedModelWriterTests
     [InlineData("bf16")]
     public void WritesTheModelThatLoadingInMemoryGives(string name)
     {
-        TokenFormerConfig config = OfficialConfigReader.Load(Path.Combine(Dir(name), "config.json"));
-        using TorchCheckpoint ckpt = TorchCheckpoint.Open(Path.Combine(Dir(name), "pytorch_model.bin"));
-        OfficialCheckpointImporter.Plan plan = OfficialCheckpointImporter.Check(ckpt, config);
+        var (ckpt, plan) = OpenChecked(name);
+        using TorchCheckpoint _ = ckpt;
         string written = TempDir.Create(), plain = TempDir.Create();
         ImportedModelWriter.Result result = ImportedModelWriter.Write(ckpt, plan, written);
         TokenFormerModel expected = OfficialCheckpointImporter.Load(ckpt, plan);
@@ -35,9 +42,8 @@ public class ImportedModelWriterTests
     [Fact]
     public void TensorsAreLaidOutInArchiveOrder()
     {
-        TokenFormerConfig config = OfficialConfigReader.Load(Path.Combine(Dir("fp32"), "config.json"));
-        using TorchCheckpoint ckpt = TorchCheckpoint.Open(Path.Combine(Dir("fp32"), "pytorch_model.bin"));
-        OfficialCheckpointImporter.Plan plan = OfficialCheckpointImporter.Check(ckpt, config);
+        var (ckpt, plan) = OpenChecked("fp32");
+        using TorchCheckpoint _ = ckpt;
         string dir = TempDir.Create();
         ImportedModelWriter.Write(ckpt, plan, dir);
         using SafeTensorsFile file = SafeTensorsFile.Open(Path.Combine(dir, "model.safetensors"));
@@ -49,9 +55,8 @@ public class ImportedModelWriterTests
     [Fact]
     public void NothingIsCommittedWhenTheLastCheckFails()
     {
-        TokenFormerConfig config = OfficialConfigReader.Load(Path.Combine(Dir("fp32"), "config.json"));
-        using TorchCheckpoint ckpt = TorchCheckpoint.Open(Path.Combine(Dir("fp32"), "pytorch_model.bin"));
-        OfficialCheckpointImporter.Plan plan = OfficialCheckpointImporter.Check(ckpt, config);
+        var (ckpt, plan) = OpenChecked("fp32");
+        using TorchCheckpoint _ = ckpt;
         string dir = TempDir.Create();
         var e = Assert.Throws<InvalidOperationException>(() =>
             ImportedModelWriter.Write(ckpt, plan, dir, () => throw new InvalidOperationException("tokenizer does not fit")));
@@ -66,9 +71,8 @@ public class ImportedModelWriterTests
         string dir = TempDir.Create();
         string copy = Path.Combine(dir, "pytorch_model.bin");
         File.Copy(Path.Combine(Dir("fp32"), "pytorch_model.bin"), copy);
-        TokenFormerConfig config = OfficialConfigReader.Load(Path.Combine(Dir("fp32"), "config.json"));
-        using TorchCheckpoint ckpt = TorchCheckpoint.Open(copy);
-        OfficialCheckpointImporter.Plan plan = OfficialCheckpointImporter.Check(ckpt, config);
+        var (ckpt, plan) = OpenChecked("fp32", copy);
+        using TorchCheckpoint _ = ckpt;
         using (var fs = new FileStream(copy, FileMode.Open, FileAccess.Write, FileShare.ReadWrite)) fs.SetLength(4000);
         string outDir = Path.Combine(dir, "out");
         var err = Assert.Throws<PyTorchFormatException>(() => ImportedModelWriter.Write(ckpt, plan, outDir));
