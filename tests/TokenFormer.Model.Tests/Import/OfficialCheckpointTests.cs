@@ -54,6 +54,21 @@ public class OfficialCheckpointTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(Names))]
+    public void TheImportedModelDirectoryMatchesPyTorchLogits(string name)
+    {
+        // the path `tokenformer import` takes: tensors copied file to file into model.safetensors, then loaded
+        TokenFormerConfig config = OfficialConfigReader.Load(Path.Combine(Dir(name), "config.json"));
+        string dir = TempDir.Create();
+        using (TorchCheckpoint ckpt = TorchCheckpoint.Open(Bin(name)))
+            ImportedModelWriter.Write(ckpt, OfficialCheckpointImporter.Check(ckpt, config), dir);
+        var (maxDiff, maxRef, lossDiff) = Compare(ModelDirectory.Load(dir), name);
+        output.WriteLine($"{name} via model.safetensors: logits max|Δ|/max|ref| = {maxDiff / maxRef:E2}, loss |Δ| = {lossDiff:E2}");
+        Assert.True(maxDiff <= 1e-4f * maxRef, $"{name}: logits max|Δ| {maxDiff:E3} > 1e-4·{maxRef:E3}");
+        Assert.True(lossDiff <= 1e-5f, $"{name}: loss |Δ| {lossDiff:E3} > 1e-5");
+    }
+
+    [Theory]
+    [MemberData(nameof(Names))]
     public void ImportedModelSurvivesAModelDirectoryRoundTrip(string name)
     {
         TokenFormerModel model = ImportFixture(name);
