@@ -82,6 +82,7 @@ public static unsafe class GemmBenchmark
             output.WriteLine();
             output.WriteLine($"{"M",6} {"K",6} {"N",6} {"form",4} {"thr",3} {"ours GF/s",10} {"OpenBLAS",10} {"ratio",6}");
         }
+        HostSteal? stealAtStart = HostSteal.Read();
         try
         {
             foreach (int threads in options.Threads)
@@ -98,6 +99,9 @@ public static unsafe class GemmBenchmark
         {
             Parallelism.SetThreadCount(savedThreads);
         }
+        if (!options.Json && HostSteal.PercentBetween(stealAtStart, HostSteal.Read()) is double stolen)
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"\nCPU time stolen by the host during the run: {stolen:F1} % (/proc/stat steal; other guests' load, which moves both columns)"));
         return results;
     }
 
