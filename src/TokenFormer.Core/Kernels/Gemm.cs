@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics.X86;
 using TokenFormer.Core.Threading;
 
@@ -229,8 +230,8 @@ public static unsafe class Gemm
             long need = (long)PackedRows * p.K;
             if (need > _capacity)
             {
-                if (Packed != null) System.Runtime.InteropServices.NativeMemory.AlignedFree(Packed);
-                Packed = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)(need * sizeof(float)), 64);
+                if (Packed != null) NativeMemory.AlignedFree(Packed);
+                Packed = (float*)NativeMemory.AlignedAlloc((nuint)(need * sizeof(float)), 64);
                 _capacity = need;
             }
             _rowBlocks = (p.M + GemmBlocked.MC12 - 1) / GemmBlocked.MC12;

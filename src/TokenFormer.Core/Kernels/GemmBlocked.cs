@@ -1,7 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace TokenFormer.Core.Kernels;
 
@@ -65,7 +63,7 @@ internal static unsafe class GemmBlocked
         for (int ic = 0; ic < p.M; ic += MC)
         {
             int mc = Math.Min(MC, p.M - ic);
-            if (packAt) PackTransposedA(p.A, p.Lda, ic, pc, mc, kc, packA);
+            if (packAt) GemmPackingA.Pack(GemmForm.TN, p.A, p.Lda, ic, pc, mc, kc, packA, MR);
             for (int jr = 0; jr < nc; jr += nr)
             {
                 int ncur = Math.Min(nr, nc - jr);
@@ -152,37 +150,5 @@ internal static unsafe class GemmBlocked
         _packA = (float*)NativeMemory.AlignedAlloc((nuint)(Math.Max(MC, MC12) * KC * sizeof(float)), 64);
         _packB = (float*)NativeMemory.AlignedAlloc((nuint)(KC * NC * sizeof(float)), 64);
         _tile = (float*)NativeMemory.AlignedAlloc((nuint)(GemmKernel12x32.MR * 32 * sizeof(float)), 64);
-    }
-
-    /// <summary>
-    /// Packs Aᵀ[ic..ic+mc, pc..pc+kc] (A: [K, M], row stride lda) into MR-row panels: element (i, p) at
-    /// (i / MR)·kc·MR + p·MR + i % MR. Rows of A are read contiguously; a short last panel holds only its rows.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackTransposedA(float* a, int lda, int ic, int pc, int mc, int kc, float* dst)
-    {
-        for (int p = 0; p < kc; p++)
-        {
-            float* src = a + (long)(pc + p) * lda + ic;
-            int ir = 0;
-            if (Avx.IsSupported)
-            {
-                // An 8-float load may read two floats past the panel but stays inside the row (ir + 8 ≤ mc).
-                Vector256<float> mask = Vector256.Create(-1, -1, -1, -1, -1, -1, 0, 0).AsSingle();
-                for (; ir + 8 <= mc; ir += MR)
-                    Avx.MaskStore(dst + (long)(ir / MR) * kc * MR + p * MR, mask, Avx.LoadVector256(src + ir));
-            }
-            for (; ir + MR <= mc; ir += MR)
-            {
-                float* d = dst + (long)(ir / MR) * kc * MR + p * MR;
-                d[0] = src[ir]; d[1] = src[ir + 1]; d[2] = src[ir + 2];
-                d[3] = src[ir + 3]; d[4] = src[ir + 4]; d[5] = src[ir + 5];
-            }
-            if (ir < mc)
-            {
-                float* d = dst + (long)(ir / MR) * kc * MR + p * MR;
-                for (int r = 0; ir + r < mc; r++) d[r] = src[ir + r];
-            }
-        }
     }
 }

@@ -182,7 +182,7 @@ public sealed class TorchCheckpoint : IDisposable
             long from = s.Entry.DataOffset + tensor.StorageOffset * 4, bytes = count * 4;
             long copied = FileRangeCopy.Copy(_file, from, destination, offset, bytes);
             if (copied != bytes)
-                throw new PyTorchFormatException($"{Path}: unexpected end of file while reading tensor '{tensor.Name}' (storage '{s.Key}') at offset {from + copied}; the archive is truncated");
+                throw StoredZipReader.Truncated(Path, $"tensor '{tensor.Name}' (storage '{s.Key}')", from + copied);
             return;
         }
         if (!tensor.IsContiguous)

@@ -80,8 +80,12 @@ public sealed class SafeTensorsWriter(bool keepInsertionOrder = false)
         _entries.Add(e);
     }
 
-    /// <summary>Writes the file (temp file + rename). Throws <see cref="IOException"/> naming the path on failure.</summary>
-    public void Save(string path)
+    /// <summary>
+    /// Writes the file (temp file + rename). Throws <see cref="IOException"/> naming the path on failure.
+    /// <paramref name="beforeCommit"/>, if given, runs once the data is written and before the rename (a last check);
+    /// if it throws, the temporary file is removed and nothing replaces <paramref name="path"/>.
+    /// </summary>
+    public void Save(string path, Action? beforeCommit = null)
     {
         List<Entry> ordered = keepInsertionOrder
             ? _entries
@@ -117,11 +121,12 @@ public sealed class SafeTensorsWriter(bool keepInsertionOrder = false)
                 if (RandomAccess.GetLength(file) != offset)
                     throw new IOException($"{temp}: wrote {RandomAccess.GetLength(file)} bytes, expected {offset}");
             }
+            beforeCommit?.Invoke();
             File.Move(temp, full, overwrite: true);
         }
         catch
         {
-            try { File.Delete(temp); } catch (IOException) { }
+            try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             throw;
         }
     }

@@ -32,19 +32,7 @@ public static class ImportedModelWriter
             parameters += target.Length;
         }
         Directory.CreateDirectory(directory);
-        string weights = Path.Combine(directory, ModelDirectory.WeightsFile);
-        string staged = weights + ".import-" + Environment.ProcessId;
-        try
-        {
-            writer.Save(staged);
-            beforeCommit?.Invoke();
-            File.Move(staged, weights, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(staged); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            throw;
-        }
+        writer.Save(Path.Combine(directory, ModelDirectory.WeightsFile), beforeCommit);
         plan.Config.Save(Path.Combine(directory, ModelDirectory.ConfigFile));
         return new Result(parameters, watch.Elapsed.TotalSeconds);
     }
