@@ -107,10 +107,3 @@ public sealed class LoadTests(ITestOutputHelper output)
         Assert.True(wsAfter - wsBefore < 200 * MB, $"working set grew by {(wsAfter - wsBefore) / MB:F1} MB over round 2");
     }
 }
-
-/// <summary>Test classes that measure the whole process (memory, threads): xunit runs them alone, after the parallel ones.</summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class AloneCollection
-{
-    public const string Name = "alone: measures the whole process";
-}

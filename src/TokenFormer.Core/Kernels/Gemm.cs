@@ -234,7 +234,7 @@ public static unsafe class Gemm
                 Packed = (float*)NativeMemory.AlignedAlloc((nuint)(need * sizeof(float)), 64);
                 _capacity = need;
             }
-            _rowBlocks = (p.M + GemmBlocked.MC12 - 1) / GemmBlocked.MC12;
+            _rowBlocks = (p.M + GemmBlocked.MC - 1) / GemmBlocked.MC;
             int kBlocks = (p.K + GemmBlocked.KC - 1) / GemmBlocked.KC;
             return kBlocks * _rowBlocks;
         }
@@ -243,8 +243,8 @@ public static unsafe class Gemm
 
         public void Execute(int index)
         {
-            int pc = index / _rowBlocks * GemmBlocked.KC, ic = index % _rowBlocks * GemmBlocked.MC12;
-            int kc = Math.Min(GemmBlocked.KC, _p.K - pc), mc = Math.Min(GemmBlocked.MC12, _p.M - ic);
+            int pc = index / _rowBlocks * GemmBlocked.KC, ic = index % _rowBlocks * GemmBlocked.MC;
+            int kc = Math.Min(GemmBlocked.KC, _p.K - pc), mc = Math.Min(GemmBlocked.MC, _p.M - ic);
             GemmPackingA.Pack(_p.Form, _p.A, _p.Lda, ic, pc, mc, kc, Packed + (long)pc * PackedRows + (long)ic * kc);
         }
     }

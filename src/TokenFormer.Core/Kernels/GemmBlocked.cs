@@ -17,16 +17,13 @@ internal static unsafe class GemmBlocked
     public const int MR = 6;
     /// <summary>Depth of a k block: a 384×32 B panel (48 KiB) is re-read from L1/L2 by every A panel.</summary>
     public const int KC = 384;
-    /// <summary>Rows of A per L2 block on the AVX2 path.</summary>
+    /// <summary>Rows of A per L2 block: a multiple of both panel heights (6 for AVX2, 12 for AVX-512).</summary>
     public const int MC = 120;
     public const int NC = 3072;
 
     [ThreadStatic] private static float* _packA;
     [ThreadStatic] private static float* _packB;
     [ThreadStatic] private static float* _tile;
-
-    /// <summary>Rows of A per L2 block on the AVX-512 path (a multiple of the 12-row panel).</summary>
-    public const int MC12 = 120;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(in GemmProblem p)
@@ -89,7 +86,7 @@ internal static unsafe class GemmBlocked
     }
 
     /// <summary>
-    /// AVX-512: the same sweep with A packed into 12-row panels (one MC12×KC block at a time, or taken pre-packed) so
+    /// AVX-512: the same sweep with A packed into 12-row panels (one MC×KC block at a time, or taken pre-packed) so
     /// that the 12×32 micro-kernel reads every broadcast from one pointer at fixed offsets.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -97,9 +94,9 @@ internal static unsafe class GemmBlocked
     {
         const int mr = GemmKernel12x32.MR, nr = GemmKernel12x32.NR;
         float* packB = _packB, packA = _packA, tile = _tile;
-        for (int ic = 0; ic < p.M; ic += MC12)
+        for (int ic = 0; ic < p.M; ic += MC)
         {
-            int mc = Math.Min(MC12, p.M - ic);
+            int mc = Math.Min(MC, p.M - ic);
             float* aBlock = packA;
             if (p.PackedA != null) aBlock = p.PackedA + (long)pc * p.PackedRows + (long)ic * kc;
             else GemmPackingA.Pack(p.Form, p.A, p.Lda, ic, pc, mc, kc, packA);
@@ -147,7 +144,7 @@ internal static unsafe class GemmBlocked
     private static void EnsureBuffers()
     {
         if (_packB != null) return;
-        _packA = (float*)NativeMemory.AlignedAlloc((nuint)(Math.Max(MC, MC12) * KC * sizeof(float)), 64);
+        _packA = (float*)NativeMemory.AlignedAlloc((nuint)(MC * KC * sizeof(float)), 64);
         _packB = (float*)NativeMemory.AlignedAlloc((nuint)(KC * NC * sizeof(float)), 64);
         _tile = (float*)NativeMemory.AlignedAlloc((nuint)(GemmKernel12x32.MR * 32 * sizeof(float)), 64);
     }

@@ -146,11 +146,11 @@ public static class StoredZipReader
         return v;
     }
 
-    /// <summary>Reads exactly <paramref name="buffer"/>.Length bytes at <paramref name="offset"/> or throws naming what was read.</summary>
     /// <summary>The error for an archive that ends before <paramref name="what"/> does (at byte <paramref name="offset"/>).</summary>
     internal static PyTorchFormatException Truncated(string path, string what, long offset) =>
         new($"{path}: unexpected end of file while reading {what} at offset {offset}; the archive is truncated");
 
+    /// <summary>Reads exactly <paramref name="buffer"/>.Length bytes at <paramref name="offset"/> or throws naming what was read.</summary>
     internal static void ReadExactly(SafeFileHandle file, Span<byte> buffer, long offset, string path, string what)
     {
         while (buffer.Length > 0)

@@ -105,7 +105,7 @@ public sealed class SafeTensorsWriter(bool keepInsertionOrder = false)
             long total = 8 + header.Length + ordered.Sum(e => e.ByteLength);
             using (SafeFileHandle file = File.OpenHandle(temp, FileMode.Create, FileAccess.Write, FileShare.None, preallocationSize: total))
             {
-                byte[] len = new byte[8];
+                Span<byte> len = stackalloc byte[8];
                 BitConverter.TryWriteBytes(len, (ulong)header.Length);
                 RandomAccess.Write(file, len, 0);
                 RandomAccess.Write(file, header, 8);
