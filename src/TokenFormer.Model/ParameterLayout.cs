@@ -2,7 +2,10 @@ namespace TokenFormer.Model;
 
 /// <summary>
 /// Where every parameter tensor lives in the one contiguous parameter arena (and, at the same offsets, in the
-/// gradient arena and the optimiser's moment arenas), under the official checkpoint key names (spec §6.1).
+/// gradient arena and the optimiser's moment arenas), under the official checkpoint key names, each with its
+/// <see cref="ParameterRole"/>. Official keys: <c>sequential.0.word_embeddings.weight</c>; for layer l (0-based)
+/// <c>sequential.{l+2}.attention.{query,key,value,proj}.{key,value}_param_tokens</c> and
+/// <c>sequential.{l+2}.mlp.{key,value}_param_tokens</c>; the final LayerNorm <c>sequential.{L+3}.norm.{weight,bias}</c>.
 /// Within a layer the three Q/K/V key tensors are adjacent ([3·n_qkv, d]) so that the three score GEMMs run as one.
 /// </summary>
 public sealed class ParameterLayout
@@ -36,40 +39,52 @@ public sealed class ParameterLayout
         int d = config.HiddenSize, L = config.NumLayers;
         var list = new List<ParameterTensor>();
         long offset = 0;
-        int Add(string name, int rows, int cols, bool decay)
+        int Add(string name, int rows, int cols, bool decay, ParameterRole role, int layer = -1, PattentionSite site = PattentionSite.None)
         {
             int[] shape = cols < 0 ? [rows] : [rows, cols];
             long start = offset;
             offset += (long)rows * Math.Max(cols, 1);
             if (offset > Array.MaxLength)
                 throw new TokenFormerConfigException($"the model has {offset} parameters, more than one float array can hold ({Array.MaxLength})");
-            list.Add(new ParameterTensor(name, shape, (int)start, decay));
+            list.Add(new ParameterTensor(name, shape, (int)start, decay, role, layer, site));
             return (int)start;
         }
-        Embedding = Add("sequential.0.word_embeddings.weight", vocab, d, true);
+        Embedding = Add("sequential.0.word_embeddings.weight", vocab, d, true, ParameterRole.Embedding);
         var layers = new List<LayerOffsets>();
         int nq = config.QkvSlotNum, np = config.ProjSlotNum, nf = config.FfnSlotNum;
         for (int l = 0; l < L; l++)
         {
-            int qk = Add(LayerKey(l, "attention.query.key_param_tokens"), nq, d, true);
-            int kk = Add(LayerKey(l, "attention.key.key_param_tokens"), nq, d, true);
-            int vk = Add(LayerKey(l, "attention.value.key_param_tokens"), nq, d, true);
-            int qv = Add(LayerKey(l, "attention.query.value_param_tokens"), nq, d, true);
-            int kv = Add(LayerKey(l, "attention.key.value_param_tokens"), nq, d, true);
-            int vv = Add(LayerKey(l, "attention.value.value_param_tokens"), nq, d, true);
-            int pk = Add(LayerKey(l, "attention.proj.key_param_tokens"), np, d, true);
-            int pv = Add(LayerKey(l, "attention.proj.value_param_tokens"), np, d, true);
-            int fk = Add(LayerKey(l, "mlp.key_param_tokens"), nf, d, true);
-            int fv = Add(LayerKey(l, "mlp.value_param_tokens"), nf, d, true);
+            int Tokens(string module, PattentionSite site, int n, bool values) =>
+                Add(LayerKey(l, module + (values ? ".value_param_tokens" : ".key_param_tokens")), n, d, true,
+                    values ? ParameterRole.PattentionValues : ParameterRole.PattentionKeys, l, site);
+            int qk = Tokens("attention.query", PattentionSite.Query, nq, false);
+            int kk = Tokens("attention.key", PattentionSite.Key, nq, false);
+            int vk = Tokens("attention.value", PattentionSite.Value, nq, false);
+            int qv = Tokens("attention.query", PattentionSite.Query, nq, true);
+            int kv = Tokens("attention.key", PattentionSite.Key, nq, true);
+            int vv = Tokens("attention.value", PattentionSite.Value, nq, true);
+            int pk = Tokens("attention.proj", PattentionSite.Projection, np, false);
+            int pv = Tokens("attention.proj", PattentionSite.Projection, np, true);
+            int fk = Tokens("mlp", PattentionSite.Ffn, nf, false);
+            int fv = Tokens("mlp", PattentionSite.Ffn, nf, true);
             layers.Add(new LayerOffsets(qk, kk, vk, qv, kv, vv, pk, pv, fk, fv));
         }
-        FinalNormWeight = Add($"sequential.{L + 3}.norm.weight", d, -1, false);
-        FinalNormBias = Add($"sequential.{L + 3}.norm.bias", d, -1, false);
+        FinalNormWeight = Add($"sequential.{L + 3}.norm.weight", d, -1, false, ParameterRole.FinalNormWeight);
+        FinalNormBias = Add($"sequential.{L + 3}.norm.bias", d, -1, false, ParameterRole.FinalNormBias);
         Tensors = list;
         Layers = layers;
         Count = offset;
         _byName = list.ToDictionary(t => t.Name);
     }
+
+    /// <summary>The key or value tokens of the Pattention at <paramref name="site"/> of layer <paramref name="layer"/>.</summary>
+    public ParameterTensor Tensor(int layer, PattentionSite site, ParameterRole role) =>
+        Tensors.FirstOrDefault(t => t.Layer == layer && t.Site == site && t.Role == role)
+        ?? throw new ArgumentException($"the layout has no {role} tensor for {site} in layer {layer}");
+
+    /// <summary>The first tensor with role <paramref name="role"/> (the embedding, the final LayerNorm weight or bias).</summary>
+    public ParameterTensor Tensor(ParameterRole role) =>
+        Tensors.FirstOrDefault(t => t.Role == role) ?? throw new ArgumentException($"the layout has no {role} tensor");
 
     /// <summary>The tensor with official key <paramref name="name"/>, or null.</summary>
     public ParameterTensor? Find(string name) => _byName.GetValueOrDefault(name);

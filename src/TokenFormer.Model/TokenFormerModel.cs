@@ -33,27 +33,19 @@ public sealed class TokenFormerModel
     }
 
     /// <summary>
-    /// Official initialisation (spec §3): embedding and every key_param_tokens N(0, 0.02²); every value_param_tokens
-    /// N(0, (2/(L·√d))²) ("wang init"); final LayerNorm weight 1, bias 0. Deterministic for a seed.
+    /// Official initialisation, read from each tensor's role (<see cref="ParameterTensor.InitialStd"/>): embedding and
+    /// every key_param_tokens N(0, 0.02²); every value_param_tokens N(0, (2/(L·√d))²) ("wang init"); final LayerNorm
+    /// weight 1, bias 0. Deterministic for a seed.
     /// </summary>
     public void InitializeRandom(int seed)
     {
         var rng = new Random(seed);
-        double wang = 2.0 / (Config.NumLayers * Math.Sqrt(Config.HiddenSize));
         foreach (ParameterTensor t in Layout.Tensors)
         {
             Span<float> s = Parameters.AsSpan(t.Offset, t.Length);
-            if (t.Name.EndsWith(".norm.weight", StringComparison.Ordinal)) { s.Fill(1f); continue; }
-            if (t.Name.EndsWith(".norm.bias", StringComparison.Ordinal)) { s.Clear(); continue; }
-            double std = t.Name.EndsWith("value_param_tokens", StringComparison.Ordinal) ? wang : 0.02;
-            for (int i = 0; i < s.Length; i += 2)
-            {
-                // Box–Muller: two normals per pair of uniforms
-                double u1 = 1.0 - rng.NextDouble(), u2 = rng.NextDouble();
-                double r = Math.Sqrt(-2.0 * Math.Log(u1)), a = 2 * Math.PI * u2;
-                s[i] = (float)(std * r * Math.Cos(a));
-                if (i + 1 < s.Length) s[i + 1] = (float)(std * r * Math.Sin(a));
-            }
+            double std = t.InitialStd(Config);
+            if (double.IsNaN(std)) s.Fill(t.InitialConstant);
+            else GaussianFill.Fill(rng, s, std);
         }
     }
 }

@@ -46,9 +46,12 @@ public class FusedKernelTests
             Assert.True(TestData.RelativeError(y, LayerNormReference.Forward(x, 1, d, 1e-5)) < 1e-6);
             Assert.True(TestData.RelativeError(dx, LayerNormReference.Backward(x, dy, 1, d, 1e-5).dx) < 1e-5);
 
-            float[] xhat = new float[d], z = new float[d], dxa = new float[d], dw = new float[d], db = new float[d], scratch = new float[d];
-            float rstd2 = LayerNormKernels.ForwardAffine(TestData.ToFloat(x), TestData.ToFloat(w), TestData.ToFloat(b), xhat, z, 1e-5f);
-            LayerNormKernels.BackwardAffine(xhat, TestData.ToFloat(dy), rstd2, TestData.ToFloat(w), dxa, dw, db, scratch, accumulate: false);
+            // the final (affine) LayerNorm's backward as the stack runs it: dw = dy ⊙ x̂, db = dy, dx = LN′(dy ⊙ w)
+            float[] xhat = new float[d], z = new float[d], dxa = new float[d], dw = new float[d], db = new float[d], dyw = new float[d];
+            float[] wf = TestData.ToFloat(w), dyf = TestData.ToFloat(dy);
+            float rstd2 = LayerNormKernels.ForwardAffine(TestData.ToFloat(x), wf, TestData.ToFloat(b), xhat, z, 1e-5f);
+            for (int i = 0; i < d; i++) { dw[i] = dyf[i] * xhat[i]; db[i] = dyf[i]; dyw[i] = dyf[i] * wf[i]; }
+            LayerNormKernels.BackwardNonParam(xhat, dyw, rstd2, dxa, accumulate: false);
             var (rdx, rdw, rdb) = LayerNormReference.Backward(x, dy, 1, d, 1e-5, w);
             Assert.True(TestData.RelativeError(z, LayerNormReference.Forward(x, 1, d, 1e-5, w, b)) < 1e-6);
             Assert.True(TestData.RelativeError(dxa, rdx) < 1e-5);
@@ -75,7 +78,7 @@ public class FusedKernelTests
             rotary.Apply(kf.AsSpan(row * d, d), heads, row % t, inverse: false);
         }
         float[] o = new float[n], lse = new float[batch * heads * t], dq = new float[n], dk = new float[n], dv = new float[n];
-        var attention = new CausalAttention();
+        var attention = new SelfAttention();
         attention.Forward(qf, kf, vf, o, lse, batch, t, heads, h);
         attention.Backward(qf, kf, vf, o, lse, df, dq, dk, dv, batch, t, heads, h);
         for (int row = 0; row < batch * t; row++)

@@ -176,7 +176,7 @@ public class GrowthTrainingTests
         Assert.Contains("give the new size", Fails("grow", "--from", run, "--out", Path.Combine(dir, "x1")).Err);
         Assert.Contains("either --factor or", Fails("grow", "--from", run, "--out", Path.Combine(dir, "x2"), "--factor", "2", "--ffn-tokens", "90").Err);
         Assert.Contains("--factor must be a number greater than 1", Fails("grow", "--from", run, "--out", Path.Combine(dir, "x3"), "--factor", "0.5").Err);
-        Assert.Contains("--ffn-tokens 10 is smaller than the source's 64", Fails("grow", "--from", run, "--out", Path.Combine(dir, "x4"), "--ffn-tokens", "10").Err);
+        Assert.Contains("--ffn-tokens: the target ffn token count 10 is smaller than the source's 64", Fails("grow", "--from", run, "--out", Path.Combine(dir, "x4"), "--ffn-tokens", "10").Err);
         Assert.Contains("already holds a model", Fails("grow", "--from", run, "--out", grown, "--factor", "2").Err);
         Assert.Contains("directory not found", Fails("grow", "--from", Path.Combine(dir, "nope"), "--out", Path.Combine(dir, "x5"), "--factor", "2").Err);
         Assert.Contains("neither a model directory", Fails("grow", "--from", data, "--out", Path.Combine(dir, "x6"), "--factor", "2").Err);

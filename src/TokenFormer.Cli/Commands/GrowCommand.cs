@@ -61,10 +61,14 @@ public static class GrowCommand
                     if (value is int v && v <= 0) throw new CliException($"{name} must be positive (got {v})");
                 target = new TokenCounts(q ?? old.Qkv, p ?? old.Proj, f ?? old.Ffn);
             }
-            GrowthMode growthMode = GrowthModes.Parse(parse.GetValue(mode)!);
             TokenFormerModel grown;
-            try { grown = ModelGrower.Grow(model, new GrowthOptions(target, growthMode, parse.GetValue(seed), Path.GetFullPath(source))); }
-            catch (GrowthException e) { throw new CliException(e.Message); }
+            GrowthMode growthMode;
+            try
+            {
+                growthMode = GrowthModes.Parse(parse.GetValue(mode)!);
+                grown = ModelGrower.Grow(model, new GrowthOptions(target, growthMode, parse.GetValue(seed), Path.GetFullPath(source)));
+            }
+            catch (GrowthException e) { throw new CliException(e.Field is { } field ? $"{OptionOf(field)}: {e.Message}" : e.Message); }
 
             string tokenizer = Path.Combine(source, DatasetMeta.TokenizerFile);
             SaveModelDirectory(grown, outDir, File.Exists(tokenizer) ? tokenizer : null);
@@ -114,4 +118,7 @@ public static class GrowCommand
         File.Copy(tokenizer, temp, overwrite: true);
         File.Move(temp, target, overwrite: true);
     }
+
+    /// <summary>The command-line option behind a <see cref="GrowthException.Field"/>.</summary>
+    private static string OptionOf(string field) => field == "mode" ? "--mode" : $"--{field}-tokens";
 }

@@ -35,9 +35,17 @@ public static class GrowthModes
     {
         "preserve" => GrowthMode.Preserve,
         "official" => GrowthMode.Official,
-        _ => throw new GrowthException($"--mode '{text}' is not one of preserve, official"),
+        _ => throw new GrowthException($"growth mode '{text}' is not one of preserve, official", "mode"),
     };
 }
 
-/// <summary>A growth request that cannot be carried out; the message names the value and what was expected.</summary>
-public sealed class GrowthException(string message) : Exception(message);
+/// <summary>
+/// A growth request that cannot be carried out; the message names the value and what was expected, and
+/// <see cref="Field"/> names the setting at fault when one is ("qkv", "proj", "ffn" token counts, or "mode"), so a
+/// front end can point at its own option.
+/// </summary>
+public sealed class GrowthException(string message, string? field = null) : Exception(message)
+{
+    /// <summary>The setting at fault, or null.</summary>
+    public string? Field { get; } = field;
+}

@@ -9,12 +9,6 @@ namespace TokenFormer.Model.Growth;
 /// </summary>
 public static class ModelGrower
 {
-    /// <summary>Standard deviation of new key tokens in <see cref="GrowthMode.Official"/> (spec §3).</summary>
-    public const double KeyStd = 0.02;
-
-    /// <summary>Value-token init σ = 2/(L·√d) ("wang init", spec §3).</summary>
-    public static double ValueStd(TokenFormerConfig config) => 2.0 / (config.NumLayers * Math.Sqrt(config.HiddenSize));
-
     /// <summary>
     /// Checks <paramref name="target"/> against <paramref name="source"/>: every count at least the source's and at
     /// least one larger. Throws <see cref="GrowthException"/> naming the group.
@@ -24,7 +18,7 @@ public static class ModelGrower
         TokenCounts old = TokenCounts.Of(source);
         foreach (var (name, from, to) in new[] { ("qkv", old.Qkv, target.Qkv), ("proj", old.Proj, target.Proj), ("ffn", old.Ffn, target.Ffn) })
             if (to < from)
-                throw new GrowthException($"--{name}-tokens {to} is smaller than the source's {from} ({name}_slot_num); growth only appends tokens");
+                throw new GrowthException($"the target {name} token count {to} is smaller than the source's {from} ({name}_slot_num); growth only appends tokens", name);
         if (target == old)
             throw new GrowthException($"the target token counts ({target}) equal the source's; nothing to grow");
     }
@@ -52,7 +46,6 @@ public static class ModelGrower
         }
         var grown = new TokenFormerModel(cfg);
         var rng = new Random(options.Seed);
-        double valueStd = ValueStd(cfg);
         foreach (ParameterTensor t in grown.Layout.Tensors)
         {
             ParameterTensor s = source.Layout.Find(t.Name)
@@ -62,11 +55,9 @@ public static class ModelGrower
             from.CopyTo(to); // row-major [n, d]: the old rows are the first n_old·d floats
             Span<float> fresh = to[from.Length..];
             if (fresh.IsEmpty) continue;
-            bool isKey = t.Name.EndsWith("key_param_tokens", StringComparison.Ordinal);
-            bool isValue = t.Name.EndsWith("value_param_tokens", StringComparison.Ordinal);
-            if (!isKey && !isValue) throw new InvalidOperationException($"tensor '{t.Name}' changed shape but is not a parameter-token tensor");
-            if (isKey && options.Mode == GrowthMode.Preserve) fresh.Clear();
-            else FillNormal(rng, fresh, isKey ? KeyStd : valueStd);
+            if (!t.Grows) throw new InvalidOperationException($"tensor '{t.Name}' changed shape but is not a parameter-token tensor");
+            if (t.Role == ParameterRole.PattentionKeys && options.Mode == GrowthMode.Preserve) fresh.Clear();
+            else GaussianFill.Fill(rng, fresh, t.InitialStd(cfg));
         }
         GrowthLineage.Append(cfg, new GrowthStage
         {
@@ -81,17 +72,5 @@ public static class ModelGrower
             NewParameters = grown.Parameters.LongLength,
         });
         return grown;
-    }
-
-    /// <summary>Fills <paramref name="s"/> with N(0, std²) draws (Box–Muller, two per pair of uniforms).</summary>
-    private static void FillNormal(Random rng, Span<float> s, double std)
-    {
-        for (int i = 0; i < s.Length; i += 2)
-        {
-            double u1 = 1.0 - rng.NextDouble(), u2 = rng.NextDouble();
-            double r = Math.Sqrt(-2.0 * Math.Log(u1)), a = 2 * Math.PI * u2;
-            s[i] = (float)(std * r * Math.Cos(a));
-            if (i + 1 < s.Length) s[i + 1] = (float)(std * r * Math.Sin(a));
-        }
     }
 }

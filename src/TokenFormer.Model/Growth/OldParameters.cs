@@ -24,10 +24,7 @@ public static class OldParameters
         var ranges = new List<ParameterRange>();
         foreach (ParameterTensor t in model.Layout.Tensors)
         {
-            int oldRows = !t.Name.EndsWith("param_tokens", StringComparison.Ordinal) ? -1
-                : t.Name.Contains(".mlp.", StringComparison.Ordinal) ? stage.OldTokens.Ffn
-                : t.Name.Contains(".attention.proj.", StringComparison.Ordinal) ? stage.OldTokens.Proj
-                : stage.OldTokens.Qkv;
+            int oldRows = t.TokenCount(stage.OldTokens);
             int length = oldRows < 0 ? t.Length : oldRows * d;
             if (length == 0) continue;
             // merge with the previous range when adjacent (e.g. the final LayerNorm weight and bias)

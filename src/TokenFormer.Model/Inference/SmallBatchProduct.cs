@@ -27,6 +27,9 @@ internal sealed unsafe class SmallBatchProduct : IParallelWork
     private int _xOff, _bOff, _yOff, _ldx, _ldy, _m, _k, _n, _parts, _chunk;
     private bool _nt, _accumulate;
 
+    /// <summary>Largest inner dimension K and output width N this instance takes.</summary>
+    public int MaxWidth => _zero.Length;
+
     /// <summary>Scratch for products whose inner dimension K and output width N are at most <paramref name="maxWidth"/>.</summary>
     public SmallBatchProduct(int maxWidth)
     {

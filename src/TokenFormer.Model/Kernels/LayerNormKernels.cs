@@ -85,21 +85,4 @@ public static class LayerNormKernels
             dx[i] = accumulate ? dx[i] + v : v;
         }
     }
-
-    /// <summary>
-    /// Affine backward of one row: dw += dy ⊙ x̂, db += dy, and dx (+)= LN backward of dx̂ = dy ⊙ w.
-    /// <paramref name="scratch"/>: [d] temporary.
-    /// </summary>
-    public static void BackwardAffine(ReadOnlySpan<float> xhat, ReadOnlySpan<float> dy, float rstd, ReadOnlySpan<float> w,
-        Span<float> dx, Span<float> dw, Span<float> db, Span<float> scratch, bool accumulate)
-    {
-        int d = xhat.Length;
-        for (int i = 0; i < d; i++)
-        {
-            dw[i] += dy[i] * xhat[i];
-            db[i] += dy[i];
-            scratch[i] = dy[i] * w[i];
-        }
-        BackwardNonParam(xhat, scratch[..d], rstd, dx, accumulate);
-    }
 }

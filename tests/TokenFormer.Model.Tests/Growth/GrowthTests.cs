@@ -92,7 +92,7 @@ public class GrowthTests(ITestOutputHelper output)
         TokenFormerModel small = Fixture("l2gelu_deep5");
         TokenCounts target = Bigger(small.Config);
         TokenFormerModel grown = ModelGrower.Grow(small, new GrowthOptions(target, GrowthMode.Preserve, Seed: 9));
-        double valueStd = ModelGrower.ValueStd(grown.Config);
+        double valueStd = ParameterTensor.ValueStd(grown.Config);
         int d = grown.Config.HiddenSize;
         var newValues = new List<float>();
         foreach (ParameterTensor t in grown.Layout.Tensors)
@@ -141,7 +141,7 @@ public class GrowthTests(ITestOutputHelper output)
             string key = ParameterLayout.LayerKey(0, "mlp.key_param_tokens");
             ReadOnlySpan<float> newKeys = grown.Tensor(key)[small.Tensor(key).Length..];
             double keyStd = Math.Sqrt(newKeys.ToArray().Average(v => (double)v * v));
-            Assert.InRange(keyStd, ModelGrower.KeyStd * 0.9, ModelGrower.KeyStd * 1.1);
+            Assert.InRange(keyStd, ParameterTensor.KeyStd * 0.9, ParameterTensor.KeyStd * 1.1);
 
             int[] ids = GoldenIds(name, out int batch, out int seq);
             float diff = MaxAbsDiff(Logits(small, ids, batch, seq), Logits(grown, ids, batch, seq));
@@ -259,7 +259,8 @@ public class GrowthTests(ITestOutputHelper output)
     {
         TokenFormerModel small = Fixture("growth_small"); // 40 / 24 / 48
         var e1 = Assert.Throws<GrowthException>(() => ModelGrower.Grow(small, new GrowthOptions(new TokenCounts(30, 24, 48))));
-        Assert.Contains("--qkv-tokens 30 is smaller than the source's 40", e1.Message);
+        Assert.Contains("qkv token count 30 is smaller than the source's 40", e1.Message);
+        Assert.Equal("qkv", e1.Field);
         var e2 = Assert.Throws<GrowthException>(() => ModelGrower.Grow(small, new GrowthOptions(new TokenCounts(40, 24, 48))));
         Assert.Contains("nothing to grow", e2.Message);
         var e3 = Assert.Throws<GrowthException>(() => GrowthModes.Parse("random"));

@@ -4,20 +4,32 @@ using TokenFormer.Core.Threading;
 namespace TokenFormer.Model.Kernels;
 
 /// <summary>
-/// Causal multi-head softmax attention, softmax(q kᵀ/√h + causal mask)·v per (sequence, head), float32, with a
+/// Multi-head softmax attention, softmax(q kᵀ/√h (+ causal mask))·v per (sequence, head), float32: causal (row i sees
+/// positions 0…i; the decoder's training) or bidirectional (every row sees the whole sequence; an encoder), with a
 /// recompute backward: the forward keeps only the per-row log-sum-exp (lse: [B, H, T]); the backward recomputes the
 /// probabilities block by block. Score blocks live in per-thread scratch of [64, T] floats, so saved activation memory
 /// grows linearly in T (no T×T matrix is kept per layer and head).
 /// Layouts: q, k, v, out and their gradients are [B, T, H·h] with head j in channels [j·h, (j+1)·h).
 /// </summary>
-public sealed class CausalAttention
+public sealed class SelfAttention
 {
     private const int BlockRows = 64;
 
     [ThreadStatic] private static float[]? _scratchP, _scratchDp;
 
-    private readonly ForwardJob _forward = new();
-    private readonly BackwardJob _backward = new();
+    private readonly ForwardJob _forward;
+    private readonly BackwardJob _backward;
+
+    /// <summary>Causal (<paramref name="causal"/> true) or bidirectional attention.</summary>
+    public SelfAttention(bool causal = true)
+    {
+        Causal = causal;
+        _forward = new ForwardJob { Causal = causal };
+        _backward = new BackwardJob { Causal = causal };
+    }
+
+    /// <summary>True when row i attends only to positions 0…i.</summary>
+    public bool Causal { get; }
 
     /// <summary>Forward: out[B,T,d] and lse[B,H,T] from (rotated) q, k and v [B,T,d].</summary>
     public void Forward(float[] q, float[] k, float[] v, float[] output, float[] lse, int batch, int seq, int heads, int headDim)
@@ -53,6 +65,13 @@ public sealed class CausalAttention
         protected float[]? DOut, DQ, DK, DV;
         protected int Batch, Seq, Heads, HeadDim, D;
         protected float Scale;
+        public bool Causal;
+
+        /// <summary>Keys a block of rows ending at row i1 sees: i1 (causal) or the whole sequence.</summary>
+        protected int Keys(int i1) => Causal ? i1 : Seq;
+
+        /// <summary>Last key (exclusive) row i sees.</summary>
+        protected int Seen(int i) => Causal ? i + 1 : Seq;
 
         public void Set(float[] q, float[] k, float[] v, float[] o, float[] lse, float[]? dOut, float[]? dq, float[]? dk, float[]? dv,
             int batch, int seq, int heads, int headDim)
@@ -70,10 +89,10 @@ public sealed class CausalAttention
 
         public abstract void Execute(int index);
 
-        /// <summary>P[r, 0..i1) ← Q_blk K[0..i1)ᵀ·scale for the block rows [i0, i1).</summary>
-        protected void Scores(int baseOffset, int i0, int rows, int i1, float[] p)
+        /// <summary>P[r, 0..keys) ← Q_blk K[0..keys)ᵀ·scale for the block rows [i0, i0 + rows).</summary>
+        protected void Scores(int baseOffset, int i0, int rows, int keys, float[] p)
         {
-            Gemm.Compute(GemmForm.NT, rows, HeadDim, i1,
+            Gemm.Compute(GemmForm.NT, rows, HeadDim, keys,
                 Q.AsSpan(baseOffset + i0 * D), D, K.AsSpan(baseOffset), D, p.AsSpan(), Seq, Scale);
         }
     }
@@ -88,20 +107,20 @@ public sealed class CausalAttention
             Span<float> lse = Lse.AsSpan(index * Seq, Seq);
             for (int i0 = 0; i0 < Seq; i0 += BlockRows)
             {
-                int rows = Math.Min(BlockRows, Seq - i0), i1 = i0 + rows;
-                Scores(baseOffset, i0, rows, i1, p);
+                int rows = Math.Min(BlockRows, Seq - i0), keys = Keys(i0 + rows);
+                Scores(baseOffset, i0, rows, keys, p);
                 for (int r = 0; r < rows; r++)
                 {
                     int i = i0 + r;
-                    Span<float> row = p.AsSpan(r * Seq, i1);
-                    Span<float> valid = row[..(i + 1)];
+                    Span<float> row = p.AsSpan(r * Seq, keys);
+                    Span<float> valid = row[..Seen(i)];
                     float max = SpanMath.Max(valid);
                     float sum = SpanMath.ExpShifted(valid, max, valid);
                     Elementwise.Scale(valid, 1f / sum);
-                    row[(i + 1)..].Clear();
+                    row[Seen(i)..].Clear();
                     lse[i] = max + MathF.Log(sum);
                 }
-                Gemm.Compute(GemmForm.NN, rows, i1, HeadDim, p.AsSpan(), Seq, V.AsSpan(baseOffset), D,
+                Gemm.Compute(GemmForm.NN, rows, keys, HeadDim, p.AsSpan(), Seq, V.AsSpan(baseOffset), D,
                     O.AsSpan(baseOffset + i0 * D), D);
             }
         }
@@ -118,15 +137,15 @@ public sealed class CausalAttention
             ReadOnlySpan<float> lse = Lse.AsSpan(index * Seq, Seq);
             for (int i0 = 0; i0 < Seq; i0 += BlockRows)
             {
-                int rows = Math.Min(BlockRows, Seq - i0), i1 = i0 + rows;
+                int rows = Math.Min(BlockRows, Seq - i0), i1 = Keys(i0 + rows);
                 Scores(baseOffset, i0, rows, i1, p);
                 for (int r = 0; r < rows; r++)
                 {
                     int i = i0 + r;
                     Span<float> row = p.AsSpan(r * Seq, i1);
-                    Span<float> valid = row[..(i + 1)];
+                    Span<float> valid = row[..Seen(i)];
                     SpanMath.ExpShifted(valid, lse[i], valid);
-                    row[(i + 1)..].Clear();
+                    row[Seen(i)..].Clear();
                 }
                 // dV[0..i1) += Pᵀ·dO_blk
                 Gemm.Compute(GemmForm.TN, i1, rows, HeadDim, p.AsSpan(), Seq, DOut.AsSpan(baseOffset + i0 * D), D,
