@@ -1,0 +1,71 @@
+using TokenFormer.Model.Inference;
+
+namespace TokenFormer.Model.Tests.Architecture;
+
+/// <summary>
+/// The one model definition keeps the zero-allocation steady state of both paths: once warmed up, a training step
+/// (forward with loss, backward) and a decode step (1 row, and 4 rows through the small-batch product) allocate
+/// nothing on any thread.
+/// </summary>
+[Collection(nameof(AllocationCollection))]
+public class SteadyStateAllocationTests
+{
+    private static TokenFormerModel Model()
+    {
+        var cfg = new TokenFormerConfig
+        {
+            NumLayers = 2, HiddenSize = 32, NumAttentionHeads = 2, QkvSlotNum = 24, ProjSlotNum = 16, FfnSlotNum = 40,
+            VocabSize = 50, MaxPositionEmbeddings = 64,
+        };
+        var model = new TokenFormerModel(cfg);
+        model.InitializeRandom(3);
+        return model;
+    }
+
+    private static long Allocated(Action step, int repeats)
+    {
+        step(); step(); // warm-up: thread-local scratch and JIT
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        for (int i = 0; i < repeats; i++) step();
+        return GC.GetTotalAllocatedBytes(precise: true) - before;
+    }
+
+    [Fact]
+    public void TrainingStepAllocatesNothing()
+    {
+        TokenFormerModel model = Model();
+        var runner = new ModelRunner(model, batch: 2, sequence: 16, training: true);
+        var rng = new Random(1);
+        int[] tokens = Enumerable.Range(0, runner.Rows).Select(_ => rng.Next(50)).ToArray();
+        int[] targets = Enumerable.Range(0, runner.Rows).Select(_ => rng.Next(50)).ToArray();
+        long bytes = Allocated(() =>
+        {
+            runner.Forward(tokens, targets, computeGradient: true);
+            runner.Backward();
+        }, 3);
+        Assert.Equal(0, bytes);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    public void DecodeStepAllocatesNothing(int live)
+    {
+        TokenFormerModel model = Model();
+        var runner = new IncrementalRunner(model, maxBatch: 4, maxLength: 32);
+        int[] tokens = new int[live], slots = new int[live], positions = new int[live], logitRows = new int[live];
+        for (int i = 0; i < live; i++) { tokens[i] = 7 + i; slots[i] = i; logitRows[i] = i; }
+        int step = 0;
+        long bytes = Allocated(() =>
+        {
+            for (int i = 0; i < live; i++) positions[i] = step;
+            runner.Forward(tokens, slots, positions, logitRows);
+            step++;
+        }, 5);
+        Assert.Equal(0, bytes);
+    }
+}
+
+/// <summary>Allocation readings are process-wide, so these tests run alone, not beside other test classes.</summary>
+[CollectionDefinition(nameof(AllocationCollection), DisableParallelization = true)]
+public class AllocationCollection;
