@@ -36,20 +36,14 @@ public static class ModelDirectory
                 $"{weightsPath}: tensor '{embKey}' has shape {emb.ShapeText} but config.json vocab_size {v} expects [{v}, {config.HiddenSize}]");
         config.VocabSize = checked((int)emb.Shape[0]);
         var model = new TokenFormerModel(config);
+        LayoutMismatch mismatch = LayoutMismatch.Compare(model.Layout, file.Tensors.Select(t => (t.Name, t.Shape)));
+        if (!mismatch.IsEmpty)
+            throw new ModelFormatException($"{weightsPath} does not fit the {config.NumLayers}-layer TokenFormer of its {ConfigFile}: {mismatch.Describe()}");
         foreach (ParameterTensor t in model.Layout.Tensors)
         {
-            if (!file.Contains(t.Name))
-                throw new ModelFormatException($"{weightsPath}: tensor '{t.Name}' is missing (expected shape {SafeTensorInfo.FormatShape(t.Shape)})");
-            SafeTensorInfo info = file.Get(t.Name);
-            if (!info.Shape.SequenceEqual(t.Shape.Select(x => (long)x)))
-                throw new ModelFormatException(
-                    $"{weightsPath}: tensor '{t.Name}' has shape {info.ShapeText} but the config expects {SafeTensorInfo.FormatShape(t.Shape)}");
             try { file.ReadFloat32(t.Name, model.Parameters.AsSpan(t.Offset, t.Length)); }
             catch (SafeTensorsFormatException e) { throw new ModelFormatException(e.Message); }
         }
-        foreach (SafeTensorInfo info in file.Tensors)
-            if (model.Layout.Find(info.Name) == null)
-                throw new ModelFormatException($"{weightsPath}: unexpected tensor '{info.Name}' {info.ShapeText} (not part of a {config.NumLayers}-layer TokenFormer)");
         return model;
     }
 

@@ -140,7 +140,7 @@ public class ConfigAndModelDirectoryTests : IDisposable
             w.AddFloat32(t.Name, m.Parameters.AsMemory(t.Offset, t.Length), t.Shape.Select(x => (long)x).ToArray());
         w.Save(weights);
         e = Assert.Throws<ModelFormatException>(() => ModelDirectory.Load(_dir));
-        Assert.Contains("'sequential.4.norm.bias' is missing", e.Message);
+        Assert.Contains("missing tensor(s): 'sequential.4.norm.bias' [16]", e.Message);
         Assert.Contains("[16]", e.Message);
 
         // embedding width disagrees with hidden_size

@@ -43,37 +43,16 @@ public static partial class OfficialCheckpointImporter
         c.VocabSize = vocab;
         var layout = new ParameterLayout(c, vocab);
 
-        var missing = new List<string>();
-        var wrong = new List<string>();
-        var pairs = new List<(ParameterTensor, TorchTensor)>(layout.Tensors.Count);
-        foreach (ParameterTensor t in layout.Tensors)
-        {
-            TorchTensor? s = checkpoint.Find(t.Name);
-            if (s == null) { missing.Add($"'{t.Name}' {Shape(t.Shape)}"); continue; }
-            if (!s.Shape.SequenceEqual(t.Shape.Select(x => (long)x)))
-            {
-                wrong.Add($"'{t.Name}' is {s.ShapeText}, expected {Shape(t.Shape)}");
-                continue;
-            }
-            pairs.Add((t, s));
-        }
-        var unexpected = new List<string>();
-        foreach (TorchTensor s in checkpoint.Tensors)
-        {
-            if (layout.Find(s.Name) != null) continue;
-            if (s.Name.EndsWith(".inv_freq", StringComparison.Ordinal)) { notes.Add($"ignored rotary buffer '{s.Name}' (recomputed from rotary_emb_base)"); continue; }
-            unexpected.Add($"'{s.Name}' {s.ShapeText}");
-        }
-        if (missing.Count + wrong.Count + unexpected.Count > 0)
-        {
-            var parts = new List<string>();
-            if (wrong.Count > 0) parts.Add($"{wrong.Count} tensor(s) with the wrong shape: {List(wrong)}");
-            if (missing.Count > 0) parts.Add($"{missing.Count} missing tensor(s): {List(missing)}");
-            if (unexpected.Count > 0) parts.Add($"{unexpected.Count} unexpected tensor(s): {List(unexpected)}");
+        LayoutMismatch mismatch = LayoutMismatch.Compare(layout, checkpoint.Tensors.Select(t => (t.Name, t.Shape)),
+            name => name.EndsWith(".inv_freq", StringComparison.Ordinal));
+        if (!mismatch.IsEmpty)
             throw new ModelFormatException(
                 $"{file} does not fit a TokenFormer with num_layers {c.NumLayers}, hidden_size {c.HiddenSize}, qkv/proj/ffn_slot_num {c.QkvSlotNum}/{c.ProjSlotNum}/{c.FfnSlotNum}: "
-                + string.Join("; ", parts) + $". {Describe(checkpoint)}");
-        }
+                + mismatch.Describe() + $". {Describe(checkpoint)}");
+        foreach (TorchTensor s in checkpoint.Tensors)
+            if (s.Name.EndsWith(".inv_freq", StringComparison.Ordinal) && layout.Find(s.Name) == null)
+                notes.Add($"ignored rotary buffer '{s.Name}' (recomputed from rotary_emb_base)");
+        var pairs = layout.Tensors.Select(t => (t, checkpoint.Find(t.Name)!)).ToList();
         return new Plan(c, pairs, notes);
     }
 
@@ -126,11 +105,6 @@ public static partial class OfficialCheckpointImporter
             + (q != null ? $", query key tokens {q.ShapeText}" : "")
             + (f != null ? $", FFN key tokens {f.ShapeText}" : "") + ".";
     }
-
-    private static string Shape(int[] s) => "[" + string.Join(", ", s) + "]";
-
-    private static string List(List<string> items) =>
-        string.Join(", ", items.Take(8)) + (items.Count > 8 ? $", … ({items.Count - 8} more)" : "");
 
     [GeneratedRegex(@"^sequential\.(\d+)\.mlp\.key_param_tokens$")]
     private static partial Regex LayerKey();
