@@ -3,7 +3,7 @@ using System.Text.Json;
 using TokenFormer.Model;
 using TokenFormer.Model.Training;
 
-namespace TokenFormer.Training.Tests;
+namespace TokenFormer.Cli.Tests;
 
 /// <summary>The prepare / train / eval verbs run as child processes, as a user runs them.</summary>
 public class CliTests

@@ -4,7 +4,7 @@ using TokenFormer.Cli.Generation;
 using TokenFormer.Model;
 using TokenFormer.Model.Inference;
 
-namespace TokenFormer.Training.Tests;
+namespace TokenFormer.Cli.Tests;
 
 /// <summary><c>tokenformer generate</c> as a user runs it, and the streaming detokeniser behind it.</summary>
 public class GenerateCliTests

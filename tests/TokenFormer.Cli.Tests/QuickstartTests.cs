@@ -8,7 +8,7 @@ using TokenFormer.Model;
 using TokenFormer.Model.Training;
 using TokenFormer.Text.Data;
 
-namespace TokenFormer.Training.Tests;
+namespace TokenFormer.Cli.Tests;
 
 /// <summary>
 /// The quickstart in-process on a tiny budget and the committed excerpt (no npm, no network), its .tgz reading and

@@ -1,4 +1,4 @@
-namespace TokenFormer.Serve.Tests;
+namespace TokenFormer.Cli.Tests.Serve;
 
 /// <summary>Test classes that measure the whole process (memory, threads): xunit runs them alone, after the parallel ones.</summary>
 [CollectionDefinition(Name, DisableParallelization = true)]

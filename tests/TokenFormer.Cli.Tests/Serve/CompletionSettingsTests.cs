@@ -1,6 +1,6 @@
 using TokenFormer.Cli.Serve;
 
-namespace TokenFormer.Serve.Tests;
+namespace TokenFormer.Cli.Tests.Serve;
 
 /// <summary>Which requests may share a batch.</summary>
 public sealed class CompletionSettingsTests

@@ -3,7 +3,7 @@ using System.Net.WebSockets;
 using System.Text;
 using System.Text.Json;
 
-namespace TokenFormer.Serve.Tests;
+namespace TokenFormer.Cli.Tests.Serve;
 
 /// <summary>
 /// A minimal Chrome DevTools Protocol client over one WebSocket: <see cref="Send"/> a command (optionally to an

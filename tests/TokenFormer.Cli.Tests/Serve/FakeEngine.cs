@@ -1,6 +1,6 @@
 using TokenFormer.Cli.Serve;
 
-namespace TokenFormer.Serve.Tests;
+namespace TokenFormer.Cli.Tests.Serve;
 
 /// <summary>
 /// A deterministic <see cref="ICompletionEngine"/>: a prompt is as many tokens as it has characters, and its

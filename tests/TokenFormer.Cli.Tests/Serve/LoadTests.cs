@@ -4,7 +4,7 @@ using System.Text.Json;
 using TokenFormer.Cli.Serve;
 using Xunit.Abstractions;
 
-namespace TokenFormer.Serve.Tests;
+namespace TokenFormer.Cli.Tests.Serve;
 
 /// <summary>
 /// Bounded load on loopback: 32 concurrent clients × 20 requests (a quarter of them streamed) against the real

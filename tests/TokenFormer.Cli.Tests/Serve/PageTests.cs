@@ -5,7 +5,7 @@ using System.Text.Json;
 using TokenFormer.Cli.Serve;
 using Xunit.Abstractions;
 
-namespace TokenFormer.Serve.Tests;
+namespace TokenFormer.Cli.Tests.Serve;
 
 /// <summary>
 /// The page at / end to end in headless Chromium (driven over the DevTools protocol): type a prompt, set max tokens

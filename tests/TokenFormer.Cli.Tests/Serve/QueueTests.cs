@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.Json;
 
-namespace TokenFormer.Serve.Tests;
+namespace TokenFormer.Cli.Tests.Serve;
 
 /// <summary>The bounded queue: 503 when full, batching of compatible requests, cancellation on disconnect and on stop.</summary>
 public sealed class QueueTests

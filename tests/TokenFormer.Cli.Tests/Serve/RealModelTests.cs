@@ -4,7 +4,7 @@ using TokenFormer.Cli.Generation;
 using TokenFormer.Cli.Serve;
 using TokenFormer.Model.Inference;
 
-namespace TokenFormer.Serve.Tests;
+namespace TokenFormer.Cli.Tests.Serve;
 
 /// <summary>The server over the real <see cref="TextGeneratorEngine"/> (micro model, random weights, trained tokenizer).</summary>
 public sealed class RealModelTests

@@ -2,7 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 
-namespace TokenFormer.Serve.Tests;
+namespace TokenFormer.Cli.Tests.Serve;
 
 /// <summary>The routes, response shapes and SSE format, against the deterministic fake engine.</summary>
 public sealed class RouteTests

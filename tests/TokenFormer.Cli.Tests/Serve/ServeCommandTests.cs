@@ -1,6 +1,6 @@
 using TokenFormer.Cli;
 
-namespace TokenFormer.Serve.Tests;
+namespace TokenFormer.Cli.Tests.Serve;
 
 /// <summary><c>tokenformer serve</c> refuses bad options and model directories with exit code 1 before listening.</summary>
 public sealed class ServeCommandTests

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace TokenFormer.Serve.Tests;
+namespace TokenFormer.Cli.Tests.Serve;
 
 /// <summary>Reads a text/event-stream body strictly: every event is one "data: …" line followed by a blank line.</summary>
 internal static class Sse

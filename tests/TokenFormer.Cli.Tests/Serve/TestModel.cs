@@ -1,13 +1,14 @@
 using System.IO.Compression;
 using TokenFormer.Model;
+using TokenFormer.TestSupport;
 using TokenFormer.Text;
 
-namespace TokenFormer.Serve.Tests;
+namespace TokenFormer.Cli.Tests.Serve;
 
 /// <summary>
 /// A real model directory for end-to-end tests: the micro preset (L2 d128) with random weights, a 128-position
 /// context and the committed 8192-token trained tokenizer (tests/fixtures/tokenizer/trained-tokenizer.json.gz).
-/// Built once per test process in a temporary folder removed at exit.
+/// Built once per test process in a temporary folder removed at exit (<see cref="TempFolders"/>).
 /// </summary>
 internal static class TestModel
 {
@@ -20,8 +21,7 @@ internal static class TestModel
 
     private static string Build()
     {
-        string tokenizerGz = FindUp(Path.Combine("tests", "fixtures", "tokenizer", "trained-tokenizer.json.gz"))
-            ?? throw new InvalidOperationException("tests/fixtures/tokenizer/trained-tokenizer.json.gz not found above " + AppContext.BaseDirectory);
+        string tokenizerGz = RepositoryPaths.Require(Path.Combine("tests", "fixtures", "tokenizer", "trained-tokenizer.json.gz"));
         string json;
         using (var gz = new GZipStream(File.OpenRead(tokenizerGz), CompressionMode.Decompress))
         using (var reader = new StreamReader(gz))
@@ -34,25 +34,9 @@ internal static class TestModel
         var model = new TokenFormerModel(config);
         model.InitializeRandom(seed: 7);
 
-        string dir = Path.Combine(Path.GetTempPath(), "tokenformer-serve-tests-" + Guid.NewGuid().ToString("N")[..8], "micro-random");
-        System.IO.Directory.CreateDirectory(dir);
+        string dir = Path.Combine(TempFolders.Create("serve-model"), "micro-random");
         ModelDirectory.Save(model, dir);
         tokenizer.Save(Path.Combine(dir, "tokenizer.json"));
-        AppDomain.CurrentDomain.ProcessExit += (_, _) =>
-        {
-            try { System.IO.Directory.Delete(Path.GetDirectoryName(dir)!, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-        };
         return dir;
-    }
-
-    /// <summary>The first existing <paramref name="relative"/> path above the test assembly's folder, or null.</summary>
-    public static string? FindUp(string relative)
-    {
-        for (DirectoryInfo? d = new(AppContext.BaseDirectory); d is not null; d = d.Parent)
-        {
-            string candidate = Path.Combine(d.FullName, relative);
-            if (File.Exists(candidate) || System.IO.Directory.Exists(candidate)) return candidate;
-        }
-        return null;
     }
 }

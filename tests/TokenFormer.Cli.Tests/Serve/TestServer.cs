@@ -1,6 +1,6 @@
 using TokenFormer.Cli.Serve;
 
-namespace TokenFormer.Serve.Tests;
+namespace TokenFormer.Cli.Tests.Serve;
 
 /// <summary>A <see cref="ServeApp"/> started on a free loopback port, with an HttpClient pointed at it.</summary>
 internal sealed class TestServer : IAsyncDisposable

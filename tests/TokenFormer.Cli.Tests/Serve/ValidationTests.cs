@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text.Json;
 
-namespace TokenFormer.Serve.Tests;
+namespace TokenFormer.Cli.Tests.Serve;
 
 /// <summary>Bad requests get 400 with an OpenAI-shaped error naming the field; nothing reaches the engine.</summary>
 public sealed class ValidationTests

@@ -1,6 +1,6 @@
 using TokenFormer.Model.Training;
 
-namespace TokenFormer.Training.Tests;
+namespace TokenFormer.Model.Tests.Training;
 
 public class ProgressDisplayTests
 {

@@ -2,7 +2,10 @@ using System.Xml.Linq;
 using TokenFormer.Model;
 using TokenFormer.Model.Training;
 
-namespace TokenFormer.Training.Tests;
+namespace TokenFormer.Model.Tests.Training;
+
+// After the namespace line, so that Fixtures means the shared training data rather than this project's Fixtures class.
+using Fixtures = TokenFormer.TestSupport.TrainingFixtures;
 
 public class TrainerTests
 {

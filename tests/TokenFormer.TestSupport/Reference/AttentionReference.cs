@@ -1,4 +1,4 @@
-namespace TokenFormer.Model.Reference;
+namespace TokenFormer.TestSupport.Reference;
 
 /// <summary>
 /// Plain double-precision causal multi-head attention with partial GPT-NeoX rotary (spec §1.6) for one sequence:

@@ -1,4 +1,6 @@
-namespace TokenFormer.Core.Kernels;
+using TokenFormer.Core.Kernels;
+
+namespace TokenFormer.TestSupport.Reference;
 
 /// <summary>Plain double-precision reference for <see cref="CrossEntropy.ForwardBackward"/>.</summary>
 public static class CrossEntropyReference

@@ -1,4 +1,4 @@
-namespace TokenFormer.Model.Reference;
+namespace TokenFormer.TestSupport.Reference;
 
 /// <summary>Plain double-precision LayerNorm (biased variance) over rows of x [rows, d], with optional affine w, b [d].</summary>
 public static class LayerNormReference

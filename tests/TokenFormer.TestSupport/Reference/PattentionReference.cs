@@ -1,5 +1,7 @@
 using TokenFormer.Core.Kernels;
-namespace TokenFormer.Model.Reference;
+using TokenFormer.Model;
+
+namespace TokenFormer.TestSupport.Reference;
 
 /// <summary>
 /// Plain double-precision Pattention (spec §1.5) and its backward (spec §1.11): out = Θ(x·K_Pᵀ)·V_P over rows.

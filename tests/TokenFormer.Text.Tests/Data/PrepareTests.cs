@@ -3,7 +3,10 @@ using System.Text;
 using TokenFormer.Text;
 using TokenFormer.Text.Data;
 
-namespace TokenFormer.Training.Tests;
+namespace TokenFormer.Text.Tests.Data;
+
+// After the namespace line, so that Fixtures means the shared training data rather than this project's Fixtures class.
+using Fixtures = TokenFormer.TestSupport.TrainingFixtures;
 
 public class PrepareTests
 {
