@@ -36,7 +36,7 @@ public sealed record KernelBenchResult(string Case, string Variant, int Threads,
 public static class KernelBenchmark
 {
     public static readonly string[] CaseNames =
-        ["gelu", "gelu-backward", "softmax-1024", "softmax-50304", "cross-entropy", "l2norm", "pattention-l2-gelu", "exp-shifted"];
+        ["gelu", "gelu-backward", "cross-entropy", "pattention-l2-gelu", "exp-shifted"];
 
     private sealed record Variant(string Name, Action Run);
 
@@ -151,17 +151,6 @@ public static class KernelBenchmark
             yield return new Case("gelu-backward", $"[{n}]", n, 12L * n,
                 [.. Paths("Activations.GeluBackward", () => Activations.GeluBackward(x, dy, dx))]);
         }
-        foreach ((string name, int rows, int cols) in new[] { ("softmax-1024", 512, 1024), ("softmax-50304", 16, 50304) })
-        {
-            float[] x = Fill(rows * cols, -8, 8), y = new float[rows * cols];
-            int rr = rows, cc = cols;
-            yield return new Case(name, $"[{rows}, {cols}]", (long)rows * cols, 8L * rows * cols,
-                [.. Paths("RowOps.Softmax", () => RowOps.Softmax(x, y, rr, cc)),
-                 new Variant("TensorPrimitives.SoftMax/row", () =>
-                 {
-                     for (int r = 0; r < rr; r++) TensorPrimitives.SoftMax(x.AsSpan(r * cc, cc), y.AsSpan(r * cc, cc));
-                 })]);
-        }
         {
             const int rows = 64, vocab = 50304;
             float[] logits = Fill(rows * vocab, -8, 8), grad = new float[rows * vocab], rowLoss = new float[rows];
@@ -180,16 +169,6 @@ public static class KernelBenchmark
                          g[targets[r]] -= 1f;
                          TensorPrimitives.Multiply(g, 1f / rows, g);
                      }
-                 })]);
-        }
-        {
-            const int rows = 4096, cols = 1024;
-            float[] x = Fill(rows * cols, -2, 2), norms = new float[rows];
-            yield return new Case("l2norm", $"[{rows}, {cols}]", (long)rows * cols, 4L * rows * cols,
-                [.. Paths("RowOps.L2Norms", () => RowOps.L2Norms(x, rows, cols, norms)),
-                 new Variant("TensorPrimitives.Norm/row", () =>
-                 {
-                     for (int r = 0; r < rows; r++) norms[r] = TensorPrimitives.Norm(x.AsSpan(r * cols, cols));
                  })]);
         }
         {
@@ -220,16 +199,15 @@ public static class KernelBenchmark
             const int rows = 256, n = 3072;
             float[] a = Fill(rows * n, -3, 3), pre = new float[rows * n], s = new float[rows * n];
             float tau = MathF.Sqrt(n);
-            var norm = new float[1];
             yield return new Case("pattention-l2-gelu", $"[{rows}, {n}] per row, 1 thread", (long)rows * n, 12L * rows * n,
-                [.. Paths("L2Norms+ScaleThenGelu", () =>
+                [.. Paths("Dot+ScaleThenGelu", () =>
                  {
                      a.CopyTo(pre, 0);
                      for (int r = 0; r < rows; r++)
                      {
                          Span<float> row = pre.AsSpan(r * n, n);
-                         RowOps.L2Norms(row, 1, n, norm);
-                         Activations.ScaleThenGelu(row, tau / norm[0], s.AsSpan(r * n, n));
+                         float norm = MathF.Sqrt(SpanMath.Dot(row, row));
+                         Activations.ScaleThenGelu(row, tau / norm, s.AsSpan(r * n, n));
                      }
                  }),
                  new Variant("unfused Norm, Scale, Gelu", () =>

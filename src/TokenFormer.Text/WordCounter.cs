@@ -15,16 +15,12 @@ public sealed class WordCounter(bool addPrefixSpace = false)
     /// <summary>Word (the piece's text, not yet byte-mapped) → occurrences.</summary>
     public Dictionary<string, long> Counts { get; } = new(StringComparer.Ordinal);
 
-    /// <summary>Characters of text fed so far.</summary>
-    public long CharactersSeen { get; private set; }
-
     /// <summary>Reads a UTF-8 file (invalid bytes become U+FFFD) and counts its words.</summary>
     public void AddFile(string path) => AddText(File.ReadAllText(path, new UTF8Encoding(false, false)));
 
     /// <summary>Counts the words of <paramref name="text"/>, line by line.</summary>
     public void AddText(string text)
     {
-        CharactersSeen += text.Length;
         var chunks = new List<(int Start, int Length)>();
         for (int start = 0; start < text.Length;)
         {

@@ -1,4 +1,5 @@
 using TokenFormer.Core.Kernels;
+using TokenFormer.TestSupport.Reference;
 
 namespace TokenFormer.Core.Tests;
 

@@ -1,5 +1,5 @@
 using TokenFormer.Core.Kernels;
-using TokenFormer.Model.Reference;
+using TokenFormer.TestSupport.Reference;
 
 namespace TokenFormer.Model.Tests;
 

@@ -1,22 +1,11 @@
+using TokenFormer.TestSupport;
+
 namespace TokenFormer.Model.Tests;
 
 /// <summary>Locates the committed fixtures (tests/fixtures) from the test's working directory.</summary>
 internal static class Fixtures
 {
-    public static string Root
-    {
-        get
-        {
-            string? dir = AppContext.BaseDirectory;
-            while (dir != null)
-            {
-                string candidate = Path.Combine(dir, "tests", "fixtures");
-                if (Directory.Exists(candidate)) return candidate;
-                dir = Path.GetDirectoryName(dir);
-            }
-            throw new DirectoryNotFoundException("tests/fixtures not found above " + AppContext.BaseDirectory);
-        }
-    }
+    public static string Root => RepositoryPaths.Require(Path.Combine("tests", "fixtures"));
 
     public static string ModelRoot => Path.Combine(Root, "model");
 

@@ -1,6 +1,6 @@
 using TokenFormer.Core.Kernels;
 using TokenFormer.Model.Kernels;
-using TokenFormer.Model.Reference;
+using TokenFormer.TestSupport.Reference;
 
 namespace TokenFormer.Model.Tests;
 

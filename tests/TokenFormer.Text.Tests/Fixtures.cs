@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
+using TokenFormer.TestSupport;
 using Xunit.Abstractions;
 
 namespace TokenFormer.Text.Tests;
@@ -9,11 +10,10 @@ namespace TokenFormer.Text.Tests;
 internal static class Fixtures
 {
     /// <summary>tests/fixtures/tokenizer, found by walking up from the test assembly's directory.</summary>
-    public static string Directory { get; } = FindUp(Path.Combine("tests", "fixtures", "tokenizer"))
-        ?? throw new InvalidOperationException("tests/fixtures/tokenizer not found above " + AppContext.BaseDirectory);
+    public static string Directory { get; } = RepositoryPaths.Require(Path.Combine("tests", "fixtures", "tokenizer"));
 
     /// <summary>../shared/reference/gpt-neox-20b-tokenizer.json next to the repository, or null when absent.</summary>
-    public static string? NeoxTokenizerPath { get; } = FindUp(Path.Combine("shared", "reference", "gpt-neox-20b-tokenizer.json"));
+    public static string? NeoxTokenizerPath { get; } = RepositoryPaths.FindUp(Path.Combine("shared", "reference", "gpt-neox-20b-tokenizer.json"));
 
     public static string PathOf(string name) => Path.Combine(Directory, name);
 
@@ -56,15 +56,5 @@ internal static class Fixtures
             result.Add(convert(doc.RootElement));
         }
         return result.ToArray();
-    }
-
-    private static string? FindUp(string relative)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, relative);
-            if (File.Exists(candidate) || System.IO.Directory.Exists(candidate)) return candidate;
-        }
-        return null;
     }
 }

@@ -66,56 +66,6 @@ public static unsafe class Gemm
         }
     }
 
-    /// <summary>
-    /// A batch of independent GEMMs of one shape at fixed strides between consecutive matrices
-    /// (per-head attention): for b in [0, batch), C_b = alpha·op(A_b)·op(B_b) (+ C_b), where
-    /// A_b starts at b·strideA, B_b at b·strideB and C_b at b·strideC. Output matrices must not overlap inputs.
-    /// </summary>
-    public static void ComputeBatched(GemmForm form, int batch, int m, int k, int n,
-        ReadOnlySpan<float> a, int lda, long strideA, ReadOnlySpan<float> b, int ldb, long strideB,
-        Span<float> c, int ldc, long strideC, float alpha = 1f, bool accumulate = false)
-    {
-        if (batch < 0) throw new ArgumentException($"GEMM {form} batched: batch must not be negative (batch={batch})");
-        if (batch == 0 || m == 0 || n == 0) return;
-        if (strideA < 0 || strideB < 0 || strideC < 0)
-            throw new ArgumentException($"GEMM {form} batched: strides must not be negative ({strideA}, {strideB}, {strideC})");
-        (int aRows, int aCols) = form == GemmForm.TN ? (k, m) : (m, k);
-        (int bRows, int bCols) = form == GemmForm.NT ? (n, k) : (k, n);
-        long aNeed = strideA * (batch - 1) + GemmArguments.RequiredLength(aRows, aCols, lda);
-        long bNeed = strideB * (batch - 1) + GemmArguments.RequiredLength(bRows, bCols, ldb);
-        long cNeed = strideC * (batch - 1) + GemmArguments.RequiredLength(m, n, ldc);
-        if (aNeed > a.Length || bNeed > b.Length || cNeed > c.Length)
-            throw new ArgumentException(
-                $"GEMM {form} batched: {batch} × (A [{aRows}, {aCols}], B [{bRows}, {bCols}], C [{m}, {n}]) need " +
-                $"{aNeed}, {bNeed}, {cNeed} floats but the spans have {a.Length}, {b.Length}, {c.Length}");
-        if (strideC < GemmArguments.RequiredLength(m, n, ldc) && batch > 1)
-            throw new ArgumentException($"GEMM {form} batched: output matrices C [{m}, {n}] overlap (strideC={strideC})");
-        // Per-item validation of the first item covers leading dimensions and aliasing with the inputs.
-        GemmArguments.Validate(form, m, k, n, a[..(int)GemmArguments.RequiredLength(aRows, aCols, lda)], lda,
-            b[..(int)GemmArguments.RequiredLength(bRows, bCols, ldb)], ldb, c[..(int)cNeed], ldc);
-
-        fixed (float* pa = a, pb = b, pc = c)
-        {
-            var first = new GemmProblem(form, m, k, n, pa, lda, pb, ldb, pc, ldc, alpha, accumulate, Isa);
-            int threads = Parallelism.ThreadCount;
-            if (threads > 1 && batch >= threads)
-            {
-                BatchJob job = BatchJob.ForCurrentThread;
-                job.Set(first, batch, strideA, strideB, strideC);
-                Parallelism.For(batch, job);
-                job.Clear();
-            }
-            else
-            {
-                for (int i = 0; i < batch; i++)
-                {
-                    GemmProblem item = first.Offset(i * strideA, i * strideB, i * strideC);
-                    Run(in item, allowThreads: true);
-                }
-            }
-        }
-    }
-
     internal static void Run(in GemmProblem p, bool allowThreads)
     {
         if (p.K == 0)
@@ -246,28 +196,6 @@ public static unsafe class Gemm
             int pc = index / _rowBlocks * GemmBlocked.KC, ic = index % _rowBlocks * GemmBlocked.MC;
             int kc = Math.Min(GemmBlocked.KC, _p.K - pc), mc = Math.Min(GemmBlocked.MC, _p.M - ic);
             GemmPackingA.Pack(_p.Form, _p.A, _p.Lda, ic, pc, mc, kc, Packed + (long)pc * PackedRows + (long)ic * kc);
-        }
-    }
-
-    private sealed class BatchJob : IParallelWork
-    {
-        [ThreadStatic] private static BatchJob? _current;
-        public static BatchJob ForCurrentThread => _current ??= new BatchJob();
-
-        private GemmProblem _first;
-        private long _sa, _sb, _sc;
-
-        public void Set(in GemmProblem first, int batch, long sa, long sb, long sc)
-        {
-            _first = first; _sa = sa; _sb = sb; _sc = sc;
-        }
-
-        public void Clear() => _first = default;
-
-        public void Execute(int index)
-        {
-            GemmProblem item = _first.Offset(index * _sa, index * _sb, index * _sc);
-            Run(in item, allowThreads: false);
         }
     }
 }

@@ -47,8 +47,4 @@ internal readonly unsafe struct GemmProblem
         float* b = Form == GemmForm.NT ? B + (long)n0 * Ldb : B + n0;
         return new GemmProblem(this, b, C + n0, n1 - n0, PackedA, PackedRows);
     }
-
-    /// <summary>The same shape at other base offsets (for batched calls).</summary>
-    public GemmProblem Offset(long da, long db, long dc) =>
-        new(Form, M, K, N, A + da, Lda, B + db, Ldb, C + dc, Ldc, Alpha, Accumulate, Isa);
 }

@@ -3,7 +3,7 @@ using System.Runtime.CompilerServices;
 namespace TokenFormer.Core.Kernels;
 
 /// <summary>
-/// Single-row building blocks of <see cref="RowOps"/> and <see cref="CrossEntropy"/>, written once over
+/// Single-row building blocks of <see cref="SpanMath"/> and <see cref="CrossEntropy"/>, written once over
 /// <see cref="IFloatVector{TV}"/>. Each takes a pointer to one row of n floats; tails go through a stack buffer
 /// padded with a neutral value, so no lane reads or writes past the row.
 /// </summary>
@@ -24,24 +24,6 @@ internal static unsafe class RowKernels
         if (n <= block) return SumBlock<TV, TW>(x, n);
         double s = 0;
         for (int i = 0; i < n; i += block) s += SumBlock<TV, TW>(x + i, Math.Min(block, n - i));
-        return (float)s;
-    }
-
-    /// <summary>Σ (x − c)² (c = 0 gives the sum of squares).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    public static float SumSquares<TV, TW>(float* x, int n, float c) where TV : struct where TW : IFloatVector<TV>
-    {
-        int block = BlockOf<TV, TW>();
-        if (c == 0f)
-        {
-            if (n <= block) return DotBlock<TV, TW>(x, x, n);
-            double q = 0;
-            for (int i = 0; i < n; i += block) q += DotBlock<TV, TW>(x + i, x + i, Math.Min(block, n - i));
-            return (float)q;
-        }
-        if (n <= block) return SumSquaresBlock<TV, TW>(x, n, c);
-        double s = 0;
-        for (int i = 0; i < n; i += block) s += SumSquaresBlock<TV, TW>(x + i, Math.Min(block, n - i), c);
         return (float)s;
     }
 
@@ -91,22 +73,6 @@ internal static unsafe class RowKernels
         return TW.Sum(TW.Add(TW.Add(s0, s1), TW.Add(s2, s3)));
     }
 
-    /// <summary>dx = y ⊙ (dy − c) (dx may equal dy or y); the softmax backward step with c = Σ y·dy.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void MultiplyShifted<TV, TW>(float* y, float* dy, float* dx, int n, float c) where TV : struct where TW : IFloatVector<TV>
-    {
-        int w = TW.Count, i = 0;
-        TV vc = TW.Create(c);
-        for (; i <= n - w; i += w) TW.Store(TW.Multiply(TW.Load(y + i), TW.Subtract(TW.Load(dy + i), vc)), dx + i);
-        if (i < n)
-        {
-            float* bufY = stackalloc float[VectorLoops.MaxLanes];
-            float* bufD = stackalloc float[VectorLoops.MaxLanes];
-            TV v = TW.Multiply(VectorLoops.LoadPartial<TV, TW>(y + i, n - i, 0f, bufY), TW.Subtract(VectorLoops.LoadPartial<TV, TW>(dy + i, n - i, 0f, bufD), vc));
-            VectorLoops.StorePartial<TV, TW>(v, dx + i, n - i, bufY);
-        }
-    }
-
     /// <summary>max over the row (−∞ for n = 0).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static float Max<TV, TW>(float* x, int n) where TV : struct where TW : IFloatVector<TV>
@@ -151,38 +117,6 @@ internal static unsafe class RowKernels
         return TW.Sum(TW.Add(TW.Add(s0, s1), TW.Add(s2, s3)));
     }
 
-    /// <summary>Σ (x − c)² over one block.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float SumSquaresBlock<TV, TW>(float* x, int n, float c) where TV : struct where TW : IFloatVector<TV>
-    {
-        int w = TW.Count, i = 0;
-        TV vc = TW.Create(c);
-        TV s0 = TW.Create(0f), s1 = s0, s2 = s0, s3 = s0;
-        for (; i <= n - 4 * w; i += 4 * w)
-        {
-            TV d0 = TW.Subtract(TW.Load(x + i), vc);
-            TV d1 = TW.Subtract(TW.Load(x + i + w), vc);
-            TV d2 = TW.Subtract(TW.Load(x + i + 2 * w), vc);
-            TV d3 = TW.Subtract(TW.Load(x + i + 3 * w), vc);
-            s0 = TW.MultiplyAdd(d0, d0, s0);
-            s1 = TW.MultiplyAdd(d1, d1, s1);
-            s2 = TW.MultiplyAdd(d2, d2, s2);
-            s3 = TW.MultiplyAdd(d3, d3, s3);
-        }
-        for (; i <= n - w; i += w)
-        {
-            TV d = TW.Subtract(TW.Load(x + i), vc);
-            s0 = TW.MultiplyAdd(d, d, s0);
-        }
-        if (i < n)
-        {
-            float* buf = stackalloc float[VectorLoops.MaxLanes];
-            TV d = TW.Subtract(VectorLoops.LoadPartial<TV, TW>(x + i, n - i, c, buf), vc);
-            s1 = TW.MultiplyAdd(d, d, s1);
-        }
-        return TW.Sum(TW.Add(TW.Add(s0, s1), TW.Add(s2, s3)));
-    }
-
     /// <summary>Σ exp(x − shift) over one block, optionally storing the exponentials.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float SumExpBlock<TV, TW>(float* x, float* y, int n, float shift) where TV : struct where TW : IFloatVector<TV>
@@ -214,21 +148,6 @@ internal static unsafe class RowKernels
         return TW.Sum(TW.Add(s0, s1));
     }
 
-    /// <summary>y = (x + add)·scale (y may equal x).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void AddScale<TV, TW>(float* x, float* y, int n, float add, float scale) where TV : struct where TW : IFloatVector<TV>
-    {
-        int w = TW.Count, i = 0;
-        TV va = TW.Create(add), vs = TW.Create(scale);
-        for (; i <= n - w; i += w) TW.Store(TW.Multiply(TW.Add(TW.Load(x + i), va), vs), y + i);
-        if (i < n)
-        {
-            float* buf = stackalloc float[VectorLoops.MaxLanes];
-            TV v = TW.Multiply(TW.Add(VectorLoops.LoadPartial<TV, TW>(x + i, n - i, 0f, buf), va), vs);
-            VectorLoops.StorePartial<TV, TW>(v, y + i, n - i, buf);
-        }
-    }
-
     /// <summary>y = x·scale (y may equal x).</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static void Scale<TV, TW>(float* x, float* y, int n, float scale) where TV : struct where TW : IFloatVector<TV>
@@ -247,21 +166,6 @@ internal static unsafe class RowKernels
         {
             float* buf = stackalloc float[VectorLoops.MaxLanes];
             TV v = TW.Multiply(VectorLoops.LoadPartial<TV, TW>(x + i, n - i, 0f, buf), vs);
-            VectorLoops.StorePartial<TV, TW>(v, y + i, n - i, buf);
-        }
-    }
-
-    /// <summary>y = (x − shift) − offset (y may equal x); the log-softmax output step.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void ShiftTwice<TV, TW>(float* x, float* y, int n, float shift, float offset) where TV : struct where TW : IFloatVector<TV>
-    {
-        int w = TW.Count, i = 0;
-        TV vs = TW.Create(shift), vo = TW.Create(offset);
-        for (; i <= n - w; i += w) TW.Store(TW.Subtract(TW.Subtract(TW.Load(x + i), vs), vo), y + i);
-        if (i < n)
-        {
-            float* buf = stackalloc float[VectorLoops.MaxLanes];
-            TV v = TW.Subtract(TW.Subtract(VectorLoops.LoadPartial<TV, TW>(x + i, n - i, 0f, buf), vs), vo);
             VectorLoops.StorePartial<TV, TW>(v, y + i, n - i, buf);
         }
     }

@@ -70,18 +70,4 @@ public static unsafe class SpanMath
             };
         }
     }
-
-    /// <summary>Σ exp(x − shift) without storing the exponentials (log-sum-exp after <see cref="Max"/>).</summary>
-    public static float SumExpShifted(ReadOnlySpan<float> x, float shift)
-    {
-        fixed (float* px = x)
-        {
-            return SimdPaths.Current switch
-            {
-                SimdPath.Vector512 => RowKernels.SumExp<Vector512<float>, Float512>(px, null, x.Length, shift),
-                SimdPath.Vector256 => RowKernels.SumExp<Vector256<float>, Float256>(px, null, x.Length, shift),
-                _ => RowKernels.SumExp<float, Float1>(px, null, x.Length, shift),
-            };
-        }
-    }
 }

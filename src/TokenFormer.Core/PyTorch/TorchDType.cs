@@ -17,14 +17,6 @@ public static class TorchDTypes
     /// <summary>Bytes per element.</summary>
     public static int ItemSize(TorchDType t) => t == TorchDType.Float32 ? 4 : 2;
 
-    /// <summary>The storage class name in the pickle (<c>torch.FloatStorage</c> …) for a dtype.</summary>
-    public static string StorageName(TorchDType t) => t switch
-    {
-        TorchDType.Float32 => "FloatStorage",
-        TorchDType.Float16 => "HalfStorage",
-        _ => "BFloat16Storage",
-    };
-
     /// <summary>The dtype of storage class <c>torch.{name}</c>, or null when the reader does not accept it.</summary>
     public static TorchDType? FromStorageName(string name) => name switch
     {

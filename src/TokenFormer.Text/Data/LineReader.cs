@@ -13,9 +13,6 @@ internal sealed class LineReader(TextReader reader, int maxLine)
     private int _pos, _len;
     private bool _eof;
 
-    /// <summary>Line number (1-based) of the line last returned.</summary>
-    public long LineNumber { get; private set; }
-
     /// <summary>
     /// The next line or part of a line; <paramref name="complete"/> is false for a part that the rest of a long
     /// line follows. Returns null at the end of the stream.
@@ -33,7 +30,6 @@ internal sealed class LineReader(TextReader reader, int maxLine)
                     _pos = _len = 0;
                     complete = true;
                     if (_line.Length == 0) return null;
-                    LineNumber++;
                     return _line.ToString();
                 }
                 _pos = 0;
@@ -46,7 +42,6 @@ internal sealed class LineReader(TextReader reader, int maxLine)
             if (nl >= 0 && _pos == nl + 1)
             {
                 complete = true;
-                LineNumber++;
                 return _line.ToString();
             }
             if (_line.Length >= maxLine)

@@ -1,7 +1,7 @@
 using TokenFormer.Core.SafeTensors;
 using TokenFormer.Model.Growth;
-using TokenFormer.Model.Reference;
 using TokenFormer.Model.Training;
+using TokenFormer.TestSupport.Reference;
 using Xunit.Abstractions;
 
 namespace TokenFormer.Model.Tests.Growth;

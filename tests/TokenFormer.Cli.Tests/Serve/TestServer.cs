@@ -1,0 +1,34 @@
+using TokenFormer.Cli.Serve;
+
+namespace TokenFormer.Cli.Tests.Serve;
+
+/// <summary>A <see cref="ServeApp"/> started on a free loopback port, with an HttpClient pointed at it.</summary>
+internal sealed class TestServer : IAsyncDisposable
+{
+    private TestServer(ServeApp app, HttpClient client)
+    {
+        App = app;
+        Client = client;
+    }
+
+    public ServeApp App { get; }
+    public HttpClient Client { get; }
+    public Uri BaseAddress => Client.BaseAddress!;
+
+    public static async Task<TestServer> StartAsync(ICompletionEngine engine, int maxQueue = 64, int maxBatch = 4)
+    {
+        ServeApp app = ServeApp.Create(engine, new ServeOptions { Host = "127.0.0.1", Port = 0, MaxQueue = maxQueue, MaxBatch = maxBatch });
+        await app.StartAsync();
+        string url = app.Urls.Single();
+        Assert.StartsWith("http://127.0.0.1:", url);
+        var client = new HttpClient { BaseAddress = new Uri(url + "/"), Timeout = TimeSpan.FromSeconds(60) };
+        return new TestServer(app, client);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await App.StopAsync();
+        await App.DisposeAsync();
+    }
+}
