@@ -159,6 +159,7 @@ public static class TrainCommand
         TokenFormerConfig cfg;
         try { cfg = preset != null ? TokenFormerPresets.Get(preset) : TokenFormerConfig.Load(configPath!); }
         catch (TokenFormerConfigException e) { throw new CliException(e.Message); }
+        ConfigNotes.Print(cfg, Console.Out);
         if (cfg.VocabSize is int v && v != vocab && configPath != null)
             Console.WriteLine($"note: {configPath} says vocab_size {v}; using the data tokenizer's {vocab}");
         cfg.VocabSize = vocab;
