@@ -17,13 +17,16 @@ namespace TokenFormer.Model;
 /// </summary>
 public static class ConfigReader
 {
-    /// <summary>The config.json names of the fields <see cref="TokenFormerConfig"/> holds as properties.</summary>
-    public static IReadOnlySet<string> ModelFields { get; } = new HashSet<string>(StringComparer.Ordinal)
-    {
+    /// <summary>The config.json names of the fields <see cref="TokenFormerConfig"/> holds as properties, in file order.</summary>
+    public static IReadOnlyList<string> ModelFieldOrder { get; } =
+    [
         "num_layers", "hidden_size", "num_attention_heads", "qkv_slot_num", "proj_slot_num", "ffn_slot_num",
         "norm_activation_type", "rotary_pct", "rotary_emb_base", "layernorm_epsilon", "max_position_embeddings",
         "vocab_size", "pattention_scale_qkv", "pattention_scale_proj", "pattention_scale_ffn",
-    };
+    ];
+
+    /// <summary><see cref="ModelFieldOrder"/> as a set.</summary>
+    public static IReadOnlySet<string> ModelFields { get; } = new HashSet<string>(ModelFieldOrder, StringComparer.Ordinal);
 
     /// <summary>Reads a .json, .yml or .yaml config file (by extension; otherwise by content); errors name the file.</summary>
     public static TokenFormerConfig Load(string path, bool keepUnknownFields)

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using TokenFormer.Core.IO;
 
@@ -141,6 +142,22 @@ public sealed class TokenFormerConfig
     public void Save(string path)
     {
         AtomicFile.WriteAllText(path, ToJson() + "\n");
+    }
+
+    /// <summary>
+    /// The first model field (in config.json order, <see cref="ConfigReader.ModelFieldOrder"/>) whose value differs
+    /// from <paramref name="other"/>'s, with both values as JSON text ("null" for unset); null when the two describe
+    /// the same model. Fields outside the model (<see cref="Extra"/>: growth lineage, training settings) are not compared.
+    /// </summary>
+    public (string Field, string Mine, string Theirs)? FirstDifference(TokenFormerConfig other)
+    {
+        JsonObject mine = JsonNode.Parse(ToJson())!.AsObject(), theirs = JsonNode.Parse(other.ToJson())!.AsObject();
+        foreach (string field in ConfigReader.ModelFieldOrder)
+        {
+            string a = mine[field]?.ToJsonString() ?? "null", b = theirs[field]?.ToJsonString() ?? "null";
+            if (a != b) return (field, a, b);
+        }
+        return null;
     }
 
     /// <summary>A deep copy (not validated: a copy, not a file read; <see cref="Assumptions"/> are kept).</summary>
