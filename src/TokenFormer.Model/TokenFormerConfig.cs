@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using TokenFormer.Core.IO;
 
@@ -9,7 +10,9 @@ namespace TokenFormer.Model;
 /// (those of the released models' config.json and the official YAML configs). Our additions have their own
 /// names: <c>vocab_size</c> (taken from the embedding tensor when absent) and the optional Pattention scale
 /// overrides <c>pattention_scale_qkv|proj|ffn</c> (τ; null = √n of that Pattention, as the official code).
-/// Unknown fields are kept in <see cref="Extra"/> and written back unchanged.
+/// Unknown fields are kept in <see cref="Extra"/> and written back unchanged. Files are read by
+/// <see cref="ConfigReader"/>, the reader every path shares; the initial values here are
+/// <see cref="ConfigDefaults"/>, what an absent field means.
 /// </summary>
 public sealed class TokenFormerConfig
 {
@@ -19,11 +22,11 @@ public sealed class TokenFormerConfig
     [JsonPropertyName("qkv_slot_num")] public int QkvSlotNum { get; set; }
     [JsonPropertyName("proj_slot_num")] public int ProjSlotNum { get; set; }
     [JsonPropertyName("ffn_slot_num")] public int FfnSlotNum { get; set; }
-    [JsonPropertyName("norm_activation_type")] public string NormActivationType { get; set; } = "l2_norm_gelu";
-    [JsonPropertyName("rotary_pct")] public double RotaryPct { get; set; } = 0.25;
-    [JsonPropertyName("rotary_emb_base")] public double RotaryEmbBase { get; set; } = 10000;
-    [JsonPropertyName("layernorm_epsilon")] public double LayerNormEpsilon { get; set; } = 1e-5;
-    [JsonPropertyName("max_position_embeddings")] public int MaxPositionEmbeddings { get; set; } = 2048;
+    [JsonPropertyName("norm_activation_type")] public string NormActivationType { get; set; } = ConfigDefaults.NormActivationType;
+    [JsonPropertyName("rotary_pct")] public double RotaryPct { get; set; } = ConfigDefaults.RotaryPct;
+    [JsonPropertyName("rotary_emb_base")] public double RotaryEmbBase { get; set; } = ConfigDefaults.RotaryEmbBase;
+    [JsonPropertyName("layernorm_epsilon")] public double LayerNormEpsilon { get; set; } = ConfigDefaults.LayerNormEpsilon;
+    [JsonPropertyName("max_position_embeddings")] public int MaxPositionEmbeddings { get; set; } = ConfigDefaults.MaxPositionEmbeddings;
 
     /// <summary>Our addition: vocabulary rows of the (tied) embedding; null = take it from the checkpoint.</summary>
     [JsonPropertyName("vocab_size")] public int? VocabSize { get; set; }
@@ -34,6 +37,13 @@ public sealed class TokenFormerConfig
     [JsonPropertyName("pattention_scale_proj")] public double? PattentionScaleProj { get; set; }
     /// <summary>Our addition: τ for the FFN Pattention; null = √ffn_slot_num.</summary>
     [JsonPropertyName("pattention_scale_ffn")] public double? PattentionScaleFfn { get; set; }
+
+    /// <summary>
+    /// What the reader assumed for fields the file left out, one line each naming the file, the field, the value and
+    /// why (<see cref="ConfigDefaults.Optional"/>); empty for a config that states every field. Not written to JSON:
+    /// a saved config states every field.
+    /// </summary>
+    [JsonIgnore] public IReadOnlyList<string> Assumptions { get; set; } = [];
 
     /// <summary>Fields this class does not know; kept and written back.</summary>
     [JsonExtensionData] public Dictionary<string, JsonElement>? Extra { get; set; }
@@ -111,36 +121,18 @@ public sealed class TokenFormerConfig
     public static readonly string[] RequiredFields =
         ["num_layers", "hidden_size", "num_attention_heads", "qkv_slot_num", "proj_slot_num", "ffn_slot_num"];
 
-    /// <summary>Parses config.json text (does not validate; call <see cref="Validate"/>).</summary>
-    public static TokenFormerConfig FromJson(string json, string source = "config.json")
-    {
-        try
-        {
-            using (JsonDocument doc = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }))
-            {
-                if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                    throw new TokenFormerConfigException($"{source}: expected a JSON object");
-                foreach (string required in RequiredFields)
-                    if (!doc.RootElement.TryGetProperty(required, out _))
-                        throw new TokenFormerConfigException($"{source}: required field '{required}' is missing");
-            }
-            return JsonSerializer.Deserialize<TokenFormerConfig>(json, Options)
-                ?? throw new TokenFormerConfigException($"{source}: empty config");
-        }
-        catch (JsonException e)
-        {
-            throw new TokenFormerConfigException($"{source}: {e.Message}");
-        }
-    }
+    /// <summary>
+    /// Parses and validates config.json text with <see cref="ConfigReader"/> (absent fields take
+    /// <see cref="ConfigDefaults"/>, unimplemented official fields are refused, unknown fields are kept).
+    /// </summary>
+    public static TokenFormerConfig FromJson(string json, string source = "config.json") =>
+        ConfigReader.FromJson(json, source, keepUnknownFields: true);
 
     /// <summary>Loads and validates a config.json file; errors name the file.</summary>
     public static TokenFormerConfig Load(string path)
     {
         if (!File.Exists(path)) throw new TokenFormerConfigException($"{path}: file not found");
-        TokenFormerConfig c = FromJson(File.ReadAllText(path), path);
-        try { c.Validate(); }
-        catch (TokenFormerConfigException e) { throw new TokenFormerConfigException($"{path}: {e.Message}"); }
-        return c;
+        return FromJson(File.ReadAllText(path), path);
     }
 
     /// <summary>Serialises to indented JSON (official names, our additions when set, unknown fields kept).</summary>
@@ -152,8 +144,29 @@ public sealed class TokenFormerConfig
         AtomicFile.WriteAllText(path, ToJson() + "\n");
     }
 
-    /// <summary>A deep copy.</summary>
-    public TokenFormerConfig Clone() => FromJson(ToJson());
+    /// <summary>
+    /// The first model field (in config.json order, <see cref="ConfigReader.ModelFieldOrder"/>) whose value differs
+    /// from <paramref name="other"/>'s, with both values as JSON text ("null" for unset); null when the two describe
+    /// the same model. Fields outside the model (<see cref="Extra"/>: growth lineage, training settings) are not compared.
+    /// </summary>
+    public (string Field, string Mine, string Theirs)? FirstDifference(TokenFormerConfig other)
+    {
+        JsonObject mine = JsonNode.Parse(ToJson())!.AsObject(), theirs = JsonNode.Parse(other.ToJson())!.AsObject();
+        foreach (string field in ConfigReader.ModelFieldOrder)
+        {
+            string a = mine[field]?.ToJsonString() ?? "null", b = theirs[field]?.ToJsonString() ?? "null";
+            if (a != b) return (field, a, b);
+        }
+        return null;
+    }
+
+    /// <summary>A deep copy (not validated: a copy, not a file read; <see cref="Assumptions"/> are kept).</summary>
+    public TokenFormerConfig Clone()
+    {
+        TokenFormerConfig copy = JsonSerializer.Deserialize<TokenFormerConfig>(ToJson(), Options)!;
+        copy.Assumptions = Assumptions;
+        return copy;
+    }
 }
 
 /// <summary>An invalid or inconsistent <see cref="TokenFormerConfig"/>; the message names the field.</summary>

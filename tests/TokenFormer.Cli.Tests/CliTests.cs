@@ -72,6 +72,62 @@ public class CliTests
     }
 
     [Fact]
+    public void OnePlainTextFile_WithTheDefaults_TrainsAndPrintsAValidationLoss()
+    {
+        // the most common input: one big .txt file; tokenizer train → prepare → train with their defaults
+        string dir = Fixtures.TempDir("cli-onefile");
+        string text = Path.Combine(dir, "corpus.txt"), tok = Path.Combine(dir, "tokenizer.json"), data = Path.Combine(dir, "data"), run = Path.Combine(dir, "run");
+        File.WriteAllText(text, Fixtures.Text + "\n" + Fixtures.Text.ToUpperInvariant() + "\n" + Fixtures.Text.ToLowerInvariant());
+        var (code, stdout, stderr) = Fixtures.RunCli("tokenizer", "train", "--input", text, "--vocab-size", "400", "--out", tok);
+        Assert.True(code == 0, stderr);
+        (code, stdout, stderr) = Fixtures.RunCli("prepare", "--tokenizer", tok, "--input", text, "--out", data);
+        Assert.True(code == 0, stderr);
+        Assert.Contains("note: validation held out by tokens", stdout);
+        Assert.Contains("with --boundary file each file is one document", stdout);
+        var meta = TokenFormer.Text.Data.DatasetMeta.Load(data);
+        Assert.Equal("tokens", meta.ValSplit);
+        Assert.True(meta.ValTokens >= 257, $"val {meta.ValTokens} tokens");
+
+        (code, stdout, stderr) = Fixtures.RunCli("train", "--data", data, "--preset", "micro", "--out", run, "--steps", "20", "--threads", "1");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("eval step 0: val_loss", stdout);
+        Assert.Contains("eval step 20: val_loss", stdout);
+        Assert.Matches(@"finished at step 20: loss [0-9.]+, val_loss [0-9.]+", stdout);
+    }
+
+    [Fact]
+    public void Resume_WithTheOriginalConfig_Continues_AndAChangedConfigIsRefusedNamingTheField()
+    {
+        string dir = Fixtures.TempDir("cli-resume-config");
+        var (data, config) = PrepareData(dir);
+        string run = Path.Combine(dir, "run");
+        var (code, _, err) = Fixtures.RunCli(TrainArgs(data, config, run, steps: 2));
+        Assert.True(code == 0, err);
+
+        // the same command line plus --resume (and more steps) continues from the checkpoint
+        (code, string output, err) = Fixtures.RunCli([.. TrainArgs(data, config, run, steps: 4), "--resume"]);
+        Assert.True(code == 0, err);
+        Assert.Contains("resuming from", output);
+        Assert.Equal([2L, 4L], new CheckpointStore(run).List().Select(c => c.Step).ToArray());
+
+        // a config that differs in hidden_size is refused, naming the field and both values
+        TokenFormerConfig changed = Fixtures.TinyConfig();
+        changed.VocabSize = null;
+        changed.HiddenSize = 48;
+        string changedPath = Path.Combine(dir, "changed.json");
+        changed.Save(changedPath);
+        (code, _, err) = Fixtures.RunCli([.. TrainArgs(data, changedPath, run, steps: 6), "--resume"]);
+        Assert.Equal(1, code);
+        Assert.Contains($"--resume: --config {changedPath} differs from the checkpoint's model in hidden_size: 48 given, 32 in", err);
+        Assert.Equal([2L, 4L], new CheckpointStore(run).List().Select(c => c.Step).ToArray());
+
+        // so is a preset, and the first differing field is the one named
+        (code, _, err) = Fixtures.RunCli("train", "--data", data, "--preset", "micro", "--out", run, "--resume", "--steps", "6", "--threads", "1");
+        Assert.Equal(1, code);
+        Assert.Contains("--resume: --preset micro differs from the checkpoint's model in num_layers: 2 given, 1 in", err);
+    }
+
+    [Fact]
     public void CornerCases_GiveClearErrors()
     {
         string dir = Fixtures.TempDir("cli-errors");

@@ -70,7 +70,13 @@ public class GrowCliTests
         Assert.Contains("--freeze-old needs --init-from", Fails(["train", "--data", data, "--config", config, "--out", Path.Combine(dir, "y1"), "--steps", "2", "--freeze-old", .. common]).Err);
         Assert.Contains("no growth lineage", Fails(["train", "--data", data, "--init-from", run, "--out", Path.Combine(dir, "y2"), "--steps", "2", "--freeze-old", .. common]).Err);
         Assert.Contains("leave out --preset and --config", Fails(["train", "--data", data, "--init-from", grown, "--config", config, "--out", Path.Combine(dir, "y3"), "--steps", "2", .. common]).Err);
-        Assert.Contains("leave out --preset, --config and --init-from", Fails(["train", "--data", data, "--init-from", grown, "--out", cont, "--resume", "--steps", "4", "--threads", "1"]).Err);
+        // the command line the run was started with, plus --resume, continues it (with its frozen rows)
+        r = Fixtures.RunCli(["train", "--data", data, "--init-from", grown, "--out", cont, "--steps", "3", "--freeze-old", "--resume", .. common]);
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Contains("resuming from", r.Out);
+        Assert.Equal(3L, new CheckpointStore(cont).Latest()!.Value.Step);
+        Assert.Contains("is not the model this run started from", Fails(["train", "--data", data, "--init-from", run, "--out", cont, "--resume", "--steps", "4", "--threads", "1"]).Err);
+        Assert.Contains("leave out --preset and --config", Fails(["train", "--data", data, "--init-from", grown, "--config", config, "--out", cont, "--resume", "--steps", "4", "--threads", "1"]).Err);
         Assert.Contains("freeze_old true", Fails(["train", "--data", data, "--out", cont, "--resume", "--steps", "4", "--freeze-old", "false", "--threads", "1"]).Err);
 
         // a model whose vocabulary is not the data's

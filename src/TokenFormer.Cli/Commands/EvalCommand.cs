@@ -37,6 +37,7 @@ public static class EvalCommand
             TokenFormerModel m;
             try { m = ModelDirectory.Load(modelDir); }
             catch (Exception e) when (e is ModelFormatException or TokenFormerConfigException) { throw new CliException(e.Message); }
+            ConfigNotes.Print(m.Config);
             if (textFile != null) return EvaluateText(m, modelDir, textFile, parse.GetValue(seq), parse.GetValue(batch), parse.GetValue(maxWindows));
             string dataDir = dataOption!;
             using TokenDataset ds = TrainCommand.OpenSplit(dataDir, splitName);

@@ -32,6 +32,7 @@ public static class ForwardCommand
             TokenFormerModel m;
             try { m = ModelDirectory.Load(parse.GetValue(model)!); }
             catch (Exception e) when (e is ModelFormatException or TokenFormerConfigException) { throw new CliException(e.Message); }
+            ConfigNotes.Print(m.Config);
             if (inputIds.Length > m.Config.MaxPositionEmbeddings)
                 throw new CliException($"{inputIds.Length} input ids exceed max_position_embeddings {m.Config.MaxPositionEmbeddings}");
             Check(inputIds, m.Vocab, "input");

@@ -104,8 +104,11 @@ public static class GrowCommand
     /// <summary>Loads a model directory, errors as <see cref="CliException"/>.</summary>
     internal static TokenFormerModel LoadModel(string directory)
     {
-        try { return ModelDirectory.Load(directory); }
+        TokenFormerModel model;
+        try { model = ModelDirectory.Load(directory); }
         catch (Exception e) when (e is ModelFormatException or TokenFormerConfigException or GrowthException) { throw new CliException(e.Message); }
+        ConfigNotes.Print(model.Config);
+        return model;
     }
 
     /// <summary>Writes a model directory (and a copy of <paramref name="tokenizer"/>), each file via a temporary file and rename.</summary>

@@ -132,7 +132,7 @@ public static class ImportCommand
 
         TokenFormerConfig c = plan.Config;
         var dtypes = ckpt.Tensors.GroupBy(t => t.DType).Select(g => $"{g.Count()} {g.Key}");
-        foreach (string note in plan.Notes) Console.WriteLine($"note: {note}");
+        foreach (string note in plan.Config.Assumptions.Concat(plan.Notes)) Console.WriteLine($"note: {note}");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"read {ckpt.Tensors.Count} tensors ({string.Join(", ", dtypes)}; {ckpt.Storages.Count} storage(s)) from {bin}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

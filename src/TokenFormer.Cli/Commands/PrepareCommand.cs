@@ -21,7 +21,7 @@ public static class PrepareCommand
             AllowMultipleArgumentsPerToken = true, Arity = ArgumentArity.OneOrMore,
         };
         var output = new Option<string>("--out") { Description = "Data directory to write", Required = true };
-        var valFraction = new Option<double>("--val-fraction") { Description = "Fraction of documents for validation, evenly spaced (default 0.005)", DefaultValueFactory = _ => 0.005 };
+        var valFraction = new Option<double>("--val-fraction") { Description = "Fraction for validation: of the documents, evenly spaced; of the tokens (the last share, at least one 257-token evaluation window) when the documents would give validation less than that, e.g. one big .txt file (default 0.005)", DefaultValueFactory = _ => 0.005 };
         var boundary = new Option<string>("--boundary")
         {
             Description = "Documents in .txt files: 'file' (each file is one document) or 'blank-line' (blank lines separate documents)",
@@ -73,11 +73,17 @@ public static class PrepareCommand
             proc.Refresh();
             Console.WriteLine((
                 $"wrote {options.OutputDirectory}: train {meta.TrainTokens:N0} tokens ({meta.TrainDocuments:N0} documents), " +
-                $"val {meta.ValTokens:N0} tokens ({meta.ValDocuments:N0} documents), {meta.DType}, vocab {meta.VocabSize}" +
+                $"val {meta.ValTokens:N0} tokens ({meta.ValDocuments:N0} documents{(meta.ValTailTokens > 0 ? $" + the last {meta.ValTailTokens:N0} tokens of the training stream" : "")}), {meta.DType}, vocab {meta.VocabSize}" +
                 (meta.EmptyDocuments > 0 ? $", {meta.EmptyDocuments} empty document(s) skipped" : "")));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{meta.InputBytes / 1e6:F1} MB in {seconds:F1} s ({meta.InputBytes / 1e6 / seconds:F1} MB/s), peak RSS {proc.PeakWorkingSet64 / 1e6:F0} MB"));
-            if (meta.ValTokens == 0)
+            if (meta.ValSplit == "tokens")
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"note: validation held out by tokens: the document split gave validation {meta.ValTokens - meta.ValTailTokens:N0} tokens " +
+                    $"({meta.ValDocuments:N0} of {meta.TrainDocuments + meta.ValDocuments:N0} documents{(options.Boundary == DocumentBoundary.File ? "; with --boundary file each file is one document" : "")}), " +
+                    $"less than one evaluation window ({options.MinValidationTokens} tokens), so the last {meta.ValTailTokens:N0} tokens of the training stream " +
+                    $"({100.0 * meta.ValTailTokens / (meta.TrainTokens + meta.ValTokens):F1} % of all) were moved to validation"));
+            else if (meta.ValTokens == 0)
                 Console.WriteLine("note: the validation split is empty (too few documents for --val-fraction); train with --eval-every 0 or prepare with a larger fraction");
             return 0;
         });

@@ -79,11 +79,10 @@ public static class TrainCommand
             {
                 if (parse.GetValue(resume))
                 {
-                    if (parse.GetValue(preset) != null || parse.GetValue(config) != null || parse.GetValue(initFrom) != null)
-                        throw new CliException("--resume takes the model from the checkpoint; leave out --preset, --config and --init-from");
                     CheckFreezeOnResume(runDir, parse.GetResult(freezeOld) is { Implicit: false } ? parse.GetValue(freezeOld) : null);
                     CheckResumable(runDir, train.Meta, parse, (batch, "--batch"), (seq, "--seq"), (accum, "--grad-accum"), (lr, "--lr"), (minLr, "--min-lr"),
                         (warmup, "--warmup"), (wd, "--weight-decay"), (clip, "--clip"), (seed, "--seed"), (evalWindows, "--eval-windows"));
+                    CheckResumeModel(runDir, parse.GetValue(preset), parse.GetValue(config), parse.GetValue(initFrom), train.Meta.VocabSize);
                     trainer = Trainer.Resume(runDir, scheduling, parse.GetValue(steps), new DatasetSource(train), new DatasetSource(val), context);
                 }
                 else
@@ -159,6 +158,7 @@ public static class TrainCommand
         TokenFormerConfig cfg;
         try { cfg = preset != null ? TokenFormerPresets.Get(preset) : TokenFormerConfig.Load(configPath!); }
         catch (TokenFormerConfigException e) { throw new CliException(e.Message); }
+        ConfigNotes.Print(cfg, Console.Out);
         if (cfg.VocabSize is int v && v != vocab && configPath != null)
             Console.WriteLine($"note: {configPath} says vocab_size {v}; using the data tokenizer's {vocab}");
         cfg.VocabSize = vocab;
@@ -176,6 +176,42 @@ public static class TrainCommand
             throw new CliException($"--init-from {modelDir}: the model's embedding has {modelVocab} rows (vocab_size) but {dataDir} was prepared with a " +
                 $"{meta.VocabSize}-id tokenizer; prepare the data with the model's tokenizer ({path})");
         CheckTokenizer(path, meta, dataDir, $"--init-from {modelDir}:", modelVocab);
+    }
+
+    /// <summary>
+    /// On --resume the model comes from the checkpoint, but the command line the run was started with may be given
+    /// again: a --preset or --config must describe the checkpoint's model (else the first differing field is named),
+    /// and an --init-from must name the model the run started from.
+    /// </summary>
+    private static void CheckResumeModel(string runDir, string? presetName, string? configPath, string? initDir, int vocab)
+    {
+        if (presetName == null && configPath == null && initDir == null) return;
+        if (initDir != null && (presetName != null || configPath != null))
+            throw new CliException("--init-from takes the model from that directory; leave out --preset and --config");
+        var latest = new CheckpointStore(runDir).Latest()
+            ?? throw new CliException($"--resume: {runDir} holds no complete checkpoint");
+        if (initDir != null)
+        {
+            TrainerState state;
+            try { state = TrainerState.Load(Path.Combine(latest.Path, TrainerState.FileName)); }
+            catch (InvalidDataException e) { throw new CliException(e.Message); }
+            string resolved = Path.GetFullPath(GrowCommand.ResolveModelDirectory(initDir, "--init-from"));
+            if (state.InitFrom != resolved)
+                throw new CliException($"--resume: --init-from {initDir} ({resolved}) is not the model this run started from " +
+                    $"({state.InitFrom ?? "it started from --preset or --config"}); leave --init-from out (a resumed run continues from its checkpoint {latest.Path})");
+            return;
+        }
+        TokenFormerConfig given = LoadConfig(presetName, configPath, vocab);
+        string storedPath = Path.Combine(latest.Path, ModelDirectory.ConfigFile);
+        TokenFormerConfig stored;
+        try { stored = TokenFormerConfig.Load(storedPath); }
+        catch (TokenFormerConfigException e) { throw new CliException(e.Message); }
+        if (given.FirstDifference(stored) is var (field, mine, theirs))
+        {
+            string what = presetName != null ? $"--preset {presetName}" : $"--config {configPath}";
+            throw new CliException($"--resume: {what} differs from the checkpoint's model in {field}: {mine} given, {theirs} in {storedPath}; " +
+                $"leave {(presetName != null ? "--preset" : "--config")} out or give the one the run was started with (a resumed run keeps its model)");
+        }
     }
 
     /// <summary>On --resume, an explicit --freeze-old must agree with the checkpoint's setting.</summary>

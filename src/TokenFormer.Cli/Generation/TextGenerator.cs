@@ -51,8 +51,11 @@ public sealed class TextGenerator
         foreach (string f in new[] { ModelDirectory.ConfigFile, ModelDirectory.WeightsFile })
             if (!File.Exists(Path.Combine(modelDirectory, f)))
                 throw new CliException($"{Path.Combine(modelDirectory, f)}: file not found (a model directory holds {ModelDirectory.ConfigFile}, {ModelDirectory.WeightsFile} and {TokenizerFile})");
-        try { return ModelDirectory.Load(modelDirectory); }
+        TokenFormerModel model;
+        try { model = ModelDirectory.Load(modelDirectory); }
         catch (ModelFormatException e) { throw new CliException(e.Message); }
+        Commands.ConfigNotes.Print(model.Config);
+        return model;
     }
 
     /// <summary>Loads the directory's tokenizer.json; CliException naming the file when missing or invalid.</summary>

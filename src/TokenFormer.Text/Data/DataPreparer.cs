@@ -9,6 +9,12 @@ namespace TokenFormer.Text.Data;
 /// <c>tokenizer.json</c> (a copy) and <c>meta.json</c> (written last). One thread reads and cuts documents while
 /// the batch before is tokenised on all threads (<see cref="Tokenizer.EncodeBatch"/>), so memory is bounded by
 /// about three batches whatever the input size.
+/// Validation is held out by documents (<see cref="PrepareOptions.IsValidation"/>). When that leaves fewer than
+/// <see cref="PrepareOptions.MinValidationTokens"/> validation tokens — one plain text file is one document, so the
+/// most common input would otherwise get none — and the corpus is large enough for both splits to hold that many,
+/// the split is made by tokens instead: the last share of the training stream (⌈val_fraction · all tokens⌉, at least
+/// <see cref="PrepareOptions.MinValidationTokens"/>) moves to validation, recorded in meta.json as
+/// <c>val_split: "tokens"</c>.
 /// </summary>
 public static class DataPreparer
 {
@@ -86,6 +92,9 @@ public static class DataPreparer
         if (trainDocs + valDocs == 0)
             throw new DataFormatException($"the inputs hold no text ({reader.EmptyDocuments} empty document(s)); nothing to prepare");
 
+        long tail = TokenSplitTail(options, train.Count, val.Count);
+        if (tail > 0) train.MoveTailTo(val, tail);
+
         train.Commit();
         val.Commit();
         tokenizer.Save(Path.Combine(options.OutputDirectory, DatasetMeta.TokenizerFile));
@@ -101,11 +110,28 @@ public static class DataPreparer
             ValDocuments = valDocs,
             EmptyDocuments = reader.EmptyDocuments,
             ValFraction = options.ValFraction,
+            ValSplit = tail > 0 ? "tokens" : "documents",
+            ValTailTokens = tail,
             DocumentBoundary = options.Boundary == DocumentBoundary.File ? "file" : "blank-line",
             InputBytes = totalBytes,
             Inputs = files.Count <= 64 ? files.Select(f => Path.GetFileName(f)).ToList() : [.. files.Take(64).Select(f => Path.GetFileName(f)), $"... ({files.Count} files)"],
         };
         meta.Save(options.OutputDirectory);
         return meta;
+    }
+
+    /// <summary>
+    /// Tokens to move from the end of the training stream to validation: 0 when the document split gave validation
+    /// at least <see cref="PrepareOptions.MinValidationTokens"/>, when no validation was asked for (val_fraction 0),
+    /// or when the corpus is too small for both splits to hold that many (then the document split stands, and
+    /// <c>train</c> names the split that is too short); else enough for ⌈val_fraction · all⌉ validation tokens, at
+    /// least the minimum, leaving training at least the minimum.
+    /// </summary>
+    public static long TokenSplitTail(PrepareOptions options, long trainTokens, long valTokens)
+    {
+        long min = options.MinValidationTokens, all = trainTokens + valTokens;
+        if (options.ValFraction <= 0 || valTokens >= min || all < 2 * min) return 0;
+        long want = Math.Clamp((long)Math.Ceiling(options.ValFraction * all), min, all - min);
+        return Math.Max(0, want - valTokens);
     }
 }

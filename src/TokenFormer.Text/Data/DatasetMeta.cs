@@ -26,6 +26,14 @@ public sealed class DatasetMeta
     [JsonPropertyName("val_documents")] public long ValDocuments { get; set; }
     [JsonPropertyName("empty_documents_skipped")] public long EmptyDocuments { get; set; }
     [JsonPropertyName("val_fraction")] public double ValFraction { get; set; }
+    /// <summary>
+    /// How validation was held out: "documents" (every document whole in one split, evenly spaced) or "tokens" (the
+    /// document split left too few validation tokens, e.g. one big file is one document, so the last
+    /// <see cref="ValTailTokens"/> tokens of the training stream were moved to validation after its documents).
+    /// </summary>
+    [JsonPropertyName("val_split")] public string ValSplit { get; set; } = "documents";
+    /// <summary>Tokens moved from the end of the training stream to validation ("tokens" split); 0 otherwise.</summary>
+    [JsonPropertyName("val_tail_tokens")] public long ValTailTokens { get; set; }
     [JsonPropertyName("document_boundary")] public string DocumentBoundary { get; set; } = "file";
     [JsonPropertyName("input_bytes")] public long InputBytes { get; set; }
     [JsonPropertyName("inputs")] public List<string> Inputs { get; set; } = [];

@@ -12,6 +12,11 @@ public sealed record PrepareOptions
     /// ⌊(d+1)·f⌋ &gt; ⌊d·f⌋, i.e. evenly spaced, ⌊n·f⌋ of n documents.
     /// </summary>
     public double ValFraction { get; init; } = 0.005;
+    /// <summary>
+    /// Fewest validation tokens the document split may leave before the split is made by tokens instead (see
+    /// <see cref="DataPreparer"/>): one evaluation window at <c>train</c>'s default --seq 256, i.e. 256 inputs + 1 target.
+    /// </summary>
+    public long MinValidationTokens { get; init; } = 257;
     /// <summary>How .txt files are cut into documents.</summary>
     public DocumentBoundary Boundary { get; init; } = DocumentBoundary.File;
     /// <summary>

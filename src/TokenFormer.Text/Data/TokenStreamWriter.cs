@@ -13,10 +13,14 @@ public sealed class TokenStreamWriter(string path, int itemSize) : IDisposable
     private readonly byte[] _buffer = new byte[1 << 20];
     private int _used;
 
+    /// <summary>Bytes per token: 2 (uint16) or 4 (uint32).</summary>
+    public int ItemSize => itemSize;
+
     /// <summary>Tokens written.</summary>
     public long Count { get; private set; }
 
-    private FileStream Stream => _stream ??= new FileStream(_temp, FileMode.Create, FileAccess.Write, FileShare.None, 1);
+    // read-write, so that MoveTailTo can read back the stream's tail before it is committed
+    private FileStream Stream => _stream ??= new FileStream(_temp, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1);
 
     /// <summary>Appends ids; each must fit the item size.</summary>
     public void Write(ReadOnlySpan<int> ids)
@@ -38,6 +42,32 @@ public sealed class TokenStreamWriter(string path, int itemSize) : IDisposable
             _used += itemSize;
         }
         Count += ids.Length;
+    }
+
+    /// <summary>
+    /// Moves the last <paramref name="count"/> tokens of this uncommitted stream, in order, to the end of
+    /// <paramref name="destination"/> (same item size), in chunks: memory stays at the buffer size whatever the count.
+    /// </summary>
+    public void MoveTailTo(TokenStreamWriter destination, long count)
+    {
+        if (destination.ItemSize != itemSize) throw new ArgumentException($"item sizes differ ({itemSize} and {destination.ItemSize})", nameof(destination));
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, Count);
+        Flush();
+        destination.Flush();
+        long start = (Count - count) * itemSize, end = Count * itemSize;
+        for (long at = start; at < end;)
+        {
+            int n = (int)Math.Min(_buffer.Length, end - at);
+            Stream.Position = at;
+            Stream.ReadExactly(_buffer, 0, n);
+            destination.Stream.Write(_buffer, 0, n);
+            at += n;
+        }
+        Stream.SetLength(start);
+        Stream.Position = start;
+        Count -= count;
+        destination.Count += count;
     }
 
     private void Flush()

@@ -10,7 +10,9 @@ namespace TokenFormer.Cli.Tests.Serve;
 /// <summary>
 /// The page at / end to end in headless Chromium (driven over the DevTools protocol): type a prompt, set max tokens
 /// and temperature 0, click Generate, wait for the streamed text, compare it with the API's answer, take a
-/// screenshot. Prints "SKIPPED: chromium not found" and passes when no Chromium is installed.
+/// screenshot. Without a Chromium it prints "SKIPPED: chromium not found" and passes on a developer's machine, but
+/// fails when the environment variable CI is "true": CI must test the page in a real browser (.ci/run installs
+/// Debian's chromium when it is missing).
 /// Environment: CHROMIUM (browser path), TOKENFORMER_SERVE_SCREENSHOT (where to save the PNG; default: a temp file),
 /// TOKENFORMER_SERVE_PAGE_MODEL (a model directory to serve instead of the random micro model).
 /// </summary>
@@ -29,6 +31,9 @@ public sealed class PageTests(ITestOutputHelper output)
         string? chromium = FindChromium();
         if (chromium is null)
         {
+            if (string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase))
+                Assert.Fail("CI=true but no Chromium was found (looked at $CHROMIUM, /usr/bin/chromium, /usr/bin/chromium-browser, " +
+                    "/usr/bin/google-chrome); install Debian's chromium (.ci/run does when it runs as root) or set CHROMIUM to the browser");
             output.WriteLine("SKIPPED: chromium not found");
             return;
         }

@@ -174,6 +174,69 @@ public class PrepareTests
     }
 
     [Fact]
+    public void OneBigFile_IsSplitByTokens_TheLastShareHeldOut()
+    {
+        // one .txt file is one document with --boundary file: the document split would leave validation empty
+        string dir = Fixtures.TempDir("prep-onefile");
+        string a = Path.Combine(dir, "a.txt");
+        File.WriteAllText(a, Fixtures.Text + "\n" + Fixtures.Text.ToUpperInvariant());
+        string output = Path.Combine(dir, "data");
+        var (meta, train, val) = Prepare(output, new PrepareOptions { Inputs = [a], OutputDirectory = output, ValFraction = 0.005 });
+        int[] all = Docs(File.ReadAllText(a));
+        Assert.True(all.Length >= 2 * 257, $"the fixture gives {all.Length} tokens; the test needs two windows of 257");
+        long expectedVal = Math.Max(257, (long)Math.Ceiling(0.005 * all.Length));
+        Assert.Equal("tokens", meta.ValSplit);
+        Assert.Equal(expectedVal, meta.ValTailTokens);
+        Assert.Equal(expectedVal, val.Length);
+        Assert.Equal(all[..^(int)expectedVal], train);      // the stream in order: training is the head …
+        Assert.Equal(all[^(int)expectedVal..], val);        // … validation the last share
+        Assert.Equal((1L, 0L), (meta.TrainDocuments, meta.ValDocuments));
+        Assert.Equal(train.Length, meta.TrainTokens);
+        Assert.Equal(val.Length, meta.ValTokens);
+
+        // a larger fraction holds out that share of the tokens
+        string output2 = Path.Combine(dir, "data2");
+        var (meta2, _, val2) = Prepare(output2, new PrepareOptions { Inputs = [a], OutputDirectory = output2, ValFraction = 0.4 });
+        Assert.Equal((long)Math.Ceiling(0.4 * all.Length), val2.Length);
+        Assert.Equal(all[^val2.Length..], val2);
+        Assert.Equal("tokens", meta2.ValSplit);
+    }
+
+    [Fact]
+    public void TooFewValidationDocuments_KeepThem_AndTakeTheRestFromTheEndOfTraining()
+    {
+        // four paragraphs, the fourth (short) one the document split's only validation document
+        string dir = Fixtures.TempDir("prep-fewdocs");
+        string a = Path.Combine(dir, "a.txt");
+        string text = Fixtures.Text.Replace("\n\n", "\n").Trim();
+        string[] paragraphs = [text, text.ToUpperInvariant(), text.ToLowerInvariant(), "A short one."];
+        File.WriteAllText(a, string.Join("\n\n", paragraphs));
+        string output = Path.Combine(dir, "data");
+        var (meta, train, val) = Prepare(output, new PrepareOptions { Inputs = [a], OutputDirectory = output, ValFraction = 0.25, Boundary = DocumentBoundary.BlankLine });
+        int[] trainDocs = Docs(paragraphs[0], paragraphs[1], paragraphs[2]), valDoc = Docs(paragraphs[3]);
+        long want = (long)Math.Ceiling(0.25 * (trainDocs.Length + valDoc.Length));
+        Assert.Equal("tokens", meta.ValSplit);
+        Assert.Equal(want - valDoc.Length, meta.ValTailTokens);
+        Assert.Equal(trainDocs[..^(int)meta.ValTailTokens], train);
+        Assert.Equal(valDoc.Concat(trainDocs[^(int)meta.ValTailTokens..]), val);
+        Assert.Equal(1, meta.ValDocuments);
+    }
+
+    [Theory]
+    [InlineData(0.005, 10_000, 0, 257)]     // one document: at least one window
+    [InlineData(0.05, 10_000, 0, 500)]      // the fraction of the tokens when that is more
+    [InlineData(0.005, 10_000, 100, 157)]   // the document split's validation tokens count towards it
+    [InlineData(0.005, 10_000, 257, 0)]     // the document split suffices
+    [InlineData(0.0, 10_000, 0, 0)]         // no validation asked for
+    [InlineData(0.005, 513, 0, 0)]          // too small for two windows: the document split stands
+    [InlineData(0.9, 1_000, 0, 743)]        // training keeps at least one window
+    public void TokenSplitTail_Rules(double fraction, long trainTokens, long valTokens, long expected)
+    {
+        var o = new PrepareOptions { Inputs = [], OutputDirectory = "", ValFraction = fraction };
+        Assert.Equal(expected, DataPreparer.TokenSplitTail(o, trainTokens, valTokens));
+    }
+
+    [Fact]
     public void Uint32Streams_RoundTrip()
     {
         string dir = Fixtures.TempDir("prep-u32");
