@@ -89,8 +89,37 @@ public sealed class SelfAttention
 
         public abstract void Execute(int index);
 
+        /// <summary>
+        /// The attention probabilities P [rows, keys] (row stride Seq) of the block of rows [i0, i0 + rows) of work item
+        /// <paramref name="index"/> (sequence, head); positions a row does not see are zero. The forward normalises the
+        /// scores and stores each row's log-sum-exp; the backward (<paramref name="fromLse"/>) recomputes P from it.
+        /// Returns the number of keys the block sees.
+        /// </summary>
+        protected int Probabilities(int index, int baseOffset, int i0, int rows, float[] p, bool fromLse)
+        {
+            int keys = Keys(i0 + rows);
+            Scores(baseOffset, i0, rows, keys, p);
+            Span<float> lse = Lse.AsSpan(index * Seq, Seq);
+            for (int r = 0; r < rows; r++)
+            {
+                int i = i0 + r;
+                Span<float> row = p.AsSpan(r * Seq, keys);
+                Span<float> valid = row[..Seen(i)];
+                if (fromLse) SpanMath.ExpShifted(valid, lse[i], valid);
+                else
+                {
+                    float max = SpanMath.Max(valid);
+                    float sum = SpanMath.ExpShifted(valid, max, valid);
+                    Elementwise.Scale(valid, 1f / sum);
+                    lse[i] = max + MathF.Log(sum);
+                }
+                row[Seen(i)..].Clear();
+            }
+            return keys;
+        }
+
         /// <summary>P[r, 0..keys) ← Q_blk K[0..keys)ᵀ·scale for the block rows [i0, i0 + rows).</summary>
-        protected void Scores(int baseOffset, int i0, int rows, int keys, float[] p)
+        private void Scores(int baseOffset, int i0, int rows, int keys, float[] p)
         {
             Gemm.Compute(GemmForm.NT, rows, HeadDim, keys,
                 Q.AsSpan(baseOffset + i0 * D), D, K.AsSpan(baseOffset), D, p.AsSpan(), Seq, Scale);
@@ -104,22 +133,9 @@ public sealed class SelfAttention
             int b = index / Heads, hd = index % Heads;
             int baseOffset = b * Seq * D + hd * HeadDim;
             float[] p = Scratch(ref _scratchP, BlockRows * Seq);
-            Span<float> lse = Lse.AsSpan(index * Seq, Seq);
             for (int i0 = 0; i0 < Seq; i0 += BlockRows)
             {
-                int rows = Math.Min(BlockRows, Seq - i0), keys = Keys(i0 + rows);
-                Scores(baseOffset, i0, rows, keys, p);
-                for (int r = 0; r < rows; r++)
-                {
-                    int i = i0 + r;
-                    Span<float> row = p.AsSpan(r * Seq, keys);
-                    Span<float> valid = row[..Seen(i)];
-                    float max = SpanMath.Max(valid);
-                    float sum = SpanMath.ExpShifted(valid, max, valid);
-                    Elementwise.Scale(valid, 1f / sum);
-                    row[Seen(i)..].Clear();
-                    lse[i] = max + MathF.Log(sum);
-                }
+                int rows = Math.Min(BlockRows, Seq - i0), keys = Probabilities(index, baseOffset, i0, rows, p, fromLse: false);
                 Gemm.Compute(GemmForm.NN, rows, keys, HeadDim, p.AsSpan(), Seq, V.AsSpan(baseOffset), D,
                     O.AsSpan(baseOffset + i0 * D), D);
             }
@@ -134,19 +150,9 @@ public sealed class SelfAttention
             int baseOffset = b * Seq * D + hd * HeadDim;
             float[] p = Scratch(ref _scratchP, BlockRows * Seq);
             float[] dp = Scratch(ref _scratchDp, BlockRows * Seq);
-            ReadOnlySpan<float> lse = Lse.AsSpan(index * Seq, Seq);
             for (int i0 = 0; i0 < Seq; i0 += BlockRows)
             {
-                int rows = Math.Min(BlockRows, Seq - i0), i1 = Keys(i0 + rows);
-                Scores(baseOffset, i0, rows, i1, p);
-                for (int r = 0; r < rows; r++)
-                {
-                    int i = i0 + r;
-                    Span<float> row = p.AsSpan(r * Seq, i1);
-                    Span<float> valid = row[..Seen(i)];
-                    SpanMath.ExpShifted(valid, lse[i], valid);
-                    row[Seen(i)..].Clear();
-                }
+                int rows = Math.Min(BlockRows, Seq - i0), i1 = Probabilities(index, baseOffset, i0, rows, p, fromLse: true);
                 // dV[0..i1) += Pᵀ·dO_blk
                 Gemm.Compute(GemmForm.TN, i1, rows, HeadDim, p.AsSpan(), Seq, DOut.AsSpan(baseOffset + i0 * D), D,
                     DV.AsSpan(baseOffset), D, 1f, accumulate: true);
