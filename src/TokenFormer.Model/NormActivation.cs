@@ -1,6 +1,6 @@
 namespace TokenFormer.Model;
 
-/// <summary>Pattention's non-linear normaliser Θ (config field <c>norm_activation_type</c>, spec §1.5).</summary>
+/// <summary>Pattention's non-linear normaliser Θ (config field <c>norm_activation_type</c>, docs/architecture.md, Pattention).</summary>
 public enum NormActivation
 {
     /// <summary><c>l2_norm_gelu</c>: S = GeLU(A·τ/‖A‖₂) (the official default).</summary>

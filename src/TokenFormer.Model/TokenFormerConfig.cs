@@ -70,7 +70,7 @@ public sealed class TokenFormerConfig
     /// <summary>τ of the FFN.</summary>
     [JsonIgnore] public double ScaleFfn => PattentionScaleFfn ?? Math.Sqrt(FfnSlotNum);
 
-    /// <summary>Parameter count P = V·d + L·2d·(3·n_qkv + n_proj + n_ffn) + 2d (spec §2).</summary>
+    /// <summary>Parameter count P = V·d + L·2d·(3·n_qkv + n_proj + n_ffn) + 2d (docs/architecture.md, Parameters and presets).</summary>
     public long ParameterCount(int? vocab = null) =>
         (long)(vocab ?? Vocab) * HiddenSize + (long)NumLayers * 2 * HiddenSize * (3L * QkvSlotNum + ProjSlotNum + FfnSlotNum) + 2L * HiddenSize;
 

@@ -1,7 +1,7 @@
 namespace TokenFormer.Model;
 
 /// <summary>
-/// Named model sizes: the four official Pile models (spec §2.1) and small CPU presets. The CPU presets' vocabulary
+/// Named model sizes: the four official Pile models (docs/architecture.md, Parameters and presets) and small CPU presets. The CPU presets' vocabulary
 /// is a placeholder; when training, the vocabulary comes from the tokenizer.
 /// </summary>
 public static class TokenFormerPresets

@@ -8,7 +8,7 @@ using TokenFormer.Text.Data;
 namespace TokenFormer.Cli.Commands;
 
 /// <summary>
-/// <c>tokenformer grow</c>: appends parameter tokens to every Pattention of a trained model (spec §5) and writes the
+/// <c>tokenformer grow</c>: appends parameter tokens to every Pattention of a trained model (docs/architecture.md, Growth) and writes the
 /// grown model directory (config.json with its growth lineage, model.safetensors, the source's tokenizer.json).
 /// </summary>
 public static class GrowCommand
@@ -80,7 +80,7 @@ public static class GrowCommand
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"τ: qkv {tau.Qkv:G6}, proj {tau.Proj:G6}, ffn {tau.Ffn:G6} ({(growthMode == GrowthMode.Preserve ? "frozen at the source's" : "√ of the new counts")})"));
             if (growthMode == GrowthMode.Preserve && model.Config.Activation == NormActivation.Softmax)
-                Console.WriteLine("note: norm_activation_type softmax: zero new keys still receive softmax mass, so the grown model does not compute the source's function (spec §5.3)");
+                Console.WriteLine("note: norm_activation_type softmax: zero new keys still receive softmax mass, so the grown model does not compute the source's function (docs/architecture.md, Growth)");
             if (!File.Exists(tokenizer))
                 Console.Error.WriteLine($"warning: {tokenizer} not found; the grown model has no tokenizer.json");
             return 0;

@@ -9,7 +9,7 @@ public sealed record TextCompletion(int[] Ids, string Text, string FinishReason 
 
 /// <summary>
 /// Text in, text out: encodes prompts with the model's tokenizer (an empty prompt becomes the end-of-text token,
-/// spec §7.1), generates with a <see cref="Generator"/>, and streams decoded text with stop strings
+/// docs/architecture.md, Generation), generates with a <see cref="Generator"/>, and streams decoded text with stop strings
 /// (<see cref="TextStream"/>). Errors: <see cref="ArgumentException"/> for a bad request (too many prompts, a prompt
 /// longer than the context, sampling values out of range). Not thread-safe.
 /// </summary>

@@ -1,10 +1,10 @@
 namespace TokenFormer.Model.Growth;
 
-/// <summary>How the appended parameter-token rows are initialised and what happens to τ (spec §5.2–5.3).</summary>
+/// <summary>How the appended parameter-token rows are initialised and what happens to τ (docs/architecture.md, Growth).</summary>
 public enum GrowthMode
 {
     /// <summary>
-    /// Function-preserving (spec §5.1/§5.3, the paper's App. B): new key tokens 0, new value tokens drawn with the
+    /// Function-preserving (docs/architecture.md, Growth; the paper's App. B): new key tokens 0, new value tokens drawn with the
     /// value init N(0, (2/(L·√d))²), τ of every Pattention frozen at its old value (pattention_scale_* = old √n). For
     /// <c>l2_norm_gelu</c> and <c>gelu_l2_norm</c> the grown model computes the same function (a new token's score is
     /// GeLU(0) = 0 and the norm is unchanged); for <c>softmax</c> it does not (exp(0) = 1: each new token takes
@@ -13,7 +13,7 @@ public enum GrowthMode
     Preserve,
 
     /// <summary>
-    /// The released GPU code (spec §5.2): new key tokens N(0, 0.02²), new value tokens N(0, (2/(L·√d))²), τ recomputed as
+    /// The released GPU code (docs/architecture.md, Growth): new key tokens N(0, 0.02²), new value tokens N(0, (2/(L·√d))²), τ recomputed as
     /// √(new n) (pattention_scale_* cleared). The grown model does not compute the source's function.
     /// </summary>
     Official,

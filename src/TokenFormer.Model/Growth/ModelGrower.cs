@@ -1,7 +1,7 @@
 namespace TokenFormer.Model.Growth;
 
 /// <summary>
-/// Grows a TokenFormer by appending parameter tokens to every Pattention (spec §5.1 Eq. 11–12): each
+/// Grows a TokenFormer by appending parameter tokens to every Pattention (docs/architecture.md, Growth): each
 /// <c>key_param_tokens</c> / <c>value_param_tokens</c> tensor [n_old, d] becomes [n_new, d] with the old tokens in rows
 /// 0 … n_old−1; the embedding and the final LayerNorm are copied unchanged; hidden size, heads and depth stay.
 /// The new rows and τ follow <see cref="GrowthMode"/>; the grown config records the step in its

@@ -5,7 +5,7 @@ namespace TokenFormer.Model.Import;
 
 /// <summary>
 /// Turns an official TokenFormer state dict (<c>pytorch_model.bin</c>, read by <see cref="TorchCheckpoint"/>) into a
-/// <see cref="TokenFormerModel"/>. The official key set (spec §6.1) is the model's <see cref="ParameterLayout"/>:
+/// <see cref="TokenFormerModel"/>. The official key set (docs/architecture.md, Parameter layout) is the model's <see cref="ParameterLayout"/>:
 /// every expected key must be present with exactly the shape the config implies, and no other key may be present
 /// (rotary <c>inv_freq</c> buffers excepted: they are recomputed). All keys and shapes are checked before the
 /// parameter array is allocated; then each tensor is read straight from the file into its slice of

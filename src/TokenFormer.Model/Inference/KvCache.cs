@@ -3,7 +3,7 @@ namespace TokenFormer.Model.Inference;
 /// <summary>
 /// Per-layer key/value cache for <see cref="MaxBatch"/> sequences × <see cref="MaxLength"/> positions, allocated once:
 /// for layer l, <c>Keys(l)</c> and <c>Values(l)</c> are [MaxBatch, MaxLength, d] (row-major; head j in channels
-/// [j·h, (j+1)·h)). Keys are stored after the rotary embedding, values as produced (spec §7.1).
+/// [j·h, (j+1)·h)). Keys are stored after the rotary embedding, values as produced (docs/architecture.md, Generation).
 /// Pages are touched only as positions are written, so unused capacity costs address space, not memory.
 /// </summary>
 public sealed class KvCache

@@ -1,7 +1,7 @@
 namespace TokenFormer.Model.Inference;
 
 /// <summary>
-/// Chooses the next token from one row of logits [V] (spec §7.1): repetition penalty, then greedy argmax when the
+/// Chooses the next token from one row of logits [V] (docs/architecture.md, Generation): repetition penalty, then greedy argmax when the
 /// temperature is 0, else logits / temperature, top-k (values strictly below the k-th largest → −∞, ties kept),
 /// top-p (sorted descending, a token is removed when the cumulative probability before it already exceeds p, so the
 /// top token is always kept), softmax and a multinomial draw from its own seeded generator. Deterministic for a

@@ -4,7 +4,7 @@ using System.Runtime.Intrinsics;
 namespace TokenFormer.Model.Kernels;
 
 /// <summary>
-/// Fused per-row LayerNorm kernels (biased variance, spec §1.4 and §1.8), float32.
+/// Fused per-row LayerNorm kernels (biased variance; docs/architecture.md, The block and Final norm and head), float32.
 /// Non-parametric: y = (x − mean)/√(var + ε). Affine (final norm): x̂ as above, y = x̂ ⊙ w + b.
 /// Backward: dx = rstd·(dx̂ − mean(dx̂) − x̂·mean(dx̂ ⊙ x̂)) with dx̂ = dy (non-parametric) or dy ⊙ w.
 /// </summary>

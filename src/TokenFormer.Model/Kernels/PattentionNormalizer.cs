@@ -3,7 +3,7 @@ using TokenFormer.Core.Kernels;
 namespace TokenFormer.Model.Kernels;
 
 /// <summary>
-/// Fused per-row Pattention normaliser Θ (spec §1.5) and its backward (spec §1.11), float32.
+/// Fused per-row Pattention normaliser Θ (docs/architecture.md, Pattention) and its backward (docs/architecture.md, Backward), float32.
 /// Forward, for one row of scores <c>a: [n]</c>:
 /// <list type="bullet">
 /// <item><c>l2_norm_gelu</c>: r = ‖a‖₂, z = a·τ/r (written back into <c>a</c>), s = GeLU(z); stat = r.</item>

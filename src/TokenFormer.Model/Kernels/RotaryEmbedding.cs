@@ -1,7 +1,7 @@
 namespace TokenFormer.Model.Kernels;
 
 /// <summary>
-/// Partial rotary position embedding in the GPT-NeoX rotate-half convention (spec §1.6): within every head the first
+/// Partial rotary position embedding in the GPT-NeoX rotate-half convention (docs/architecture.md, Attention and rotary): within every head the first
 /// r channels are split into halves [u₁ | u₂] and channel i (&lt; r/2) is rotated with channel i + r/2 by
 /// θ_{p,i} = p·base^(−2i/r); channels r…h−1 pass through. Tables are built in float32 like the official code
 /// (inv_freq and p·inv_freq in float32, then cos/sin).

@@ -5,7 +5,7 @@ using TokenFormer.Model.Kernels;
 namespace TokenFormer.Model.Optimizer;
 
 /// <summary>
-/// AdamW with decoupled weight decay and bias correction (spec §4.1; the same update as torch.optim.AdamW):
+/// AdamW with decoupled weight decay and bias correction (docs/architecture.md, Training; the same update as torch.optim.AdamW):
 /// θ ← θ − lr·λ·θ (decayed tensors only); m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²;
 /// θ ← θ − (lr/(1−β₁ᵗ))·m/(√v/√(1−β₂ᵗ) + ε). Moments live in two arenas with the parameter layout.
 /// Defaults: β = (0.9, 0.95), ε = 1e-8, λ = 0.1 on every tensor whose <see cref="ParameterTensor.Decay"/> is set

@@ -1,7 +1,7 @@
 namespace TokenFormer.Model.Training;
 
 /// <summary>
-/// Linear warmup then cosine decay to a floor (spec §4.1, GPT-NeoX <c>learning_rates.py</c>), as a function of
+/// Linear warmup then cosine decay to a floor (docs/architecture.md, Training), as a function of
 /// t = optimiser steps completed before the update (0 for the first update):
 /// t ≤ W: lr = peak·t/W (so with W &gt; 0 the first update uses lr 0, as the official runs);
 /// W &lt; t ≤ N: lr = min + (peak − min)/2·(1 + cos(π(t − W)/(N − W))); beyond N: min.

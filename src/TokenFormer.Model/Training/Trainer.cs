@@ -7,7 +7,7 @@ using TokenFormer.Model.Optimizer;
 namespace TokenFormer.Model.Training;
 
 /// <summary>
-/// The training loop (spec §4): each optimiser step draws GradAccum micro-batches of B random windows of T + 1 ids
+/// The training loop (docs/architecture.md, Training): each optimiser step draws GradAccum micro-batches of B random windows of T + 1 ids
 /// (<see cref="WindowSampler"/>), averages their gradients, clips the global L2 norm, and applies AdamW
 /// (β 0.9/0.95, ε 1e-8, decoupled weight decay on all but the final LayerNorm) at the
 /// <see cref="LearningRateSchedule"/>'s rate. Evaluates validation loss on a fixed window set, appends metrics,
@@ -134,8 +134,8 @@ public sealed class Trainer : IDisposable
     /// <summary>
     /// A fresh run in <paramref name="runDirectory"/> that starts from <paramref name="model"/> (e.g. a grown model loaded
     /// from <paramref name="initFrom"/>) instead of a random initialisation: a new schedule (warmup + cosine over
-    /// <see cref="TrainingOptions.Steps"/>) and fresh AdamW moments, as the authors advise for each growth stage (spec
-    /// §5.7). The model's parameters are trained in place. Refuses a directory that already holds checkpoints.
+    /// <see cref="TrainingOptions.Steps"/>) and fresh AdamW moments, as the authors advise for each growth stage (see
+    /// docs/growth.md). The model's parameters are trained in place. Refuses a directory that already holds checkpoints.
     /// </summary>
     public static Trainer StartFrom(TokenFormerModel model, TrainingOptions options, ITokenSource train, ITokenSource? val,
         string runDirectory, TrainerContext context, string? initFrom = null)

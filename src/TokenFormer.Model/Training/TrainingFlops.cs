@@ -1,7 +1,7 @@
 namespace TokenFormer.Model.Training;
 
 /// <summary>
-/// Training compute of a TokenFormer, counted as in the paper (spec §2.4: forward multiply-adds × 2, training = 3 ×
+/// Training compute of a TokenFormer, counted as in the paper (docs/architecture.md, Training: forward multiply-adds × 2, training = 3 ×
 /// forward): per token 6·N + 12·L·d·T, where N = the parameters every token multiplies — the non-embedding parameters
 /// L·2d·(3·n_qkv + n_proj + n_ffn) plus the tied output head V·d (the input embedding is a lookup, not counted) — and
 /// 12·L·d·T the token–token attention (QKᵀ and AV, 4·d·T per layer forward, no discount for the causal mask, as the paper).

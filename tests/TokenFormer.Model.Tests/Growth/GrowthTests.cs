@@ -7,8 +7,8 @@ using Xunit.Abstractions;
 namespace TokenFormer.Model.Tests.Growth;
 
 /// <summary>
-/// Growth (spec §5): <c>preserve</c> keeps the function for the L2 normalisations (logits max|Δ| ≤ 1e-5, validation loss
-/// equal), <c>official</c> changes it as §5.3 predicts, the lineage is recorded, and bad requests are refused.
+/// Growth (docs/architecture.md, Growth): <c>preserve</c> keeps the function for the L2 normalisations (logits max|Δ| ≤ 1e-5, validation loss
+/// equal), <c>official</c> changes it as docs/architecture.md, Growth, predicts, the lineage is recorded, and bad requests are refused.
 /// </summary>
 public class GrowthTests(ITestOutputHelper output)
 {
@@ -81,7 +81,7 @@ public class GrowthTests(ITestOutputHelper output)
         output.WriteLine($"{name}: validation loss {l0:F7} → {l1:F7}");
         Assert.True(Math.Abs(l0 - l1) <= 1e-5, $"{name}: validation loss {l0} became {l1}");
 
-        // the same weights with the official τ = √(new n) compute something else (spec §5.3, middle column)
+        // the same weights with the official τ = √(new n) compute something else (docs/architecture.md, Growth)
         TokenFormerModel unfrozen = WithConfig(grown, c => { c.PattentionScaleQkv = c.PattentionScaleProj = c.PattentionScaleFfn = null; });
         Assert.True(MaxAbsDiff(before, Logits(unfrozen, ids, batch, seq)) > 1e-3f);
     }
@@ -154,7 +154,7 @@ public class GrowthTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Spec §5.3 table, per Pattention (double-precision reference), zero new keys: with τ frozen at √n_old both L2
+    /// Growth of one Pattention (docs/architecture.md, Growth) (double-precision reference), zero new keys: with τ frozen at √n_old both L2
     /// variants are unchanged; with the code's τ = √(n_old + m), gelu_l2_norm's output is multiplied by exactly
     /// √((n_old + m)/n_old) and l2_norm_gelu's changes non-uniformly; random new keys (official) change both.
     /// </summary>

@@ -2,7 +2,7 @@ using TokenFormer.Model.Inference;
 
 namespace TokenFormer.Model.Tests.Inference;
 
-/// <summary>The sampler's filters against plain reference implementations written from spec §7.1.</summary>
+/// <summary>The sampler's filters against plain reference implementations written from docs/architecture.md, Generation.</summary>
 public class SamplerTests
 {
     private static float[] RandomLogits(int n, int seed, bool withTies = false)

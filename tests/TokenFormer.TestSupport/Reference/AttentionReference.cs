@@ -1,7 +1,7 @@
 namespace TokenFormer.TestSupport.Reference;
 
 /// <summary>
-/// Plain double-precision causal multi-head attention with partial GPT-NeoX rotary (spec §1.6) for one sequence:
+/// Plain double-precision causal multi-head attention with partial GPT-NeoX rotary (docs/architecture.md, Attention and rotary) for one sequence:
 /// q, k, v [T, H·h] (before rotation) → out [T, H·h]; backward returns gradients w.r.t. the un-rotated q, k and v.
 /// </summary>
 public static class AttentionReference

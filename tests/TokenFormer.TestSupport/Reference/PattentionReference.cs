@@ -4,7 +4,7 @@ using TokenFormer.Model;
 namespace TokenFormer.TestSupport.Reference;
 
 /// <summary>
-/// Plain double-precision Pattention (spec §1.5) and its backward (spec §1.11): out = Θ(x·K_Pᵀ)·V_P over rows.
+/// Plain double-precision Pattention (docs/architecture.md, Pattention) and its backward (docs/architecture.md, Backward): out = Θ(x·K_Pᵀ)·V_P over rows.
 /// Shapes: x [rows, dIn], K [n, dIn], V [n, dOut], out [rows, dOut]. Θ is applied per row over the n entries.
 /// </summary>
 public static class PattentionReference
@@ -41,7 +41,7 @@ public static class PattentionReference
         return s;
     }
 
-    /// <summary>∂ℒ/∂a of one row from g = ∂ℒ/∂s (spec §1.11).</summary>
+    /// <summary>∂ℒ/∂a of one row from g = ∂ℒ/∂s (docs/architecture.md, Backward).</summary>
     public static double[] NormalizeBackward(NormActivation act, double tau, double mult, double[] a, double[] g)
     {
         int n = a.Length;
