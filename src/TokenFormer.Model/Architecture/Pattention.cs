@@ -62,6 +62,8 @@ public sealed class Pattention
         for (int g = 1; g < Groups; g++)
             if (keys[g].Offset != keys[g - 1].Offset + keys[g - 1].Length || keys[g].Shape[0] != Tokens)
                 throw new ArgumentException($"the key tokens of a Pattention group must be adjacent and equally long ('{keys[g].Name}')");
+        // the group's key tokens are read as one matrix [G·n, d_in] from the first site's tensor on (the layout keeps
+        // them adjacent, checked above), so the G score products are one
         var stacked = new ParameterTensor(keys[0].Name, [Width, InputWidth], keys[0].Offset, true, ParameterRole.PattentionKeys, layer, sites[0]);
         Keys = weights.Matrix(stacked);
         Values = values.Select(weights.Matrix).ToArray();
