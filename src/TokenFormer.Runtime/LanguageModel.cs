@@ -13,7 +13,7 @@ namespace TokenFormer.Runtime;
 /// A TokenFormer with its tokenizer, the one type a C# program needs: <see cref="Load"/> a model directory,
 /// <see cref="Generate"/> or stream (<see cref="GenerateAsync"/>) text with stop strings and cancellation,
 /// <see cref="Score"/> a text (perplexity), <see cref="Train"/> a few steps in place with callbacks (files only when a
-/// run directory is given), <see cref="Grow"/> by appending parameter tokens, and <see cref="Save"/>.
+/// run directory is given), <see cref="Grow(double, GrowthMode, int)"/> by appending parameter tokens, and <see cref="Save"/>.
 /// Operations on one instance run one at a time (a later call waits for the running one); the KV cache for
 /// generation is allocated on first use and kept. Errors are the libraries' typed exceptions:
 /// <see cref="ModelFormatException"/> and <see cref="TokenizerFormatException"/> (a file, naming it),

@@ -1,6 +1,6 @@
 namespace TokenFormer.Core.Kernels;
 
-/// <summary>Plain double-precision reference for <see cref="CrossEntropy.ForwardBackward"/>.</summary>
+/// <summary>Plain double-precision reference for <c>CrossEntropy.ForwardBackward</c>.</summary>
 public static class CrossEntropyReference
 {
     /// <summary>

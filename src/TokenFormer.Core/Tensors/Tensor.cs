@@ -58,6 +58,7 @@ public sealed unsafe class Tensor : IDisposable
         GC.SuppressFinalize(this);
     }
 
+    /// <summary>Frees the native memory of a tensor that was not disposed.</summary>
     ~Tensor() => NativeBuffer.Free(_data);
 
     /// <summary>Shape, for debugging.</summary>

@@ -102,6 +102,7 @@ public sealed unsafe class TensorArena : IDisposable
         GC.SuppressFinalize(this);
     }
 
+    /// <summary>Frees the native memory of an arena that was not disposed.</summary>
     ~TensorArena()
     {
         foreach (nint p in _extra) NativeBuffer.Free((float*)p);

@@ -100,12 +100,17 @@ public readonly struct TensorShape : IEquatable<TensorShape>
         return (int)n;
     }
 
+    /// <summary>Same rank and dimensions.</summary>
     public bool Equals(TensorShape other) =>
         Rank == other.Rank && _d0 == other._d0 && _d1 == other._d1 && _d2 == other._d2 && _d3 == other._d3;
 
+    /// <inheritdoc/>
     public override bool Equals(object? obj) => obj is TensorShape s && Equals(s);
+    /// <inheritdoc/>
     public override int GetHashCode() => HashCode.Combine(Rank, _d0, _d1, _d2, _d3);
+    /// <summary>Same rank and dimensions.</summary>
     public static bool operator ==(TensorShape a, TensorShape b) => a.Equals(b);
+    /// <summary>Different rank or dimensions.</summary>
     public static bool operator !=(TensorShape a, TensorShape b) => !a.Equals(b);
 
     /// <summary>"[d0, d1, …]".</summary>
