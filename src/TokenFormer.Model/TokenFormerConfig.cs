@@ -16,16 +16,27 @@ namespace TokenFormer.Model;
 /// </summary>
 public sealed class TokenFormerConfig
 {
+    /// <summary>Transformer blocks (depth).</summary>
     [JsonPropertyName("num_layers")] public int NumLayers { get; set; }
+    /// <summary>Width d of the residual stream and of every parameter token.</summary>
     [JsonPropertyName("hidden_size")] public int HiddenSize { get; set; }
+    /// <summary>Attention heads; hidden_size must be divisible by it.</summary>
     [JsonPropertyName("num_attention_heads")] public int NumAttentionHeads { get; set; }
+    /// <summary>Parameter tokens n of each query, key and value Pattention.</summary>
     [JsonPropertyName("qkv_slot_num")] public int QkvSlotNum { get; set; }
+    /// <summary>Parameter tokens n of the attention output-projection Pattention.</summary>
     [JsonPropertyName("proj_slot_num")] public int ProjSlotNum { get; set; }
+    /// <summary>Parameter tokens n of the feed-forward Pattention.</summary>
     [JsonPropertyName("ffn_slot_num")] public int FfnSlotNum { get; set; }
+    /// <summary>The Pattention normalisation: l2_norm_gelu, gelu_l2_norm or softmax.</summary>
     [JsonPropertyName("norm_activation_type")] public string NormActivationType { get; set; } = ConfigDefaults.NormActivationType;
+    /// <summary>Fraction of each head's dimensions that get rotary position embeddings.</summary>
     [JsonPropertyName("rotary_pct")] public double RotaryPct { get; set; } = ConfigDefaults.RotaryPct;
+    /// <summary>Base of the rotary embedding frequencies.</summary>
     [JsonPropertyName("rotary_emb_base")] public double RotaryEmbBase { get; set; } = ConfigDefaults.RotaryEmbBase;
+    /// <summary>ε of the (non-parametric and final) LayerNorms.</summary>
     [JsonPropertyName("layernorm_epsilon")] public double LayerNormEpsilon { get; set; } = ConfigDefaults.LayerNormEpsilon;
+    /// <summary>Most positions per sequence (the context length).</summary>
     [JsonPropertyName("max_position_embeddings")] public int MaxPositionEmbeddings { get; set; } = ConfigDefaults.MaxPositionEmbeddings;
 
     /// <summary>Our addition: vocabulary rows of the (tied) embedding; null = take it from the checkpoint.</summary>

@@ -120,7 +120,7 @@ public sealed class BpeModel
         for (int i = 0; i < count; i++) output.Add(scratch[i]);
     }
 
-    /// <summary>Appends the UTF-8 bytes that token <paramref name="id"/> stands for under the ByteLevel decoder.</summary>
+    /// <summary>Appends the UTF-8 bytes that <paramref name="token"/> stands for under the ByteLevel decoder.</summary>
     internal static void AppendByteLevelBytes(string token, List<byte> output)
     {
         foreach (char c in token)

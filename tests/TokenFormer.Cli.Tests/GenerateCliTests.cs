@@ -1,12 +1,11 @@
 using System.Diagnostics;
 using System.Text.Json;
-using TokenFormer.Cli.Generation;
 using TokenFormer.Model;
 using TokenFormer.Model.Inference;
 
 namespace TokenFormer.Cli.Tests;
 
-/// <summary><c>tokenformer generate</c> as a user runs it, and the streaming detokeniser behind it.</summary>
+/// <summary><c>tokenformer generate</c> as a user runs it (the streaming detokeniser behind it is tested in TokenFormer.Runtime.Tests).</summary>
 public class GenerateCliTests
 {
     private static readonly Lazy<string> ModelDir = new(() =>
@@ -112,51 +111,5 @@ public class GenerateCliTests
         var ok = Fixtures.RunCli("generate", "--model", bare, "--prompt-ids", "1,2", "--json", "--max-new-tokens", "3", "--threads", "1");
         Assert.True(ok.Code == 0, ok.Err);
         Assert.Contains("\"text\":null", ok.Out);
-    }
-
-    [Fact]
-    public void TextStream_ReleasesOnlyCompleteCharacters_AndCutsAtStopStrings()
-    {
-        const string text = "café ünïcode 😀 and ✓ end";
-        int[] ids = Fixtures.Tokenizer.Encode(text);
-        Assert.Equal(text, Fixtures.Tokenizer.Decode(ids));
-        Assert.Contains(ids, id => Fixtures.Tokenizer.Decode([id]).Contains('\uFFFD'));   // some token splits a character
-        var stream = new TextStream(Fixtures.Tokenizer, null);
-        var pieces = ids.Select(stream.Append).ToList();
-        pieces.Add(stream.Flush());
-        Assert.DoesNotContain(pieces, p => p.Contains('\uFFFD'));
-        Assert.Equal(text, string.Concat(pieces));
-
-        var stopped = new TextStream(Fixtures.Tokenizer, ["😀 a", "zzz"]);
-        var released = new List<string>();
-        foreach (int id in ids)
-        {
-            released.Add(stopped.Append(id));
-            if (stopped.Stopped) break;
-        }
-        released.Add(stopped.Flush());
-        Assert.True(stopped.Stopped);
-        Assert.Equal("café ünïcode ", stopped.Text);
-        Assert.Equal("café ünïcode ", string.Concat(released));
-    }
-
-    [Fact]
-    public void TextGenerator_StopStringsEndTheCompletion_WithFinishReasonStop()
-    {
-        var tg = TextGenerator.Load(ModelDir.Value, maxBatch: 2);
-        var options = new SamplingOptions { MaxNewTokens = 20, Temperature = 0 };
-        TextCompletion free = tg.Complete(["Fellow"], options)[0];
-        Assert.Equal("length", free.FinishReason);
-        Assert.Equal(Fixtures.Tokenizer.Encode("Fellow").Length, free.PromptTokens);
-        Assert.True(free.Text.Length > 4, free.Text);
-        string stop = free.Text.Substring(2, 2);
-        var streamed = new List<string>();
-        TextCompletion cut = tg.Complete(["Fellow", "Fellow"], options, [stop], (i, s) => { if (i == 0) streamed.Add(s); })[0];
-        Assert.Equal("stop", cut.FinishReason);
-        Assert.Equal(free.Text[..free.Text.IndexOf(stop, StringComparison.Ordinal)], cut.Text);
-        Assert.Equal(cut.Text, string.Concat(streamed));
-        // an empty prompt is the end-of-text token
-        Assert.Equal(1, tg.Complete([""], options with { MaxNewTokens = 1 })[0].PromptTokens);
-        Assert.Throws<Cli.CliException>(() => TextGenerator.Load(Path.Combine(ModelDir.Value, "missing")));
     }
 }

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using TokenFormer.Model;
 using TokenFormer.Model.Training;
+using TokenFormer.Runtime;
 using TokenFormer.Text;
 using TokenFormer.Text.Data;
 
@@ -65,7 +66,12 @@ public static class EvalCommand
         return cmd;
     }
 
-    /// <summary>Perplexity of a raw text file: encode with the model's tokenizer.json, then score non-overlapping windows.</summary>
+    private static readonly Dictionary<string, string> Flags = new() { ["Sequence"] = "--seq", ["Batch"] = "--batch", ["MaxWindows"] = "--max-windows" };
+
+    /// <summary>
+    /// Perplexity of a raw text file: encode with the model's tokenizer.json, then score non-overlapping windows with the
+    /// library's <see cref="TextScorer"/> (what <see cref="LanguageModel.Score"/> computes).
+    /// </summary>
     private static int EvaluateText(TokenFormerModel m, string modelDir, string textFile, int? seqOption, int b, int limit)
     {
         string tokPath = Path.Combine(modelDir, DatasetMeta.TokenizerFile);
@@ -80,22 +86,14 @@ public static class EvalCommand
         var encodeWatch = Stopwatch.StartNew();
         int[] ids = tok.Encode(File.ReadAllText(textFile));
         double encodeSeconds = encodeWatch.Elapsed.TotalSeconds;
-        if (ids.Length < 2) throw new CliException($"{textFile}: the text encodes to {ids.Length} token(s); at least 2 are needed to score one prediction");
-        int t = seqOption ?? Math.Min(Math.Min(256, m.Config.MaxPositionEmbeddings), ids.Length - 1);
-        if (t <= 0 || t > m.Config.MaxPositionEmbeddings)
-            throw new CliException($"--seq must be in [1, max_position_embeddings {m.Config.MaxPositionEmbeddings}] (got {t})");
-        if (ids.Length < t + 1)
-            throw new CliException($"{textFile} encodes to {ids.Length} tokens, but one window needs --seq + 1 = {t + 1}; use a smaller --seq");
-        if (b <= 0) throw new CliException($"--batch must be positive (got {b})");
-        long fit = (ids.Length - 1) / t;
-        int count = (int)Math.Min(limit > 0 ? limit : int.MaxValue, fit);
-        long[] starts = Evaluator.EvenlySpaced(ids.Length, t, count);
-        var runner = new ModelRunner(m, Math.Min(b, starts.Length), t, training: false);
         var watch = Stopwatch.StartNew();
-        (double loss, long tokens) = new Evaluator(runner).Run(new ArrayTokenSource(ids), starts);
+        TextScore score;
+        try { score = TextScorer.Score(m, ids, seqOption, b, limit); }
+        catch (InvalidSettingException e) { throw LibraryErrors.ToCli(e, Flags); }
+        catch (ArgumentException e) { throw new CliException($"{textFile}: {e.Message}"); }
         double seconds = watch.Elapsed.TotalSeconds;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{textFile}: {ids.Length:N0} tokens ({encodeSeconds:F1} s to encode); scored {tokens:N0} in {starts.Length:N0} windows of {t} | loss {loss:F4} | perplexity {Math.Exp(loss):F2} | {tokens / seconds:N0} tokens/s"));
+            $"{textFile}: {ids.Length:N0} tokens ({encodeSeconds:F1} s to encode); scored {score.TokensScored:N0} in {score.Windows:N0} windows of {score.Sequence} | loss {score.Loss:F4} | perplexity {score.Perplexity:F2} | {score.TokensScored / seconds:N0} tokens/s"));
         return 0;
     }
 }

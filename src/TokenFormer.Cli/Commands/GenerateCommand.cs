@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using TokenFormer.Cli.Generation;
+using TokenFormer.Runtime.Generation;
 using TokenFormer.Model;
 using TokenFormer.Model.Inference;
 using TokenFormer.Text;
@@ -12,7 +12,9 @@ namespace TokenFormer.Cli.Commands;
 /// <summary>
 /// <c>tokenformer generate</c>: KV-cached generation from text prompts (<c>--prompt</c>, repeatable: several prompts run
 /// as one batch) or token ids (<c>--prompt-ids</c>), streaming text as it is produced, or one JSON line per prompt
-/// with <c>--json</c>; <c>--interactive</c> reads prompts from stdin until EOF or an empty line.
+/// with <c>--json</c>; <c>--interactive</c> reads prompts from stdin until EOF or an empty line. A thin layer over the
+/// library's <see cref="TextGenerator"/> (ids-only prompts without a tokenizer use its <see cref="Generator"/>);
+/// the library's errors are mapped to messages naming this command's flags (<see cref="LibraryErrors.GenerateFlags"/>).
 /// </summary>
 public static class GenerateCommand
 {
@@ -39,6 +41,16 @@ public static class GenerateCommand
         };
         cmd.SetAction(parse =>
         {
+            try { return Execute(parse); }
+            catch (Exception e) when (e is InvalidSettingException or ModelFormatException or TokenizerFormatException)
+            {
+                throw LibraryErrors.ToCli(e, LibraryErrors.GenerateFlags);
+            }
+        });
+        return cmd;
+
+        int Execute(ParseResult parse)
+        {
             string dir = parse.GetValue(model)!;
             string[] texts = parse.GetValue(prompt) ?? [];
             string[] idLists = parse.GetValue(promptIds) ?? [];
@@ -56,12 +68,12 @@ public static class GenerateCommand
                 RepetitionPenalty = parse.GetValue(penalty),
                 Seed = parse.GetValue(seed),
             };
-            try { options.Validate(); }
-            catch (ArgumentException e) { throw new CliException(OptionMessage(e.Message)); }
+            options.Validate();
             int length = parse.GetValue(maxLength);
             if (length < 0) throw new CliException($"--max-length must be at least 0 (got {length}; 0 = the model's context)");
 
             TokenFormerModel m = TextGenerator.LoadModel(dir);
+            ConfigNotes.Print(m.Config);
             Tokenizer? tokenizer = texts.Length > 0 || isInteractive || File.Exists(Path.Combine(dir, TextGenerator.TokenizerFile))
                 ? TextGenerator.LoadTokenizer(dir) : null;
             for (int i = 0; i < ids.Length; i++)
@@ -78,12 +90,15 @@ public static class GenerateCommand
             int batch = Math.Max(1, Math.Max(texts.Length, ids.Length));
             TextGenerator? textGen = null;
             Generator generator;
-            try
+            if (length > m.Config.MaxPositionEmbeddings)
+                throw new CliException($"--max-length must be in [0, max_position_embeddings {m.Config.MaxPositionEmbeddings}] (got {length}; 0 = the model's context)");
+            if (tokenizer != null)
             {
-                if (tokenizer != null) { textGen = new TextGenerator(m, tokenizer, batch, length); generator = textGen.Generator; }
-                else generator = new Generator(m, batch, length);
+                try { textGen = new TextGenerator(m, tokenizer, batch, length); }
+                catch (ArgumentException e) when (e is not InvalidSettingException) { throw new CliException($"{dir}: {e.Message}"); }
+                generator = textGen.Generator;
             }
-            catch (ArgumentException e) { throw new CliException(OptionMessage(e.Message)); }
+            else generator = new Generator(m, batch, length);
 
             // the default --max-new-tokens shrinks to fit the context; an explicit value that does not fit is an error
             bool explicitMaxNew = parse.GetResult(maxNew) is { Implicit: false };
@@ -109,15 +124,10 @@ public static class GenerateCommand
             }
             int[][] prompts = texts.Length > 0 ? texts.Select(t => textGen!.EncodePrompt(t)).ToArray() : ids;
             try { Run(textGen, generator, prompts, texts.Length > 0 ? texts : null, options, stops, asJson, stdout); }
-            catch (ArgumentException e) { throw new CliException(e.Message); }
+            catch (ArgumentException e) when (e is not InvalidSettingException) { throw new CliException(e.Message); }
             return 0;
-        });
-        return cmd;
+        }
     }
-
-    private static string OptionMessage(string message) => message
-        .Replace("MaxNewTokens", "--max-new-tokens").Replace("Temperature", "--temperature").Replace("TopK", "--top-k")
-        .Replace("TopP", "--top-p").Replace("RepetitionPenalty", "--repetition-penalty").Replace("maxLength", "--max-length");
 
     /// <summary>Generates for one batch of prompts and prints (streaming, or JSON lines).</summary>
     private static void Run(TextGenerator? textGen, Generator generator, int[][] prompts, string[]? promptTexts,

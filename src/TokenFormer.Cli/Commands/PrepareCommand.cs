@@ -39,6 +39,8 @@ public static class PrepareCommand
             Tokenizer tok;
             try { tok = Tokenizer.Load(tokPath); }
             catch (TokenizerFormatException e) { throw new CliException(e.Message); }
+            double fraction = parse.GetValue(valFraction);
+            if (!(fraction >= 0 && fraction < 1)) throw new CliException($"--val-fraction must be in [0, 1) (got {fraction.ToString(System.Globalization.CultureInfo.InvariantCulture)})");
             var options = new PrepareOptions
             {
                 Inputs = parse.GetValue(input)!,

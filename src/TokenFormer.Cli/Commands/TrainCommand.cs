@@ -134,17 +134,18 @@ public static class TrainCommand
             }
             catch (Exception e) when (e is ArgumentException or ModelFormatException or TokenFormerConfigException or InvalidDataException or GrowthException)
             {
-                throw new CliException(e.Message);
+                throw LibraryErrors.ToCli(e, LibraryErrors.TrainFlags);
             }
             using (trainer)
             {
                 TrainingResult result;
                 try { result = trainer.Run(); }
-                catch (TrainingDivergedException e) { throw new CliException(e.Message); }
+                catch (TrainingDivergedException e) { throw LibraryErrors.ToCli(e); }
                 Console.WriteLine((
                     $"{(result.Finished ? "finished" : "stopped")} at step {result.Step}: loss {result.LastLoss:F4}" +
                     (result.LastValLoss is double v ? $", val_loss {v:F4}, val_ppl {Math.Exp(v):F2}" : "") +
                     (result.LastCheckpoint != null ? $"; checkpoint {result.LastCheckpoint}" : "")));
+                if (!result.Finished && interrupt.IsCancellationRequested) Console.WriteLine("continue with --resume");
             }
             Console.CancelKeyPress -= onCancel;
             return 0;

@@ -1,11 +1,14 @@
-using TokenFormer.Cli.Generation;
+using TokenFormer.Runtime.Generation;
+using TokenFormer.Model;
 using TokenFormer.Model.Inference;
+using TokenFormer.Text;
 
 namespace TokenFormer.Cli.Serve;
 
 /// <summary>
-/// <see cref="ICompletionEngine"/> over a <see cref="TextGenerator"/> (KV-cached generation with the model's
-/// tokenizer). Generation ends at the tokenizer's end-of-text token (finish "stop") when it has one.
+/// <see cref="ICompletionEngine"/> over the library's <see cref="TextGenerator"/> (KV-cached generation with the
+/// model's tokenizer, streaming with stop strings): the server's thin layer. Generation ends at the tokenizer's
+/// end-of-text token (finish "stop") when it has one.
 /// </summary>
 public sealed class TextGeneratorEngine : ICompletionEngine
 {
@@ -21,14 +24,27 @@ public sealed class TextGeneratorEngine : ICompletionEngine
         _stopIds = generator.Tokenizer.EndOfTextId is int eot ? [eot] : [];
     }
 
-    /// <summary>Loads a model directory (config.json, model.safetensors, tokenizer.json) for batches of up to <paramref name="maxBatch"/>.</summary>
+    /// <summary>
+    /// Loads a model directory (config.json, model.safetensors, tokenizer.json) for batches of up to
+    /// <paramref name="maxBatch"/>; the library's errors (a missing or bad file, a setting out of range) become
+    /// <see cref="CliException"/> naming the file or the serve flag.
+    /// </summary>
     public static TextGeneratorEngine Load(string modelDirectory, int maxBatch, int maxLength = 0)
     {
-        TextGenerator generator = TextGenerator.Load(modelDirectory, maxBatch, maxLength);
+        TextGenerator generator;
+        try { generator = TextGenerator.Load(modelDirectory, maxBatch, maxLength); }
+        catch (Exception e) when (e is InvalidSettingException or ModelFormatException or TokenizerFormatException)
+        {
+            throw LibraryErrors.ToCli(e, ServeFlags);
+        }
+        Commands.ConfigNotes.Print(generator.Generator.Model.Config);
         string name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(modelDirectory)));
         return new TextGeneratorEngine(generator, name.Length > 0 ? name : "tokenformer");
     }
 
+    private static readonly Dictionary<string, string> ServeFlags = new() { ["MaxBatch"] = "--max-batch", ["MaxLength"] = "--max-length" };
+
+    /// <inheritdoc/>
     public string ModelId { get; }
     public int ContextLength => _generator.Generator.MaxLength;
     public int MaxBatch => _generator.Generator.MaxBatch;

@@ -2,7 +2,7 @@ namespace TokenFormer.Core.Kernels;
 
 /// <summary>
 /// Plain triple-loop GEMM with double accumulation: the reference that the optimised kernels are
-/// tested against. Same contract as <see cref="Gemm.Compute"/>: C = alpha·op(A)·op(B) (+ C when accumulating).
+/// tested against. Same contract as <c>Gemm.Compute</c>: C = alpha·op(A)·op(B) (+ C when accumulating).
 /// </summary>
 public static class GemmReference
 {

@@ -3,7 +3,32 @@ namespace TokenFormer.Core.SafeTensors;
 /// <summary>Element types of the safetensors format (the names used in the JSON header).</summary>
 public enum SafeTensorDType
 {
-    BOOL, U8, I8, I16, U16, F16, BF16, I32, U32, F32, F64, I64, U64,
+    /// <summary>Boolean, one byte.</summary>
+    BOOL,
+    /// <summary>Unsigned 8-bit integer.</summary>
+    U8,
+    /// <summary>Signed 8-bit integer.</summary>
+    I8,
+    /// <summary>Signed 16-bit integer.</summary>
+    I16,
+    /// <summary>Unsigned 16-bit integer.</summary>
+    U16,
+    /// <summary>IEEE half precision.</summary>
+    F16,
+    /// <summary>bfloat16 (the upper half of a float32).</summary>
+    BF16,
+    /// <summary>Signed 32-bit integer.</summary>
+    I32,
+    /// <summary>Unsigned 32-bit integer.</summary>
+    U32,
+    /// <summary>IEEE single precision.</summary>
+    F32,
+    /// <summary>IEEE double precision.</summary>
+    F64,
+    /// <summary>Signed 64-bit integer.</summary>
+    I64,
+    /// <summary>Unsigned 64-bit integer.</summary>
+    U64,
 }
 
 /// <summary>Names, sizes and parsing of <see cref="SafeTensorDType"/>.</summary>

@@ -18,14 +18,14 @@ public sealed record SamplingOptions
     /// <summary>Token ids that end a sequence (reported to onToken, not included in the returned ids).</summary>
     public IReadOnlyList<int> StopIds { get; init; } = [];
 
-    /// <summary>Throws <see cref="ArgumentException"/> naming the field when a value is out of range.</summary>
+    /// <summary>Throws <see cref="InvalidSettingException"/> naming the property when a value is out of range.</summary>
     public void Validate()
     {
-        if (MaxNewTokens < 0) throw new ArgumentException($"MaxNewTokens must be at least 0 (got {MaxNewTokens})");
-        if (!(Temperature >= 0) || float.IsInfinity(Temperature)) throw new ArgumentException($"Temperature must be a finite number ≥ 0 (got {Temperature})");
-        if (TopK < 0) throw new ArgumentException($"TopK must be at least 0 (got {TopK}; 0 = off)");
-        if (!(TopP > 0 && TopP <= 1)) throw new ArgumentException($"TopP must be in (0, 1] (got {TopP}; 1 = off)");
+        if (MaxNewTokens < 0) throw new InvalidSettingException(nameof(MaxNewTokens), "must be at least 0", MaxNewTokens);
+        if (!(Temperature >= 0) || float.IsInfinity(Temperature)) throw new InvalidSettingException(nameof(Temperature), "must be a finite number ≥ 0", Temperature, "0 = greedy");
+        if (TopK < 0) throw new InvalidSettingException(nameof(TopK), "must be at least 0", TopK, "0 = off");
+        if (!(TopP > 0 && TopP <= 1)) throw new InvalidSettingException(nameof(TopP), "must be in (0, 1]", TopP, "1 = off");
         if (!(RepetitionPenalty > 0) || float.IsInfinity(RepetitionPenalty))
-            throw new ArgumentException($"RepetitionPenalty must be a finite number > 0 (got {RepetitionPenalty}; 1 = off)");
+            throw new InvalidSettingException(nameof(RepetitionPenalty), "must be a finite number > 0", RepetitionPenalty, "1 = off");
     }
 }

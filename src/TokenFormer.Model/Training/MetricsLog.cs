@@ -14,17 +14,18 @@ public readonly record struct EvalMetrics(long Step, double ValLoss, double ValP
 /// RUN/metrics.jsonl: one JSON object per line, appended and flushed as they happen — per optimiser step
 /// <c>{"step","loss","lr","tokens_per_s","grad_norm","elapsed_s"}</c>, per evaluation <c>{"step","val_loss","val_ppl"}</c>.
 /// Losses are written with round-trip precision. On resume the file is cut back to its length at the checkpoint.
+/// <see cref="InMemory"/> keeps the records without a file (a run without a run directory).
 /// </summary>
 public sealed class MetricsLog : IDisposable
 {
-    private readonly FileStream _stream;
+    private readonly FileStream? _stream;
 
     /// <summary>Step records so far (including those read back on resume).</summary>
     public List<StepMetrics> Steps { get; } = [];
     /// <summary>Evaluation records so far.</summary>
     public List<EvalMetrics> Evals { get; } = [];
-    /// <summary>Path of the file.</summary>
-    public string Path { get; }
+    /// <summary>Path of the file (null: <see cref="InMemory"/>).</summary>
+    public string? Path { get; }
 
     /// <summary>Opens <paramref name="path"/>, truncated to <paramref name="keepBytes"/> (0 = start empty), and reads back what is kept.</summary>
     public MetricsLog(string path, long keepBytes)
@@ -38,11 +39,17 @@ public sealed class MetricsLog : IDisposable
         _stream.Seek(0, SeekOrigin.End);
     }
 
-    /// <summary>Bytes written so far (stored in checkpoints).</summary>
-    public long Length => _stream.Length;
+    private MetricsLog() { }
+
+    /// <summary>A log that keeps its records in memory only and writes nothing.</summary>
+    public static MetricsLog InMemory() => new();
+
+    /// <summary>Bytes written so far (stored in checkpoints; 0 in memory).</summary>
+    public long Length => _stream?.Length ?? 0;
 
     private void ReadBack()
     {
+        if (_stream == null) return;
         _stream.Position = 0;
         using var reader = new StreamReader(_stream, Encoding.UTF8, false, 1 << 16, leaveOpen: true);
         while (reader.ReadLine() is string line)
@@ -80,11 +87,12 @@ public sealed class MetricsLog : IDisposable
 
     private void Write(string line)
     {
+        if (_stream == null) return;
         byte[] bytes = Encoding.UTF8.GetBytes(line + "\n");
         _stream.Write(bytes);
         _stream.Flush();
     }
 
     /// <summary>Closes the file.</summary>
-    public void Dispose() => _stream.Dispose();
+    public void Dispose() => _stream?.Dispose();
 }

@@ -17,6 +17,8 @@ namespace TokenFormer.Model.Training;
 /// A run can start from an existing model (<see cref="StartFrom"/>: a grown model, a new schedule and fresh optimiser
 /// state) and, with <see cref="TrainingOptions.FreezeOld"/>, train only the rows its newest growth step added
 /// (<see cref="FrozenParameters"/>).
+/// Without a run directory (null) nothing is written: no metrics file, curve or checkpoint; the figures reach the
+/// caller through <see cref="TrainerContext.OnStep"/>, <see cref="StepRecords"/> and the returned result.
 /// </summary>
 public sealed class Trainer : IDisposable
 {
@@ -34,10 +36,10 @@ public sealed class Trainer : IDisposable
     private readonly ITokenSource? _val;
     private readonly long[] _evalStarts;
     private readonly TrainerContext _context;
-    private readonly CheckpointStore _store;
+    private readonly CheckpointStore? _store;
     private readonly MetricsLog _metrics;
     private readonly ProgressDisplay _progress;
-    private readonly string _runDirectory;
+    private readonly string? _runDirectory;
     private readonly int[] _window, _tokens, _targets;
     private readonly double _elapsedBefore;
     private readonly FrozenParameters? _frozen;
@@ -60,13 +62,13 @@ public sealed class Trainer : IDisposable
     public LearningRateSchedule Schedule => new(Options.LearningRate, Options.MinLearningRate, Options.Warmup, Options.Steps);
 
     private Trainer(TokenFormerModel model, AdamW adam, TrainingOptions options, ITokenSource train, ITokenSource? val,
-        string runDirectory, TrainerContext context, TrainerState? resumed, string? initFrom = null)
+        string? runDirectory, TrainerContext context, TrainerState? resumed, string? initFrom = null)
     {
         options.Validate();
         if (options.FreezeOld)
         {
             try { _frozen = FrozenParameters.OldOf(model); }
-            catch (GrowthException e) { throw new ArgumentException("--freeze-old: " + e.Message); }
+            catch (GrowthException e) { throw new InvalidSettingException(nameof(TrainingOptions.FreezeOld), "needs a grown model: " + e.Message, null); }
         }
         _initFrom = resumed?.InitFrom ?? initFrom;
         Options = options;
@@ -78,15 +80,12 @@ public sealed class Trainer : IDisposable
         _runDirectory = runDirectory;
         int t = options.Sequence;
         if (t > model.Config.MaxPositionEmbeddings)
-            throw new ArgumentException($"--seq {t} exceeds the model's max_position_embeddings {model.Config.MaxPositionEmbeddings}");
-        if (train.Count < t + 1)
-            throw new ArgumentException($"the train split has {train.Count} tokens, but one window needs --seq + 1 = {t + 1}; use a smaller --seq or more text");
+            throw new InvalidSettingException(nameof(TrainingOptions.Sequence), $"exceeds the model's max_position_embeddings {model.Config.MaxPositionEmbeddings}", t);
+        if (train.Count < t + 1) throw new SplitTooShortException(SplitTooShortException.TrainSplit, train.Count, t + 1);
         if (options.EvalEvery > 0)
         {
             long valCount = val?.Count ?? 0;
-            if (valCount < t + 1)
-                throw new ArgumentException($"the validation split has {valCount} tokens, but one window needs --seq + 1 = {t + 1}; " +
-                    "prepare with a larger --val-fraction, use a smaller --seq, or pass --eval-every 0");
+            if (valCount < t + 1) throw new SplitTooShortException(SplitTooShortException.ValidationSplit, valCount, t + 1);
             _evalStarts = Evaluator.EvenlySpaced(valCount, t, options.EvalWindows);
         }
         else _evalStarts = [];
@@ -96,9 +95,13 @@ public sealed class Trainer : IDisposable
         _window = new int[t + 1];
         _tokens = new int[options.Batch * t];
         _targets = new int[options.Batch * t];
-        _store = new CheckpointStore(runDirectory);
-        Directory.CreateDirectory(runDirectory);
-        _metrics = new MetricsLog(Path.Combine(runDirectory, MetricsFile), resumed?.MetricsBytes ?? 0);
+        if (runDirectory != null)
+        {
+            _store = new CheckpointStore(runDirectory);
+            Directory.CreateDirectory(runDirectory);
+            _metrics = new MetricsLog(Path.Combine(runDirectory, MetricsFile), resumed?.MetricsBytes ?? 0);
+        }
+        else _metrics = MetricsLog.InMemory();
         _progress = new ProgressDisplay(context.Output ?? TextWriter.Null, context.Interactive, options.LogEvery);
         if (resumed != null)
         {
@@ -113,17 +116,14 @@ public sealed class Trainer : IDisposable
     private static ulong SamplerSeed(int seed) => WindowSampler.Mix((ulong)(uint)seed ^ 0x5DEECE66DUL);
 
     /// <summary>
-    /// A fresh run in <paramref name="runDirectory"/>: the model from <paramref name="config"/> (vocab_size set)
-    /// with the official initialisation at <see cref="TrainingOptions.Seed"/>. Refuses a directory that already
-    /// holds checkpoints (use <see cref="Resume"/>).
+    /// A fresh run in <paramref name="runDirectory"/> (null: no files): the model from <paramref name="config"/>
+    /// (vocab_size set) with the official initialisation at <see cref="TrainingOptions.Seed"/>. Refuses a directory
+    /// that already holds checkpoints with <see cref="ExistingRunException"/> (use <see cref="Resume"/>).
     /// </summary>
     public static Trainer Start(TokenFormerConfig config, TrainingOptions options, ITokenSource train, ITokenSource? val,
-        string runDirectory, TrainerContext context)
+        string? runDirectory, TrainerContext context)
     {
-        var store = new CheckpointStore(runDirectory);
-        if (store.Latest() is { } existing)
-            throw new ArgumentException($"{runDirectory} already holds checkpoints (newest: {existing.Path}); pass --resume to continue it or choose another --out");
-        store.RemoveTemporary();
+        PrepareRunDirectory(runDirectory);
         options.Validate();
         var model = new TokenFormerModel(config);
         model.InitializeRandom(options.Seed);
@@ -135,18 +135,25 @@ public sealed class Trainer : IDisposable
     /// A fresh run in <paramref name="runDirectory"/> that starts from <paramref name="model"/> (e.g. a grown model loaded
     /// from <paramref name="initFrom"/>) instead of a random initialisation: a new schedule (warmup + cosine over
     /// <see cref="TrainingOptions.Steps"/>) and fresh AdamW moments, as the authors advise for each growth stage (see
-    /// docs/growth.md). The model's parameters are trained in place. Refuses a directory that already holds checkpoints.
+    /// docs/growth.md). The model's parameters are trained in place. <paramref name="runDirectory"/> null: no files. Refuses a
+    /// directory that already holds checkpoints with <see cref="ExistingRunException"/>.
     /// </summary>
     public static Trainer StartFrom(TokenFormerModel model, TrainingOptions options, ITokenSource train, ITokenSource? val,
-        string runDirectory, TrainerContext context, string? initFrom = null)
+        string? runDirectory, TrainerContext context, string? initFrom = null)
     {
-        var store = new CheckpointStore(runDirectory);
-        if (store.Latest() is { } existing)
-            throw new ArgumentException($"{runDirectory} already holds checkpoints (newest: {existing.Path}); pass --resume to continue it or choose another --out");
-        store.RemoveTemporary();
+        PrepareRunDirectory(runDirectory);
         options.Validate();
         var adam = new AdamW(model.Layout) { WeightDecay = (float)options.WeightDecay };
         return new Trainer(model, adam, options, train, val, runDirectory, context, null, initFrom);
+    }
+
+    /// <summary>A new run may not overwrite a run's checkpoints; leftovers of an interrupted save are removed.</summary>
+    private static void PrepareRunDirectory(string? runDirectory)
+    {
+        if (runDirectory == null) return;
+        var store = new CheckpointStore(runDirectory);
+        if (store.Latest() is { } existing) throw new ExistingRunException(runDirectory, existing.Path);
+        store.RemoveTemporary();
     }
 
     /// <summary>Parameters held fixed by <see cref="TrainingOptions.FreezeOld"/> (null when every parameter trains).</summary>
@@ -167,7 +174,7 @@ public sealed class Trainer : IDisposable
         TrainingOptions options = state.ToOptions(scheduling);
         if (steps is long s) options = options with { Steps = s };
         if (options.Steps <= state.Step)
-            throw new ArgumentException($"the checkpoint {latest.Path} is at step {state.Step}, already at or past --steps {options.Steps}");
+            throw new InvalidSettingException(nameof(TrainingOptions.Steps), $"must be greater than the step {state.Step} of the checkpoint {latest.Path}", options.Steps);
         TokenFormerModel model = ModelDirectory.Load(latest.Path);
         var adam = new AdamW(model.Layout) { WeightDecay = (float)options.WeightDecay };
         CheckpointStore.LoadOptimizer(model, adam, Path.Combine(latest.Path, CheckpointStore.OptimizerFile));
@@ -205,14 +212,15 @@ public sealed class Trainer : IDisposable
             double tps = (double)o.Batch * o.Sequence * o.GradAccum / seconds;
             var m = new StepMetrics(step, loss, lr, tps, norm, _elapsedBefore + clock.Elapsed.TotalSeconds);
             _metrics.Add(m);
+            _context.OnStep?.Invoke(m);
             double perStep = clock.Elapsed.TotalSeconds / (step - startStep);
             _progress.Step(m, o.Steps, TimeSpan.FromSeconds(perStep * (o.Steps - step)));
             if (o.EvalEvery > 0 && (step % o.EvalEvery == 0 || step == o.Steps)) Evaluate(title);
             bool stop = _context.Stop.IsCancellationRequested;
-            if ((o.SaveEvery > 0 && step % o.SaveEvery == 0) || step == end || stop) Save(loss, clock.Elapsed.TotalSeconds);
+            if (_store != null && ((o.SaveEvery > 0 && step % o.SaveEvery == 0) || step == end || stop)) Save(loss, clock.Elapsed.TotalSeconds);
             if (stop)
             {
-                _progress.Line($"interrupted after step {step}; continue with --resume");
+                _progress.Line(_store != null ? $"interrupted after step {step}; the run can be resumed from its checkpoint" : $"interrupted after step {step}");
                 break;
             }
         }
@@ -238,7 +246,7 @@ public sealed class Trainer : IDisposable
             float loss = _runner.Forward(_tokens, _targets, default, computeGradient: true);
             if (!float.IsFinite(loss))
                 throw new TrainingDivergedException(step, $"step {step}: the training loss is {loss} (micro-batch {micro + 1} of {o.GradAccum}); " +
-                    $"stopping without saving this step{LastGood()}. Try a lower --lr or more --warmup.");
+                    $"stopping without saving this step{LastGood()}. A lower peak learning rate or a longer warmup may help.");
             _runner.Backward(accumulate: micro > 0);
             lossSum += loss;
             _tokensSeen += (long)b * t;
@@ -248,7 +256,7 @@ public sealed class Trainer : IDisposable
         norm = GradientMath.GlobalNorm(grad);
         if (!double.IsFinite(norm))
             throw new TrainingDivergedException(step, $"step {step}: the gradient norm is {norm} (a gradient is NaN or infinite); " +
-                $"stopping without saving this step{LastGood()}. Try a lower --lr or more --warmup.");
+                $"stopping without saving this step{LastGood()}. A lower peak learning rate or a longer warmup may help.");
         if (o.Clip > 0 && norm > o.Clip) GradientMath.Scale(grad, (float)(o.Clip / (norm + 1e-6)));
         lr = Schedule.At(step - 1);
         _adam.Update(_model.Parameters, grad, (float)lr);
@@ -256,12 +264,12 @@ public sealed class Trainer : IDisposable
         return lossSum / o.GradAccum;
     }
 
-    private string LastGood() => _lastCheckpoint != null ? $"; the last good checkpoint is {_lastCheckpoint}" : "; no checkpoint was written yet";
+    private string LastGood() => _store == null ? "" : _lastCheckpoint != null ? $"; the last good checkpoint is {_lastCheckpoint}" : "; no checkpoint was written yet";
 
     /// <summary>Validation loss over the fixed windows at the current weights.</summary>
     public (double Loss, double Perplexity) EvaluateValidation()
     {
-        if (_val == null || _evalStarts.Length == 0) throw new InvalidOperationException("evaluation is off (--eval-every 0) or there is no validation split");
+        if (_val == null || _evalStarts.Length == 0) throw new InvalidOperationException("evaluation is off (EvalEvery 0) or there is no validation split");
         (double loss, _) = _evaluator.Run(_val, _evalStarts);
         return (loss, Math.Exp(loss));
     }
@@ -272,9 +280,11 @@ public sealed class Trainer : IDisposable
         if (!double.IsFinite(loss))
             throw new TrainingDivergedException(Step, $"step {Step}: the validation loss is {loss}; stopping without saving this step{LastGood()}");
         _lastVal = loss;
-        _metrics.Add(new EvalMetrics(Step, loss, ppl));
+        var record = new EvalMetrics(Step, loss, ppl);
+        _metrics.Add(record);
+        _context.OnEvaluation?.Invoke(record);
         _progress.Line(string.Create(CultureInfo.InvariantCulture, $"eval step {Step}: val_loss {loss:F4} | val_ppl {ppl:F2} ({_evalStarts.Length} windows)"));
-        LossCurveSvg.Save(Path.Combine(_runDirectory, CurveFile), _metrics.Steps, _metrics.Evals, title);
+        if (_runDirectory != null) LossCurveSvg.Save(Path.Combine(_runDirectory, CurveFile), _metrics.Steps, _metrics.Evals, title);
     }
 
     private void Save(double lastLoss, double elapsed)
@@ -290,7 +300,7 @@ public sealed class Trainer : IDisposable
             LastLoss = lastLoss, LastValLoss = _lastVal, ElapsedSeconds = _elapsedBefore + elapsed,
             TokenizerHash = _context.TokenizerHash, TrainTokens = _train.Count, FreezeOld = o.FreezeOld, InitFrom = _initFrom,
         };
-        _lastCheckpoint = _store.Save(_model, _adam, state, _context.ExtraFiles);
+        _lastCheckpoint = _store!.Save(_model, _adam, state, _context.ExtraFiles);
         _store.Prune(o.KeepLast);
         _progress.Line($"saved checkpoint {_lastCheckpoint}");
     }

@@ -13,7 +13,11 @@ public sealed record TrainerContext
     public bool Interactive { get; init; }
     /// <summary>When cancelled (e.g. Ctrl+C), the run saves a checkpoint after the current step and returns.</summary>
     public CancellationToken Stop { get; init; }
+    /// <summary>Called on the training thread after every optimiser step with its figures (null: not called).</summary>
+    public Action<StepMetrics>? OnStep { get; init; }
+    /// <summary>Called on the training thread after every evaluation with its figures (null: not called).</summary>
+    public Action<EvalMetrics>? OnEvaluation { get; init; }
 }
 
-/// <summary>How a <see cref="Trainer.Run"/> ended.</summary>
+/// <summary>How a <see cref="Trainer.Run"/> ended; <see cref="LastCheckpoint"/> is null when nothing was saved (no run directory).</summary>
 public sealed record TrainingResult(long Step, double LastLoss, double? LastValLoss, string? LastCheckpoint, bool Finished);

@@ -13,36 +13,59 @@ public sealed class TrainerState
     /// <summary>File name inside a checkpoint.</summary>
     public const string FileName = "trainer_state.json";
 
+    /// <summary>Version of this file's layout.</summary>
     [JsonPropertyName("format_version")] public int FormatVersion { get; set; } = 1;
     /// <summary>Optimiser steps completed.</summary>
     [JsonPropertyName("step")] public long Step { get; set; }
+    /// <summary>Seed of the training-window sampler.</summary>
     [JsonPropertyName("sampler_seed")] public ulong SamplerSeed { get; set; }
     /// <summary>Training windows drawn so far (the sampler's position in its stream).</summary>
     [JsonPropertyName("windows_drawn")] public long WindowsDrawn { get; set; }
+    /// <summary>Training tokens processed so far.</summary>
     [JsonPropertyName("tokens_seen")] public long TokensSeen { get; set; }
+    /// <summary>Optimiser steps of the whole run (the end of the cosine schedule).</summary>
     [JsonPropertyName("steps")] public long Steps { get; set; }
+    /// <summary>Sequences per micro-batch.</summary>
     [JsonPropertyName("batch")] public int Batch { get; set; }
+    /// <summary>Tokens per sequence.</summary>
     [JsonPropertyName("seq")] public int Sequence { get; set; }
+    /// <summary>Micro-batches per optimiser step.</summary>
     [JsonPropertyName("grad_accum")] public int GradAccum { get; set; }
+    /// <summary>Peak learning rate.</summary>
     [JsonPropertyName("lr")] public double LearningRate { get; set; }
+    /// <summary>Floor of the cosine schedule.</summary>
     [JsonPropertyName("min_lr")] public double MinLearningRate { get; set; }
+    /// <summary>Linear warmup steps.</summary>
     [JsonPropertyName("warmup")] public long Warmup { get; set; }
+    /// <summary>Decoupled weight decay λ.</summary>
     [JsonPropertyName("weight_decay")] public double WeightDecay { get; set; }
+    /// <summary>Global gradient-norm clip (0 = off).</summary>
     [JsonPropertyName("clip")] public double Clip { get; set; }
+    /// <summary>Seed of the initialisation and of the sampler.</summary>
     [JsonPropertyName("seed")] public int Seed { get; set; }
+    /// <summary>Validation windows per evaluation.</summary>
     [JsonPropertyName("eval_windows")] public int EvalWindows { get; set; }
+    /// <summary>AdamW β1.</summary>
     [JsonPropertyName("adam_beta1")] public double Beta1 { get; set; }
+    /// <summary>AdamW β2.</summary>
     [JsonPropertyName("adam_beta2")] public double Beta2 { get; set; }
+    /// <summary>AdamW ε.</summary>
     [JsonPropertyName("adam_eps")] public double Epsilon { get; set; }
     /// <summary>Learning rate of the next update.</summary>
     [JsonPropertyName("next_lr")] public double NextLearningRate { get; set; }
     /// <summary>Threads the run used (bitwise resume needs the same count).</summary>
     [JsonPropertyName("threads")] public int Threads { get; set; }
+    /// <summary>Length of metrics.jsonl at this checkpoint (a resumed run cuts the file back to it).</summary>
     [JsonPropertyName("metrics_bytes")] public long MetricsBytes { get; set; }
+    /// <summary>Training loss of the last step.</summary>
     [JsonPropertyName("last_loss")] public double? LastLoss { get; set; }
+    /// <summary>Validation loss of the last evaluation (null: none yet).</summary>
     [JsonPropertyName("last_val_loss")] public double? LastValLoss { get; set; }
+    /// <summary>Training wall time so far, in seconds.</summary>
     [JsonPropertyName("elapsed_s")] public double ElapsedSeconds { get; set; }
+    /// <summary>Content hash of the data's tokenizer (null: not recorded).</summary>
     [JsonPropertyName("tokenizer_hash")] public string? TokenizerHash { get; set; }
+    /// <summary>Tokens in the train split the run was started on.</summary>
     [JsonPropertyName("train_tokens")] public long TrainTokens { get; set; }
     /// <summary>Only the newest growth step's token rows train (absent = false).</summary>
     [JsonPropertyName("freeze_old")] public bool FreezeOld { get; set; }

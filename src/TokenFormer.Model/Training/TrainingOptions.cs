@@ -45,24 +45,25 @@ public sealed record TrainingOptions
     /// <summary>Plain-log interval when the output is not a terminal.</summary>
     public long LogEvery { get; init; } = 10;
 
-    /// <summary>Throws <see cref="ArgumentException"/> naming the option when a value is out of range.</summary>
+    /// <summary>Throws <see cref="InvalidSettingException"/> naming the property when a value is out of range.</summary>
     public void Validate()
     {
-        static void Check(bool ok, string message) { if (!ok) throw new ArgumentException(message); }
-        Check(Steps > 0, $"--steps must be positive (got {Steps})");
-        Check(Batch > 0, $"--batch must be positive (got {Batch})");
-        Check(Sequence > 0, $"--seq must be positive (got {Sequence})");
-        Check(GradAccum > 0, $"--grad-accum must be positive (got {GradAccum})");
-        Check(LearningRate > 0 && double.IsFinite(LearningRate), $"--lr must be a positive number (got {LearningRate})");
-        Check(MinLearningRate >= 0 && MinLearningRate <= LearningRate, $"--min-lr must be in [0, --lr] (got {MinLearningRate})");
-        Check(Warmup >= 0, $"--warmup must be non-negative (got {Warmup})");
-        Check(WeightDecay >= 0 && double.IsFinite(WeightDecay), $"--weight-decay must be non-negative (got {WeightDecay})");
-        Check(Clip >= 0 && double.IsFinite(Clip), $"--clip must be non-negative (got {Clip})");
-        Check(EvalWindows > 0, $"--eval-windows must be positive (got {EvalWindows})");
-        Check(EvalEvery >= 0, $"--eval-every must be non-negative (got {EvalEvery})");
-        Check(SaveEvery >= 0, $"--save-every must be non-negative (got {SaveEvery})");
-        Check(KeepLast >= 0, $"--keep-last must be non-negative (got {KeepLast})");
-        Check(StopAt >= 0, $"--stop-at must be non-negative (got {StopAt})");
-        Check(LogEvery > 0, $"--log-every must be positive (got {LogEvery})");
+        static void Check(bool ok, string setting, string requirement, object value) { if (!ok) throw new InvalidSettingException(setting, requirement, value); }
+        Check(Steps > 0, nameof(Steps), "must be positive", Steps);
+        Check(Batch > 0, nameof(Batch), "must be positive", Batch);
+        Check(Sequence > 0, nameof(Sequence), "must be positive", Sequence);
+        Check(GradAccum > 0, nameof(GradAccum), "must be positive", GradAccum);
+        Check(LearningRate > 0 && double.IsFinite(LearningRate), nameof(LearningRate), "must be a positive number", LearningRate);
+        Check(MinLearningRate >= 0 && MinLearningRate <= LearningRate, nameof(MinLearningRate),
+            string.Create(System.Globalization.CultureInfo.InvariantCulture, $"must be at least 0 and at most the peak learning rate {LearningRate}"), MinLearningRate);
+        Check(Warmup >= 0, nameof(Warmup), "must be non-negative", Warmup);
+        Check(WeightDecay >= 0 && double.IsFinite(WeightDecay), nameof(WeightDecay), "must be non-negative", WeightDecay);
+        Check(Clip >= 0 && double.IsFinite(Clip), nameof(Clip), "must be non-negative", Clip);
+        Check(EvalWindows > 0, nameof(EvalWindows), "must be positive", EvalWindows);
+        Check(EvalEvery >= 0, nameof(EvalEvery), "must be non-negative", EvalEvery);
+        Check(SaveEvery >= 0, nameof(SaveEvery), "must be non-negative", SaveEvery);
+        Check(KeepLast >= 0, nameof(KeepLast), "must be non-negative", KeepLast);
+        Check(StopAt >= 0, nameof(StopAt), "must be non-negative", StopAt);
+        Check(LogEvery > 0, nameof(LogEvery), "must be positive", LogEvery);
     }
 }

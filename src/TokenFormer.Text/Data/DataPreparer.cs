@@ -24,7 +24,7 @@ public static class DataPreparer
     public static DatasetMeta Run(Tokenizer tokenizer, PrepareOptions options, Action<PrepareProgress>? progress = null)
     {
         if (!(options.ValFraction >= 0 && options.ValFraction < 1))
-            throw new DataFormatException($"--val-fraction must be in [0, 1) (got {options.ValFraction})");
+            throw new DataFormatException($"ValFraction must be in [0, 1) (got {options.ValFraction})");
         int eot = tokenizer.EndOfTextId
             ?? throw new DataFormatException($"the tokenizer has no {Tokenizer.EndOfTextToken} token, which is appended after every document");
         List<string> files = InputReader.ExpandInputs(options.Inputs);

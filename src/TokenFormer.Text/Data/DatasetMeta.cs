@@ -14,17 +14,27 @@ public sealed class DatasetMeta
     /// <summary>The tokenizer copy inside a data directory.</summary>
     public const string TokenizerFile = "tokenizer.json";
 
+    /// <summary>Version of this file's layout.</summary>
     [JsonPropertyName("format_version")] public int FormatVersion { get; set; } = 1;
+    /// <summary>Content hash of the tokenizer the data was prepared with (see Tokenizer.ContentHash).</summary>
     [JsonPropertyName("tokenizer_hash")] public string TokenizerHash { get; set; } = "";
+    /// <summary>The tokenizer's vocabulary size.</summary>
     [JsonPropertyName("vocab_size")] public int VocabSize { get; set; }
+    /// <summary>Id of the end-of-text token appended after every document.</summary>
     [JsonPropertyName("end_of_text_id")] public int EndOfTextId { get; set; }
     /// <summary>"uint16" or "uint32".</summary>
     [JsonPropertyName("dtype")] public string DType { get; set; } = "uint16";
+    /// <summary>Tokens in the train split.</summary>
     [JsonPropertyName("train_tokens")] public long TrainTokens { get; set; }
+    /// <summary>Tokens in the validation split.</summary>
     [JsonPropertyName("val_tokens")] public long ValTokens { get; set; }
+    /// <summary>Documents in the train split.</summary>
     [JsonPropertyName("train_documents")] public long TrainDocuments { get; set; }
+    /// <summary>Documents in the validation split.</summary>
     [JsonPropertyName("val_documents")] public long ValDocuments { get; set; }
+    /// <summary>Documents left out because they were empty.</summary>
     [JsonPropertyName("empty_documents_skipped")] public long EmptyDocuments { get; set; }
+    /// <summary>The fraction of documents asked for validation.</summary>
     [JsonPropertyName("val_fraction")] public double ValFraction { get; set; }
     /// <summary>
     /// How validation was held out: "documents" (every document whole in one split, evenly spaced) or "tokens" (the
@@ -34,8 +44,11 @@ public sealed class DatasetMeta
     [JsonPropertyName("val_split")] public string ValSplit { get; set; } = "documents";
     /// <summary>Tokens moved from the end of the training stream to validation ("tokens" split); 0 otherwise.</summary>
     [JsonPropertyName("val_tail_tokens")] public long ValTailTokens { get; set; }
+    /// <summary>How the input was cut into documents: "file" or "blank-line".</summary>
     [JsonPropertyName("document_boundary")] public string DocumentBoundary { get; set; } = "file";
+    /// <summary>Bytes of input read.</summary>
     [JsonPropertyName("input_bytes")] public long InputBytes { get; set; }
+    /// <summary>The input files, as given.</summary>
     [JsonPropertyName("inputs")] public List<string> Inputs { get; set; } = [];
 
     /// <summary>Bytes per token in the streams.</summary>

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json;
-using TokenFormer.Cli.Generation;
+using TokenFormer.Runtime.Generation;
 using TokenFormer.Cli.Serve;
 using TokenFormer.Model.Inference;
 

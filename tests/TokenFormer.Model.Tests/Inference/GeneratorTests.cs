@@ -173,8 +173,8 @@ public class GeneratorTests
         Assert.Contains("3 prompts", e.Message);
         e = Assert.Throws<ArgumentException>(() => g.Generate([[model.Vocab]], new SamplingOptions { MaxNewTokens = 1 }));
         Assert.Contains("vocabulary", e.Message);
-        Assert.Throws<ArgumentException>(() => g.Generate([[1]], new SamplingOptions { TopP = 0 }));
-        Assert.Throws<ArgumentException>(() => g.Generate([[1]], new SamplingOptions { Temperature = -1 }));
+        Assert.Equal("TopP", Assert.Throws<InvalidSettingException>(() => g.Generate([[1]], new SamplingOptions { TopP = 0 })).Setting);
+        Assert.Equal("Temperature", Assert.Throws<InvalidSettingException>(() => g.Generate([[1]], new SamplingOptions { Temperature = -1 })).Setting);
         Assert.Throws<ArgumentException>(() => g.Generate([[]], new SamplingOptions()));
         Assert.Throws<ArgumentException>(() => new Generator(model, maxBatch: 1, maxLength: model.Config.MaxPositionEmbeddings + 1));
         Assert.Throws<OperationCanceledException>(() => g.Generate([[1]], new SamplingOptions { MaxNewTokens = 3 }, cancel: new CancellationToken(true)));

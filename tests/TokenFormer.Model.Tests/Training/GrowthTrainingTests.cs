@@ -132,8 +132,8 @@ public class GrowthTrainingTests
     {
         var model = new TokenFormerModel(Fixtures.TinyConfig());
         model.InitializeRandom(1);
-        var e = Assert.Throws<ArgumentException>(() => Trainer.StartFrom(model, Options(2) with { FreezeOld = true }, TrainSource, null, Fixtures.TempDir("nolineage"), new TrainerContext()));
-        Assert.Contains("--freeze-old", e.Message);
+        var e = Assert.Throws<InvalidSettingException>(() => Trainer.StartFrom(model, Options(2) with { FreezeOld = true }, TrainSource, null, Fixtures.TempDir("nolineage"), new TrainerContext()));
+        Assert.Equal(nameof(TrainingOptions.FreezeOld), e.Setting);
         Assert.Contains("no growth lineage", e.Message);
     }
 }

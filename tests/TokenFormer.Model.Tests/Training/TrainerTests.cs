@@ -163,13 +163,17 @@ public class TrainerTests
     public void WindowsLongerThanTheData_AreClearErrors()
     {
         var tiny = new ArrayTokenSource([1, 2, 3, 4, 5]);
-        var e = Assert.Throws<ArgumentException>(() => Trainer.Start(Fixtures.TinyConfig(), Options(2), tiny, ValSource, Fixtures.TempDir("short"), new TrainerContext()));
+        var e = Assert.Throws<SplitTooShortException>(() => Trainer.Start(Fixtures.TinyConfig(), Options(2), tiny, ValSource, Fixtures.TempDir("short"), new TrainerContext()));
         Assert.Contains("train split has 5 tokens", e.Message);
-        Assert.Contains("--seq + 1 = 17", e.Message);
-        e = Assert.Throws<ArgumentException>(() => Trainer.Start(Fixtures.TinyConfig(), Options(2), TrainSource, tiny, Fixtures.TempDir("short"), new TrainerContext()));
+        Assert.Contains("Sequence + 1 = 17", e.Message);
+        Assert.Equal((SplitTooShortException.TrainSplit, 5L, 17), (e.Split, e.Tokens, e.WindowTokens));
+        e = Assert.Throws<SplitTooShortException>(() => Trainer.Start(Fixtures.TinyConfig(), Options(2), TrainSource, tiny, Fixtures.TempDir("short"), new TrainerContext()));
         Assert.Contains("validation split has 5 tokens", e.Message);
-        e = Assert.Throws<ArgumentException>(() => Trainer.Start(Fixtures.TinyConfig(), Options(2) with { Sequence = 65 }, TrainSource, ValSource, Fixtures.TempDir("short"), new TrainerContext()));
-        Assert.Contains("max_position_embeddings 64", e.Message);
+        Assert.Equal(SplitTooShortException.ValidationSplit, e.Split);
+        var s = Assert.Throws<InvalidSettingException>(() => Trainer.Start(Fixtures.TinyConfig(), Options(2) with { Sequence = 65 }, TrainSource, ValSource, Fixtures.TempDir("short"), new TrainerContext()));
+        Assert.Contains("max_position_embeddings 64", s.Message);
+        Assert.Equal(nameof(TrainingOptions.Sequence), s.Setting);
+        Assert.DoesNotContain("--", e.Message + s.Message);
         // without evaluation a missing validation split is fine
         using Trainer ok = Trainer.Start(Fixtures.TinyConfig(), Options(1) with { EvalEvery = 0 }, TrainSource, null, Fixtures.TempDir("noval"), new TrainerContext());
         Assert.Equal(1, ok.Run().Step);
@@ -180,8 +184,9 @@ public class TrainerTests
     {
         string run = Fixtures.TempDir("twice");
         using (Trainer t = Trainer.Start(Fixtures.TinyConfig(), Options(2), TrainSource, ValSource, run, new TrainerContext())) t.Run();
-        var e = Assert.Throws<ArgumentException>(() => Trainer.Start(Fixtures.TinyConfig(), Options(2), TrainSource, ValSource, run, new TrainerContext()));
-        Assert.Contains("--resume", e.Message);
+        var e = Assert.Throws<ExistingRunException>(() => Trainer.Start(Fixtures.TinyConfig(), Options(2), TrainSource, ValSource, run, new TrainerContext()));
+        Assert.Contains("already holds checkpoints", e.Message);
+        Assert.Equal(run, e.RunDirectory);
     }
 
     [Fact]

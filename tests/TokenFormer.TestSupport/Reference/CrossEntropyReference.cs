@@ -2,7 +2,7 @@ using TokenFormer.Core.Kernels;
 
 namespace TokenFormer.TestSupport.Reference;
 
-/// <summary>Plain double-precision reference for <see cref="CrossEntropy.ForwardBackward"/>.</summary>
+/// <summary>Plain double-precision reference for <c>CrossEntropy.ForwardBackward</c>.</summary>
 public static class CrossEntropyReference
 {
     /// <summary>

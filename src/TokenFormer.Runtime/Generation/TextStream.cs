@@ -1,6 +1,6 @@
 using TokenFormer.Text;
 
-namespace TokenFormer.Cli.Generation;
+namespace TokenFormer.Runtime.Generation;
 
 /// <summary>
 /// Incremental detokenisation of one generated sequence with stop strings: ids are appended one at a time; the text
