@@ -60,4 +60,43 @@ public class ParallelismTests
         Parallelism.For(10, again);
         Assert.All(again.Hits, h => Assert.Equal(1, h));
     }
+
+    /// <summary>A job whose items may run only while its caller is inside <see cref="Parallelism.For"/>.</summary>
+    private sealed class GuardedWork(int count) : IParallelWork
+    {
+        public volatile bool Open;
+        public int Count = count, Strays, Runs;
+
+        public void Execute(int index)
+        {
+            if (!Open || (uint)index >= (uint)Count) Interlocked.Increment(ref Strays);
+            Interlocked.Increment(ref Runs);
+        }
+    }
+
+    [Fact]
+    public void NoItemRunsOutsideItsJob_WhenAShortJobIsFollowedByALongerOne()
+    {
+        // A worker that read the finished short job's claim index could, before the fix, claim that index again in
+        // the window in which the next (longer) job's work and count were published but not yet opened, and run an
+        // item of the new job that no one waited for (the serve load test saw it as a null buffer in attention).
+        var shortJob = new GuardedWork(3);
+        var longJob = new GuardedWork(32);
+        var deadline = DateTime.UtcNow.AddSeconds(2);
+        int jobs = 0;
+        while (DateTime.UtcNow < deadline)
+        {
+            foreach (GuardedWork w in new[] { shortJob, longJob })
+            {
+                w.Open = true;
+                Parallelism.For(w.Count, w);
+                w.Open = false;
+                jobs++;
+            }
+        }
+        Thread.Sleep(50); // a stray item would have run by now
+        Assert.Equal(0, shortJob.Strays + longJob.Strays);
+        Assert.Equal(jobs / 2 * 3 + (jobs % 2) * 3, shortJob.Runs);
+        Assert.Equal(jobs / 2 * 32, longJob.Runs);
+    }
 }

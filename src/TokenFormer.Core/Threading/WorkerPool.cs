@@ -10,7 +10,9 @@ namespace TokenFormer.Core.Threading;
 /// </summary>
 /// <remarks>
 /// Items are claimed with a compare-and-swap on one 64-bit word holding (job generation, next index), so a
-/// worker that wakes late for an old job can never claim an item of a newer one with the old job's body.
+/// worker that wakes late for an old job can never claim an item of a newer one with the old job's body; the word
+/// is closed (a fresh generation with an unreachable index) before a new job's body and count are published, so
+/// a late worker can neither pair the old job's index with the new job's body.
 /// </remarks>
 internal sealed class WorkerPool : IDisposable
 {
@@ -48,11 +50,17 @@ internal sealed class WorkerPool : IDisposable
         _insideJob = true;
         try
         {
+            // Close the previous job's claim word before publishing the new job: a worker that read it as
+            // (old generation, next index = old count) and then the new, larger _count would otherwise find that
+            // index claimable and run an item of the new work that nobody waits for. Closed = a generation of its
+            // own with an index no job reaches; the job then opens under the generation after it.
+            long closed = (Volatile.Read(ref _state) >> 32) + 1;
+            Interlocked.Exchange(ref _state, (closed << 32) | int.MaxValue);
             _work = work;
             _count = count;
             _error = null;
             Volatile.Write(ref _done, 0);
-            long generation = (Volatile.Read(ref _state) >> 32) + 1;
+            long generation = closed + 1;
             Interlocked.Exchange(ref _state, generation << 32); // publishes _work and _count
             if (Volatile.Read(ref _parked) > 0)
                 lock (_parkLock) Monitor.PulseAll(_parkLock);
