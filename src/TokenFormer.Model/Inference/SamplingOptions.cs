@@ -1,7 +1,7 @@
 namespace TokenFormer.Model.Inference;
 
 /// <summary>How the next token is chosen. Temperature 0 = greedy.</summary>
-public sealed record SamplingOptions
+public record SamplingOptions
 {
     /// <summary>Most tokens generated per prompt (stop ids count as generated).</summary>
     public int MaxNewTokens { get; init; } = 64;
