@@ -37,7 +37,7 @@ public static class TokenizerCommand
             Description = "UTF-8 text file(s) to train on", Required = true, AllowMultipleArgumentsPerToken = true,
             Arity = ArgumentArity.OneOrMore,
         };
-        var vocabSize = new Option<int>("--vocab-size") { Description = "Vocabulary size, special tokens and the 256 byte tokens included", Required = true };
+        var vocabSize = new Option<int>("--vocab-size") { Description = "Vocabulary size, special tokens and the 256 byte tokens included (default 4096, the vocabulary of the micro, tiny and quickstart models)", DefaultValueFactory = _ => 4096 };
         var output = new Option<string>("--out") { Description = "Path of the tokenizer.json to write", Required = true };
         var minFrequency = new Option<long>("--min-frequency") { Description = "Do not merge pairs seen fewer times (default 0)" };
         var special = new Option<string[]>("--special-tokens")
