@@ -1,3 +1,5 @@
+using TokenFormer.Model.Optimizer;
+
 namespace TokenFormer.Model.Growth;
 
 /// <summary>
@@ -72,5 +74,29 @@ public static class ModelGrower
             NewParameters = grown.Parameters.LongLength,
         });
         return grown;
+    }
+
+    /// <summary>
+    /// AdamW state for <paramref name="grown"/> carried over from <paramref name="sourceOptimizer"/> of
+    /// <paramref name="source"/>, by the rule <see cref="Grow"/> applies to the parameters: each tensor's old moments
+    /// in its first floats (old rows first), the appended rows at zero moments, and the step count carried, so bias
+    /// correction continues where the source stopped. Hyper-parameters (β, ε, weight decay) are the caller's.
+    /// </summary>
+    public static AdamW GrowOptimizer(TokenFormerModel source, AdamW sourceOptimizer, TokenFormerModel grown)
+    {
+        if (sourceOptimizer.FirstMoment.Length != source.Parameters.Length)
+            throw new ArgumentException($"the source optimizer holds {sourceOptimizer.FirstMoment.Length} moments but the source model has {source.Parameters.Length} parameters", nameof(sourceOptimizer));
+        var adam = new AdamW(grown.Layout) { Step = sourceOptimizer.Step };
+        foreach (ParameterTensor t in grown.Layout.Tensors)
+        {
+            ParameterTensor s = source.Layout.Find(t.Name)
+                ?? throw new GrowthException($"the source model has no tensor '{t.Name}'; the grown model was not grown from it");
+            if (s.Length > t.Length || (s.Length < t.Length && !t.Grows))
+                throw new GrowthException($"tensor '{t.Name}' has {s.Length} floats in the source and {t.Length} in the grown model; the grown model was not grown from it");
+            // row-major [n, d]: the old rows are the first n_old·d floats; the new rows keep the zeros of a fresh arena
+            sourceOptimizer.FirstMoment.AsSpan(s.Offset, s.Length).CopyTo(adam.FirstMoment.AsSpan(t.Offset, s.Length));
+            sourceOptimizer.SecondMoment.AsSpan(s.Offset, s.Length).CopyTo(adam.SecondMoment.AsSpan(t.Offset, s.Length));
+        }
+        return adam;
     }
 }

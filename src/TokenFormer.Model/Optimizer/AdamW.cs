@@ -1,5 +1,6 @@
 using TokenFormer.Core.Threading;
 using System.Runtime.Intrinsics;
+using TokenFormer.Model.Growth;
 using TokenFormer.Model.Kernels;
 
 namespace TokenFormer.Model.Optimizer;
@@ -9,13 +10,18 @@ namespace TokenFormer.Model.Optimizer;
 /// θ ← θ − lr·λ·θ (decayed tensors only); m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²;
 /// θ ← θ − (lr/(1−β₁ᵗ))·m/(√v/√(1−β₂ᵗ) + ε). Moments live in two arenas with the parameter layout.
 /// Defaults: β = (0.9, 0.95), ε = 1e-8, λ = 0.1 on every tensor whose <see cref="ParameterTensor.Decay"/> is set
-/// (all but the final LayerNorm).
+/// (all but the final LayerNorm). <see cref="ScaleLearningRate"/> gives chosen ranges (the old parameters of a grown
+/// model) their own multiple of the learning rate; the arena is then updated as segments that each carry one multiple.
 /// </summary>
 public sealed class AdamW
 {
     private readonly ParameterLayout _layout;
     private readonly float[] _m, _v;
     private readonly StepJob _job;
+    private Segment[] _segments;
+
+    /// <summary>A run of the arena updated with one weight decay and one learning-rate multiple.</summary>
+    private readonly record struct Segment(int Offset, int Length, bool Decay, float LrScale);
 
     /// <summary>β₁.</summary>
     public float Beta1 { get; init; } = 0.9f;
@@ -39,6 +45,33 @@ public sealed class AdamW
         _m = new float[layout.Count];
         _v = new float[layout.Count];
         _job = new StepJob(this);
+        _segments = layout.Tensors.Select(t => new Segment(t.Offset, t.Length, t.Decay, 1f)).ToArray();
+    }
+
+    /// <summary>
+    /// From now on the floats in <paramref name="ranges"/> are updated at <paramref name="scale"/> × the learning rate
+    /// (weight decay included, since it is applied as lr·λ); the others at 1 ×. A scale of 0 leaves them bit-identical
+    /// (their moments still follow their gradients). Replaces an earlier call's ranges.
+    /// </summary>
+    public void ScaleLearningRate(IReadOnlyList<ParameterRange> ranges, float scale)
+    {
+        if (!(scale >= 0) || !float.IsFinite(scale)) throw new ArgumentOutOfRangeException(nameof(scale), scale, "must be a finite number at least 0");
+        var sorted = ranges.Where(r => r.Length > 0).OrderBy(r => r.Offset).ToArray();
+        var segments = new List<Segment>();
+        foreach (ParameterTensor t in _layout.Tensors)
+        {
+            int at = t.Offset, end = t.Offset + t.Length;
+            foreach (ParameterRange r in sorted)
+            {
+                int from = Math.Max(at, r.Offset), to = Math.Min(end, r.Offset + r.Length);
+                if (from >= to) continue;
+                if (from > at) segments.Add(new Segment(at, from - at, t.Decay, 1f));
+                segments.Add(new Segment(from, to - from, t.Decay, scale));
+                at = to;
+            }
+            if (at < end) segments.Add(new Segment(at, end - at, t.Decay, 1f));
+        }
+        _segments = [.. segments];
     }
 
     /// <summary>One update of <paramref name="parameters"/> from <paramref name="gradients"/> at learning rate <paramref name="lr"/>.</summary>
@@ -49,15 +82,15 @@ public sealed class AdamW
         Step++;
         _job.P = parameters;
         _job.G = gradients;
-        _job.Lr = lr;
         _job.Bc1 = (float)(1 - Math.Pow(Beta1, Step));
         _job.Bc2Sqrt = (float)Math.Sqrt(1 - Math.Pow(Beta2, Step));
-        foreach (ParameterTensor t in _layout.Tensors)
+        foreach (Segment s in _segments)
         {
-            _job.Offset = t.Offset;
-            _job.Length = t.Length;
-            _job.Decay = t.Decay ? WeightDecay : 0f;
-            RowRanges.Run((t.Length + StepJob.Chunk - 1) / StepJob.Chunk, _job, 1);
+            _job.Offset = s.Offset;
+            _job.Length = s.Length;
+            _job.Lr = lr * s.LrScale;
+            _job.Decay = s.Decay ? WeightDecay : 0f;
+            RowRanges.Run((s.Length + StepJob.Chunk - 1) / StepJob.Chunk, _job, 1);
         }
         _job.P = _job.G = null!;
     }
@@ -69,7 +102,7 @@ public sealed class AdamW
         public float Lr, Bc1, Bc2Sqrt, Decay;
         public int Offset, Length;
 
-        /// <summary>Rows are chunks of <see cref="Chunk"/> floats of the current tensor.</summary>
+        /// <summary>Rows are chunks of <see cref="Chunk"/> floats of the current segment.</summary>
         public void Rows(int start, int end) =>
             Apply(Offset + start * Chunk, Offset + Math.Min(Length, end * Chunk));
 

@@ -110,10 +110,11 @@ public sealed class CheckpointStore(string runDirectory)
         Thread.Sleep(Timeout.Infinite);
     }
 
-    /// <summary>Writes AdamW's moments and step.</summary>
-    public static void SaveOptimizer(TokenFormerModel model, AdamW adam, string path)
+    /// <summary>Writes AdamW's moments and step, plus <paramref name="metadata"/> (null: none) in the file's metadata.</summary>
+    public static void SaveOptimizer(TokenFormerModel model, AdamW adam, string path, IReadOnlyDictionary<string, string>? metadata = null)
     {
         var writer = new SafeTensorsWriter();
+        if (metadata != null) foreach (var (key, value) in metadata) writer.Metadata[key] = value;
         writer.Metadata["step"] = adam.Step.ToString(CultureInfo.InvariantCulture);
         writer.Metadata["format"] = "tokenformer-adamw-1";
         foreach (ParameterTensor t in model.Layout.Tensors)

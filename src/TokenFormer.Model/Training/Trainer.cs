@@ -14,9 +14,10 @@ namespace TokenFormer.Model.Training;
 /// redraws RUN/loss.svg and writes atomic checkpoints. Everything the numbers depend on is in the checkpoint, so a
 /// resumed run reproduces an uninterrupted one bit for bit at the same thread count. A NaN or infinite loss or
 /// gradient stops the run with <see cref="TrainingDivergedException"/> before anything is saved for that step.
-/// A run can start from an existing model (<see cref="StartFrom"/>: a grown model, a new schedule and fresh optimiser
-/// state) and, with <see cref="TrainingOptions.FreezeOld"/>, train only the rows its newest growth step added
-/// (<see cref="FrozenParameters"/>).
+/// A run can start from an existing model (<see cref="StartFrom"/>: a grown model, fresh or carried optimiser state and
+/// the schedule of <see cref="TrainingOptions.Schedule"/>) and, with <see cref="TrainingOptions.FreezeOld"/>, train only
+/// the rows its newest growth step added (<see cref="FrozenParameters"/>), or with
+/// <see cref="TrainingOptions.OldLearningRateScale"/> train the old parameters at a multiple of the learning rate.
 /// Without a run directory (null) nothing is written: no metrics file, curve or checkpoint; the figures reach the
 /// caller through <see cref="TrainerContext.OnStep"/>, <see cref="StepRecords"/> and the returned result.
 /// </summary>
@@ -44,6 +45,8 @@ public sealed class Trainer : IDisposable
     private readonly double _elapsedBefore;
     private readonly FrozenParameters? _frozen;
     private readonly string? _initFrom;
+    private readonly bool _carried;
+    private readonly LearningRateSchedule _schedule;
     private long _tokensSeen;
     private double? _lastVal;
     private string? _lastCheckpoint;
@@ -59,12 +62,21 @@ public sealed class Trainer : IDisposable
     /// <summary>Evaluation records.</summary>
     public IReadOnlyList<EvalMetrics> EvalRecords => _metrics.Evals;
     /// <summary>The schedule.</summary>
-    public LearningRateSchedule Schedule => new(Options.LearningRate, Options.MinLearningRate, Options.Warmup, Options.Steps);
+    public LearningRateSchedule Schedule => _schedule;
+    /// <summary>Whether the run started from carried optimiser state (<see cref="StartFrom"/> with an optimizer).</summary>
+    public bool CarriedOptimizer => _carried;
 
     private Trainer(TokenFormerModel model, AdamW adam, TrainingOptions options, ITokenSource train, ITokenSource? val,
-        string? runDirectory, TrainerContext context, TrainerState? resumed, string? initFrom = null)
+        string? runDirectory, TrainerContext context, TrainerState? resumed, string? initFrom = null, bool carried = false)
     {
         options.Validate();
+        _schedule = LearningRateSchedule.For(options);
+        if (options.OldLearningRateScale != 1)
+        {
+            try { adam.ScaleLearningRate(OldParameters.Ranges(model), (float)options.OldLearningRateScale); }
+            catch (GrowthException e) { throw new InvalidSettingException(nameof(TrainingOptions.OldLearningRateScale), "needs a grown model: " + e.Message, options.OldLearningRateScale); }
+        }
+        _carried = resumed?.CarryOptimizer ?? carried;
         if (options.FreezeOld)
         {
             try { _frozen = FrozenParameters.OldOf(model); }
@@ -133,18 +145,29 @@ public sealed class Trainer : IDisposable
 
     /// <summary>
     /// A fresh run in <paramref name="runDirectory"/> that starts from <paramref name="model"/> (e.g. a grown model loaded
-    /// from <paramref name="initFrom"/>) instead of a random initialisation: a new schedule (warmup + cosine over
-    /// <see cref="TrainingOptions.Steps"/>) and fresh AdamW moments, as the authors advise for each growth stage (see
-    /// docs/growth.md). The model's parameters are trained in place. <paramref name="runDirectory"/> null: no files. Refuses a
-    /// directory that already holds checkpoints with <see cref="ExistingRunException"/>.
+    /// from <paramref name="initFrom"/>) instead of a random initialisation, at step 0 of <see cref="TrainingOptions.Schedule"/>
+    /// (by default a new warmup + cosine over <see cref="TrainingOptions.Steps"/>). <paramref name="optimizer"/> null: fresh
+    /// AdamW moments, as the authors advise for each growth stage (see docs/growth.md); otherwise its moments and step
+    /// are carried on (e.g. <see cref="Growth.ModelGrower.GrowOptimizer"/> of the source run's state, or
+    /// <see cref="CarriedOptimizer.Load"/>), so bias correction continues from its step. The model's parameters are
+    /// trained in place. <paramref name="runDirectory"/> null: no files. Refuses a directory that already holds
+    /// checkpoints with <see cref="ExistingRunException"/>.
     /// </summary>
     public static Trainer StartFrom(TokenFormerModel model, TrainingOptions options, ITokenSource train, ITokenSource? val,
-        string? runDirectory, TrainerContext context, string? initFrom = null)
+        string? runDirectory, TrainerContext context, string? initFrom = null, AdamW? optimizer = null)
     {
         PrepareRunDirectory(runDirectory);
         options.Validate();
         var adam = new AdamW(model.Layout) { WeightDecay = (float)options.WeightDecay };
-        return new Trainer(model, adam, options, train, val, runDirectory, context, null, initFrom);
+        if (optimizer != null)
+        {
+            if (optimizer.FirstMoment.Length != adam.FirstMoment.Length)
+                throw new ArgumentException($"the carried optimizer state holds {optimizer.FirstMoment.Length} moments but the model has {adam.FirstMoment.Length} parameters", nameof(optimizer));
+            optimizer.FirstMoment.CopyTo(adam.FirstMoment, 0);
+            optimizer.SecondMoment.CopyTo(adam.SecondMoment, 0);
+            adam.Step = optimizer.Step;
+        }
+        return new Trainer(model, adam, options, train, val, runDirectory, context, null, initFrom, optimizer != null);
     }
 
     /// <summary>A new run may not overwrite a run's checkpoints; leftovers of an interrupted save are removed.</summary>
@@ -299,6 +322,8 @@ public sealed class Trainer : IDisposable
             NextLearningRate = Schedule.At(Step), Threads = Parallelism.ThreadCount, MetricsBytes = _metrics.Length,
             LastLoss = lastLoss, LastValLoss = _lastVal, ElapsedSeconds = _elapsedBefore + elapsed,
             TokenizerHash = _context.TokenizerHash, TrainTokens = _train.Count, FreezeOld = o.FreezeOld, InitFrom = _initFrom,
+            Schedule = ScheduleKinds.Name(o.Schedule), SourceSchedule = o.SourceSchedule, OldLearningRateScale = o.OldLearningRateScale,
+            CarryOptimizer = _carried,
         };
         _lastCheckpoint = _store!.Save(_model, _adam, state, _context.ExtraFiles);
         _store.Prune(o.KeepLast);

@@ -33,6 +33,19 @@ public sealed record TrainingOptions
     /// and the old token rows stay bit-identical (needs a model with a growth lineage).
     /// </summary>
     public bool FreezeOld { get; init; }
+    /// <summary>The learning-rate curve (default <see cref="ScheduleKind.Cosine"/>: warmup + cosine over <see cref="Steps"/>).</summary>
+    public ScheduleKind Schedule { get; init; } = ScheduleKind.Cosine;
+    /// <summary>
+    /// The curve of the run the model came from and the step it stopped at; needed by <see cref="ScheduleKind.Continue"/>
+    /// and <see cref="ScheduleKind.Rewarm"/> (null: none).
+    /// </summary>
+    public SourceSchedule? SourceSchedule { get; init; }
+    /// <summary>
+    /// Multiple of the learning rate for the parameters a grown model had before its newest growth step (the embedding,
+    /// the final LayerNorm and the old token rows); 1 (default) trains them like the new rows, 0 leaves them
+    /// bit-identical while their moments still follow their gradients. Values other than 1 need a grown model.
+    /// </summary>
+    public double OldLearningRateScale { get; init; } = 1;
 
     /// <summary>Evaluate every this many steps (0 = never; the last step is always evaluated when &gt; 0).</summary>
     public long EvalEvery { get; init; } = 100;
@@ -54,9 +67,22 @@ public sealed record TrainingOptions
         Check(Sequence > 0, nameof(Sequence), "must be positive", Sequence);
         Check(GradAccum > 0, nameof(GradAccum), "must be positive", GradAccum);
         Check(LearningRate > 0 && double.IsFinite(LearningRate), nameof(LearningRate), "must be a positive number", LearningRate);
-        Check(MinLearningRate >= 0 && MinLearningRate <= LearningRate, nameof(MinLearningRate),
+        // the peak is the run's own only for the cosine schedule; rewarm's is checked below, continue uses the source's floor
+        Check(MinLearningRate >= 0 && (Schedule != ScheduleKind.Cosine || MinLearningRate <= LearningRate), nameof(MinLearningRate),
             string.Create(System.Globalization.CultureInfo.InvariantCulture, $"must be at least 0 and at most the peak learning rate {LearningRate}"), MinLearningRate);
         Check(Warmup >= 0, nameof(Warmup), "must be non-negative", Warmup);
+        Check(Enum.IsDefined(Schedule), nameof(Schedule), "must be cosine, continue or rewarm", Schedule);
+        Check(Schedule == ScheduleKind.Cosine || SourceSchedule != null, nameof(Schedule),
+            "needs the source run's schedule (SourceSchedule: the curve and step of the run the model came from)", ScheduleKinds.Name(Schedule));
+        if (Schedule == ScheduleKind.Rewarm && SourceSchedule != null)
+        {
+            double final = SourceSchedule.FinalLearningRate;
+            Check(MinLearningRate <= final, nameof(MinLearningRate),
+                string.Create(System.Globalization.CultureInfo.InvariantCulture, $"must be at most the source run's final learning rate {final} (the peak of the rewarm schedule)"), MinLearningRate);
+        }
+        Check(OldLearningRateScale >= 0 && double.IsFinite(OldLearningRateScale), nameof(OldLearningRateScale), "must be a number at least 0", OldLearningRateScale);
+        Check(OldLearningRateScale == 1 || !FreezeOld, nameof(OldLearningRateScale),
+            "cannot be combined with FreezeOld, which already keeps the old parameters fixed", OldLearningRateScale);
         Check(WeightDecay >= 0 && double.IsFinite(WeightDecay), nameof(WeightDecay), "must be non-negative", WeightDecay);
         Check(Clip >= 0 && double.IsFinite(Clip), nameof(Clip), "must be non-negative", Clip);
         Check(EvalWindows > 0, nameof(EvalWindows), "must be positive", EvalWindows);
