@@ -17,7 +17,8 @@ public static class LibraryErrors
         [nameof(TrainingOptions.GradAccum)] = "--grad-accum", [nameof(TrainingOptions.LearningRate)] = "--lr",
         [nameof(TrainingOptions.MinLearningRate)] = "--min-lr", [nameof(TrainingOptions.Warmup)] = "--warmup",
         [nameof(TrainingOptions.WeightDecay)] = "--weight-decay", [nameof(TrainingOptions.Clip)] = "--clip", [nameof(TrainingOptions.Seed)] = "--seed",
-        [nameof(TrainingOptions.EvalWindows)] = "--eval-windows", [nameof(TrainingOptions.FreezeOld)] = "--freeze-old",
+        [nameof(TrainingOptions.EvalWindows)] = "--eval-windows", [nameof(TrainingOptions.FreezeOld)] = "--freeze-old", [nameof(TrainingOptions.Schedule)] = "--schedule",
+        [nameof(TrainingOptions.OldLearningRateScale)] = "--old-lr-scale",
         [nameof(TrainingOptions.EvalEvery)] = "--eval-every", [nameof(TrainingOptions.SaveEvery)] = "--save-every",
         [nameof(TrainingOptions.KeepLast)] = "--keep-last", [nameof(TrainingOptions.StopAt)] = "--stop-at", [nameof(TrainingOptions.LogEvery)] = "--log-every",
     };

@@ -21,7 +21,11 @@ public static class GrowCommand
         "function (logits equal up to float rounding); for softmax it does NOT — a zero key still gets softmax mass " +
         "(exp 0 = 1), so the old tokens' weights shrink and the new values enter the output. " +
         "--mode official: as the released code, new keys N(0, 0.02²) and values N(0, (2/(L·√d))²), τ = √(new n): " +
-        "the function changes. Continue with 'tokenformer train --init-from OUT' (a new warmup + cosine schedule).";
+        "the function changes. When --from is a training checkpoint (or a run directory, or a grown model that has one), " +
+        "its AdamW state is grown by the same rule (old moments in the first rows, new rows at zero moments, step " +
+        "carried) into OUT/optimizer.safetensors together with the source run's learning-rate schedule. Continue with " +
+        "'tokenformer train --init-from OUT' (a new warmup + cosine schedule and fresh optimiser state unless " +
+        "--carry-optimizer / --schedule continue|rewarm ask for the source's).";
 
     public static Command Create()
     {
@@ -72,6 +76,7 @@ public static class GrowCommand
 
             string tokenizer = Path.Combine(source, DatasetMeta.TokenizerFile);
             SaveModelDirectory(grown, outDir, File.Exists(tokenizer) ? tokenizer : null);
+            string carried = GrowOptimizerState(model, source, grown, outDir);
             long oldNe = TrainingFlops.NonEmbeddingParameters(model.Config), newNe = TrainingFlops.NonEmbeddingParameters(grown.Config);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"grew {source} ({old}; {model.Parameters.LongLength:N0} parameters, {oldNe:N0} non-embedding) to {outDir} " +
@@ -81,11 +86,38 @@ public static class GrowCommand
                 $"τ: qkv {tau.Qkv:G6}, proj {tau.Proj:G6}, ffn {tau.Ffn:G6} ({(growthMode == GrowthMode.Preserve ? "frozen at the source's" : "√ of the new counts")})"));
             if (growthMode == GrowthMode.Preserve && model.Config.Activation == NormActivation.Softmax)
                 Console.WriteLine("note: norm_activation_type softmax: zero new keys still receive softmax mass, so the grown model does not compute the source's function (docs/architecture.md, Growth)");
+            Console.WriteLine(carried);
             if (!File.Exists(tokenizer))
                 Console.Error.WriteLine($"warning: {tokenizer} not found; the grown model has no tokenizer.json");
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// Grows the source's AdamW state (its optimizer.safetensors, when there is one) into <paramref name="outDir"/>
+    /// with the source run's schedule, and returns the line that says what was done.
+    /// </summary>
+    private static string GrowOptimizerState(TokenFormerModel model, string source, TokenFormerModel grown, string outDir)
+    {
+        if (!CarriedOptimizer.Exists(source))
+            return $"optimizer state: {source} has none ({CarriedOptimizer.FileName}), so {outDir} has none; 'train --init-from' will start fresh moments (grow from a training checkpoint to carry them)";
+        try
+        {
+            var sourceAdam = CarriedOptimizer.Load(model, source);
+            SourceSchedule? schedule = CarriedOptimizer.ReadSchedule(source);
+            var adam = ModelGrower.GrowOptimizer(model, sourceAdam, grown);
+            CarriedOptimizer.Save(grown, adam, schedule, outDir);
+            string recorded = schedule != null
+                ? string.Create(CultureInfo.InvariantCulture, $"source schedule recorded (its next learning rate {schedule.FinalLearningRate:G4} at step {schedule.Step})")
+                : "no source schedule found (no trainer_state.json)";
+            return $"optimizer state: AdamW moments grown into {Path.Combine(outDir, CarriedOptimizer.FileName)} (new rows at zero moments, step {adam.Step}); " +
+                $"{recorded}; use it with 'train --init-from {outDir} --carry-optimizer'";
+        }
+        catch (Exception e) when (e is InvalidDataException or GrowthException or ModelFormatException or IOException or TokenFormer.Core.SafeTensors.SafeTensorsFormatException)
+        {
+            throw new CliException($"--from {source}: its optimizer state could not be grown: {e.Message}");
+        }
     }
 
     /// <summary>

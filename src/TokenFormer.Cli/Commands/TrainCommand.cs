@@ -3,6 +3,7 @@ using System.Globalization;
 using TokenFormer.Core.Threading;
 using TokenFormer.Model;
 using TokenFormer.Model.Growth;
+using TokenFormer.Model.Optimizer;
 using TokenFormer.Model.Training;
 using TokenFormer.Text;
 using TokenFormer.Text.Data;
@@ -13,7 +14,9 @@ namespace TokenFormer.Cli.Commands;
 /// <c>tokenformer train</c>: trains a TokenFormer on a prepared data directory (AdamW, warmup + cosine, clipping),
 /// with validation, metrics.jsonl, loss.svg and atomic, exactly resumable checkpoints in RUN/checkpoints/step-N.
 /// <c>--init-from</c> starts from an existing model (e.g. one made by <c>tokenformer grow</c>) with a new schedule and
-/// fresh optimiser state; <c>--freeze-old</c> trains only the rows the model's newest growth step added.
+/// fresh optimiser state, or with <c>--carry-optimizer</c> and <c>--schedule continue|rewarm</c> the source run's;
+/// <c>--freeze-old</c> trains only the rows the model's newest growth step added, <c>--old-lr-scale</c> trains the old
+/// ones at a multiple of the learning rate (docs/growth.md).
 /// </summary>
 public static class TrainCommand
 {
@@ -26,6 +29,27 @@ public static class TrainCommand
         var resume = new Option<bool>("--resume") { Description = "Continue from the newest complete checkpoint in --out" };
         var initFrom = new Option<string?>("--init-from") { Description = "Start from this model directory or run (e.g. made by 'tokenformer grow') with a new warmup + cosine schedule and fresh optimiser state, instead of --preset/--config" };
         var freezeOld = new Option<bool>("--freeze-old") { Description = "With --init-from a grown model: train only the token rows its newest growth step added (embedding, final norm and old rows stay bit-identical; no weight decay on them)" };
+        var carry = new Option<bool>("--carry-optimizer")
+        {
+            Description = "With --init-from: start from the AdamW state stored beside the model (optimizer.safetensors, written by 'grow' " +
+                "from a training checkpoint, or a checkpoint's own) instead of fresh moments: the source run's moments for every old " +
+                "parameter, zero moments for the rows growth added, and its step count, so bias correction continues",
+        };
+        var schedule = new Option<string?>("--schedule")
+        {
+            Description = "Learning-rate curve: cosine (default: --warmup steps up to --lr, then cosine to --min-lr over --steps); " +
+                "continue (with --init-from: the source run's own curve continued from the step it stopped at, at its floor once " +
+                "past its end; --lr, --min-lr and --warmup do not apply); rewarm (with --init-from: --warmup steps up to the source " +
+                "run's final learning rate, then cosine to --min-lr, default a tenth of that rate; --lr does not apply). " +
+                "continue and rewarm read the source's schedule from optimizer.safetensors written by 'grow' or a checkpoint's trainer_state.json",
+        };
+        schedule.AcceptOnlyFromAmong("cosine", "continue", "rewarm");
+        var oldLrScale = new Option<double?>("--old-lr-scale")
+        {
+            Description = "With --init-from a grown model: multiply the learning rate (and so the weight decay) of the parameters it had " +
+                "before its newest growth step (embedding, final norm, old token rows) by F; 1 = like the new rows (default), " +
+                "0 = they stay bit-identical (unlike --freeze-old their gradients still count in the clipping norm)",
+        };
         var steps = new Option<long?>("--steps") { Description = "Optimiser steps of the whole run, the end of the cosine schedule (default 1000)" };
         var batch = new Option<int?>("--batch") { Description = "Sequences per micro-batch (default 8)" };
         var seq = new Option<int?>("--seq") { Description = "Tokens per sequence (default 256, at most max_position_embeddings)" };
@@ -44,7 +68,7 @@ public static class TrainCommand
         var logEvery = new Option<long>("--log-every") { Description = "Log line interval when output is not a terminal (default 10)", DefaultValueFactory = _ => 10 };
         var cmd = new Command("train", "Train a TokenFormer on prepared token streams, with evaluation, metrics, a loss curve and resumable checkpoints.")
         {
-            data, preset, config, output, resume, initFrom, freezeOld, steps, batch, seq, accum, lr, minLr, warmup, wd, clip, seed, evalWindows,
+            data, preset, config, output, resume, initFrom, freezeOld, carry, schedule, oldLrScale, steps, batch, seq, accum, lr, minLr, warmup, wd, clip, seed, evalWindows,
             evalEvery, saveEvery, keepLast, stopAt, logEvery,
         };
         cmd.SetAction(parse =>
@@ -80,8 +104,9 @@ public static class TrainCommand
                 if (parse.GetValue(resume))
                 {
                     CheckFreezeOnResume(runDir, parse.GetResult(freezeOld) is { Implicit: false } ? parse.GetValue(freezeOld) : null);
+                    CheckGrowthOnResume(runDir, parse.GetValue(schedule), parse.GetValue(carry));
                     CheckResumable(runDir, train.Meta, parse, (batch, "--batch"), (seq, "--seq"), (accum, "--grad-accum"), (lr, "--lr"), (minLr, "--min-lr"),
-                        (warmup, "--warmup"), (wd, "--weight-decay"), (clip, "--clip"), (seed, "--seed"), (evalWindows, "--eval-windows"));
+                        (warmup, "--warmup"), (wd, "--weight-decay"), (clip, "--clip"), (seed, "--seed"), (evalWindows, "--eval-windows"), (oldLrScale, "--old-lr-scale"));
                     CheckResumeModel(runDir, parse.GetValue(preset), parse.GetValue(config), parse.GetValue(initFrom), train.Meta.VocabSize);
                     trainer = Trainer.Resume(runDir, scheduling, parse.GetValue(steps), new DatasetSource(train), new DatasetSource(val), context);
                 }
@@ -103,10 +128,24 @@ public static class TrainCommand
                     {
                         if (parse.GetValue(freezeOld))
                             throw new CliException("--freeze-old needs --init-from a grown model (it freezes the rows the model had before its newest growth step)");
+                        if (parse.GetValue(carry))
+                            throw new CliException("--carry-optimizer needs --init-from (it carries the optimiser state stored beside that model)");
+                        if (parse.GetValue(schedule) is "continue" or "rewarm")
+                            throw new CliException($"--schedule {parse.GetValue(schedule)} needs --init-from (it follows the schedule of the run that model came from)");
+                        if (parse.GetValue(oldLrScale) is double scaleGiven && scaleGiven != 1)
+                            throw new CliException("--old-lr-scale needs --init-from a grown model (it scales the learning rate of the parameters the model had before its newest growth step)");
                         cfg = LoadConfig(parse.GetValue(preset), parse.GetValue(config), train.Meta.VocabSize);
                     }
                     long total = parse.GetValue(steps) ?? 1000;
-                    double peak = parse.GetValue(lr) ?? 6e-4;
+                    ScheduleKind kind = ScheduleKinds.Parse(parse.GetValue(schedule) ?? "cosine");
+                    SourceSchedule? source = kind == ScheduleKind.Cosine ? null : ReadSourceSchedule(initDir!, kind);
+                    if (kind != ScheduleKind.Cosine && parse.GetValue(lr) != null)
+                        throw new CliException($"--lr does not apply to --schedule {ScheduleKinds.Name(kind)} (its peak is the source run's); leave it out or use --schedule cosine");
+                    if (kind == ScheduleKind.Continue && (parse.GetValue(minLr) != null || parse.GetValue(warmup) != null))
+                        throw new CliException("--min-lr and --warmup do not apply to --schedule continue (it follows the source run's curve); leave them out");
+                    // the stored peak is the one in force: the source's for continue, its final rate for rewarm
+                    double peak = source == null ? parse.GetValue(lr) ?? 6e-4 : kind == ScheduleKind.Continue ? source.Peak : source.FinalLearningRate;
+                    AdamW? carried = parse.GetValue(carry) ? LoadCarried(initial!, initDir!) : null;
                     TrainingOptions options = scheduling with
                     {
                         Steps = total, Batch = parse.GetValue(batch) ?? 8,
@@ -114,15 +153,19 @@ public static class TrainCommand
                         GradAccum = parse.GetValue(accum) ?? 1, LearningRate = peak, MinLearningRate = parse.GetValue(minLr) ?? peak / 10,
                         Warmup = parse.GetValue(warmup) ?? Math.Max(1, total / 100), WeightDecay = parse.GetValue(wd) ?? 0.1,
                         Clip = parse.GetValue(clip) ?? 1.0, Seed = parse.GetValue(seed) ?? 1234, EvalWindows = parse.GetValue(evalWindows) ?? 32,
-                        FreezeOld = parse.GetValue(freezeOld),
+                        FreezeOld = parse.GetValue(freezeOld), Schedule = kind, SourceSchedule = source,
+                        OldLearningRateScale = parse.GetValue(oldLrScale) ?? 1,
                     };
                     if (initial != null)
                     {
-                        trainer = Trainer.StartFrom(initial, options, new DatasetSource(train), new DatasetSource(val), runDir, context, Path.GetFullPath(initDir!));
+                        trainer = Trainer.StartFrom(initial, options, new DatasetSource(train), new DatasetSource(val), runDir, context, Path.GetFullPath(initDir!), carried);
                         GrowthStage? stage = GrowthLineage.Last(cfg);
                         Console.WriteLine($"initialised from {initDir}" + (stage != null
                             ? $" (grown {stage.Mode} from {stage.OldTokens} to {stage.NewTokens})" : "") +
-                            "; new schedule, fresh optimiser state" +
+                            $"; schedule {ScheduleKinds.Name(kind)}" + string.Create(CultureInfo.InvariantCulture,
+                                $" (lr {trainer.Schedule.At(0):G4} at the first update, {trainer.Schedule.At(Math.Min(options.Warmup, total)):G4} after --warmup, {trainer.Schedule.At(total):G4} at the end)") +
+                            (carried != null ? $"; carried optimiser state (AdamW step {carried.Step})" : "; fresh optimiser state") +
+                            (options.OldLearningRateScale != 1 ? string.Create(CultureInfo.InvariantCulture, $"; old parameters at {options.OldLearningRateScale:G4} × the learning rate") : "") +
                             (trainer.Frozen is { } fz ? string.Create(CultureInfo.InvariantCulture, $"; --freeze-old: {fz.Count:N0} old parameters frozen, {trainer.Model.Parameters.LongLength - fz.Count:N0} train") : ""));
                     }
                     else trainer = Trainer.Start(cfg, options, new DatasetSource(train), new DatasetSource(val), runDir, context);
@@ -215,6 +258,49 @@ public static class TrainCommand
         }
     }
 
+    /// <summary>The source run's schedule stored with the --init-from model, required by <paramref name="kind"/>.</summary>
+    private static SourceSchedule ReadSourceSchedule(string initDir, ScheduleKind kind)
+    {
+        SourceSchedule? source;
+        try { source = CarriedOptimizer.ReadSchedule(initDir); }
+        catch (Exception e) when (e is InvalidDataException or IOException or TokenFormer.Core.SafeTensors.SafeTensorsFormatException) { throw new CliException($"--schedule {ScheduleKinds.Name(kind)}: {e.Message}"); }
+        if (source == null)
+            throw new CliException($"--schedule {ScheduleKinds.Name(kind)}: --init-from {initDir} records no source schedule (neither {CarriedOptimizer.FileName} " +
+                $"with '{CarriedOptimizer.ScheduleKey}' from 'tokenformer grow --from CHECKPOINT' nor a checkpoint's {TrainerState.FileName}); grow from a training checkpoint or use --schedule cosine");
+        if (kind == ScheduleKind.Rewarm && !(source.FinalLearningRate > 0))
+            throw new CliException($"--schedule rewarm: the source run's final learning rate is {source.FinalLearningRate.ToString(CultureInfo.InvariantCulture)}; rewarm needs a positive one (use --schedule cosine)");
+        return source;
+    }
+
+    /// <summary>--carry-optimizer: the AdamW state stored beside the --init-from model.</summary>
+    private static AdamW LoadCarried(TokenFormerModel model, string initDir)
+    {
+        try { return CarriedOptimizer.Load(model, initDir); }
+        catch (FileNotFoundException)
+        {
+            throw new CliException($"--carry-optimizer: --init-from {initDir} has no {CarriedOptimizer.FileName}; 'tokenformer grow' writes one when --from is a training checkpoint or run directory, and checkpoints hold their own");
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or TokenFormer.Core.SafeTensors.SafeTensorsFormatException)
+        {
+            throw new CliException($"--carry-optimizer: {e.Message}");
+        }
+    }
+
+    /// <summary>On --resume, an explicit --schedule or --carry-optimizer must agree with the checkpoint's settings.</summary>
+    private static void CheckGrowthOnResume(string runDir, string? schedule, bool carry)
+    {
+        if (schedule == null && !carry) return;
+        var latest = new CheckpointStore(runDir).Latest();
+        if (latest == null) return; // reported by CheckResumable
+        TrainerState state;
+        try { state = TrainerState.Load(Path.Combine(latest.Value.Path, TrainerState.FileName)); }
+        catch (InvalidDataException e) { throw new CliException(e.Message); }
+        if (schedule != null && schedule != state.Schedule)
+            throw new CliException($"--resume: --schedule {schedule} differs from the checkpoint's {state.Schedule} ({latest.Value.Path}); leave it out (a resumed run keeps its settings)");
+        if (carry && !state.CarryOptimizer)
+            throw new CliException($"--resume: --carry-optimizer given but the run {runDir} started with fresh optimiser state; leave it out (a resumed run continues from its checkpoint's optimiser state)");
+    }
+
     /// <summary>On --resume, an explicit --freeze-old must agree with the checkpoint's setting.</summary>
     private static void CheckFreezeOnResume(string runDir, bool? given)
     {
@@ -250,7 +336,7 @@ public static class TrainCommand
             {
                 "--batch" => stored.Batch, "--seq" => stored.Sequence, "--grad-accum" => stored.GradAccum, "--lr" => stored.LearningRate,
                 "--min-lr" => stored.MinLearningRate, "--warmup" => stored.Warmup, "--weight-decay" => stored.WeightDecay, "--clip" => stored.Clip,
-                "--seed" => stored.Seed, "--eval-windows" => stored.EvalWindows, _ => throw new InvalidOperationException(name),
+                "--seed" => stored.Seed, "--eval-windows" => stored.EvalWindows, "--old-lr-scale" => stored.OldLearningRateScale, _ => throw new InvalidOperationException(name),
             };
             if (!Equals(Convert.ToDouble(given, CultureInfo.InvariantCulture), Convert.ToDouble(storedValue, CultureInfo.InvariantCulture)))
                 throw new CliException($"--resume: {name} {given} differs from the checkpoint's {storedValue}; leave it out (a resumed run keeps its settings)");
