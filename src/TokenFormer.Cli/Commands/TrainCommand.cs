@@ -163,7 +163,7 @@ public static class TrainCommand
                         Console.WriteLine($"initialised from {initDir}" + (stage != null
                             ? $" (grown {stage.Mode} from {stage.OldTokens} to {stage.NewTokens})" : "") +
                             $"; schedule {ScheduleKinds.Name(kind)}" + string.Create(CultureInfo.InvariantCulture,
-                                $" (lr {trainer.Schedule.At(0):G4} at the first update, {trainer.Schedule.At(Math.Min(options.Warmup, total)):G4} after --warmup, {trainer.Schedule.At(total):G4} at the end)") +
+                                $" (learning rate {trainer.Schedule.At(0):G4} at the first update, {trainer.Schedule.At(Math.Min(options.Warmup, total)):G4} at step {Math.Min(options.Warmup, total)}, {trainer.Schedule.At(total):G4} at the end)") +
                             (carried != null ? $"; carried optimiser state (AdamW step {carried.Step})" : "; fresh optimiser state") +
                             (options.OldLearningRateScale != 1 ? string.Create(CultureInfo.InvariantCulture, $"; old parameters at {options.OldLearningRateScale:G4} × the learning rate") : "") +
                             (trainer.Frozen is { } fz ? string.Create(CultureInfo.InvariantCulture, $"; --freeze-old: {fz.Count:N0} old parameters frozen, {trainer.Model.Parameters.LongLength - fz.Count:N0} train") : ""));
