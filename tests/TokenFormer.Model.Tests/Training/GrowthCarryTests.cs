@@ -130,7 +130,7 @@ public class GrowthCarryTests
     }
 
     [Fact]
-    public void AdamW_ScaledRanges_MoveAtTheScaledRate_TheRestAsBefore()
+    public void AdamW_ScaledRanges_MoveAtTheScaledRate_TheRestAsBefore_WithoutAllocating()
     {
         var (small, _) = TrainedSource();
         int n = small.Parameters.Length;
@@ -156,6 +156,10 @@ public class GrowthCarryTests
             Assert.True(Bits(pa[i]) == Bits(inRange[i] ? pc[i] : pb[i]), $"parameter {i} (scaled: {inRange[i]}): {pa[i]} vs {(inRange[i] ? pc[i] : pb[i])}");
         Assert.Equal(b.FirstMoment, a.FirstMoment);   // moments do not depend on the learning rate
         Assert.Contains(Enumerable.Range(0, n), i => inRange[i] && pb[i] != pc[i]);
+        // the segmented update stays allocation-free once warmed up (read on the calling thread, which sets up every job)
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int step = 0; step < 3; step++) a.Update(pa, g, 1e-2f);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 
     [Fact]
