@@ -8,19 +8,7 @@ namespace TokenFormer.Cli.Tests;
 /// <summary>The prepare / train / eval verbs run as child processes, as a user runs them.</summary>
 public class CliTests
 {
-    private static (string Data, string Config) PrepareData(string dir)
-    {
-        string text = Path.Combine(dir, "text.txt"), tok = Path.Combine(dir, "tokenizer.json"), data = Path.Combine(dir, "data"), config = Path.Combine(dir, "config.json");
-        File.WriteAllText(text, Fixtures.Text + "\n\n" + Fixtures.Text.ToUpperInvariant() + "\n\n" + Fixtures.Text.ToLowerInvariant());
-        Fixtures.Tokenizer.Save(tok);
-        var (code, stdout, stderr) = Fixtures.RunCli("prepare", "--tokenizer", tok, "--input", text, "--out", data, "--val-fraction", "0.34", "--boundary", "blank-line");
-        Assert.True(code == 0, stderr);
-        Assert.Contains("val ", stdout);
-        TokenFormerConfig cfg = Fixtures.TinyConfig();
-        cfg.VocabSize = null;
-        cfg.Save(config);
-        return (data, config);
-    }
+    private static (string Data, string Config) PrepareData(string dir) => Fixtures.PrepareTinyCorpus(dir);
 
     private static string[] TrainArgs(string data, string config, string run, int steps = 6) =>
         ["train", "--data", data, "--config", config, "--out", run, "--steps", steps.ToString(), "--batch", "2", "--seq", "16", "--warmup", "2",

@@ -43,4 +43,23 @@ internal static class Fixtures
         }
         return (p.ExitCode, stdout.Result, stderr.Result);
     }
+
+    /// <summary>
+    /// The training excerpt three times (as written, upper and lower case) in <paramref name="dir"/>, prepared with the
+    /// shared tokenizer (a third held out, blank-line documents), and the tiny config (vocabulary from the data).
+    /// Returns the data folder and the config path.
+    /// </summary>
+    public static (string Data, string Config) PrepareTinyCorpus(string dir)
+    {
+        string text = Path.Combine(dir, "text.txt"), tok = Path.Combine(dir, "tokenizer.json"), data = Path.Combine(dir, "data"), config = Path.Combine(dir, "config.json");
+        File.WriteAllText(text, Text + "\n\n" + Text.ToUpperInvariant() + "\n\n" + Text.ToLowerInvariant());
+        Tokenizer.Save(tok);
+        var (code, stdout, stderr) = RunCli("prepare", "--tokenizer", tok, "--input", text, "--out", data, "--val-fraction", "0.34", "--boundary", "blank-line");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("val ", stdout);
+        TokenFormerConfig cfg = TinyConfig();
+        cfg.VocabSize = null;
+        cfg.Save(config);
+        return (data, config);
+    }
 }

@@ -11,13 +11,7 @@ public class GrowCliTests
     public void Cli_GrowAndInitFrom_WorkAndGiveClearErrors()
     {
         string dir = Fixtures.TempDir("cli-grow");
-        string text = Path.Combine(dir, "text.txt"), tok = Path.Combine(dir, "tokenizer.json"), data = Path.Combine(dir, "data"), config = Path.Combine(dir, "config.json");
-        File.WriteAllText(text, Fixtures.Text + "\n\n" + Fixtures.Text.ToUpperInvariant() + "\n\n" + Fixtures.Text.ToLowerInvariant());
-        Fixtures.Tokenizer.Save(tok);
-        Assert.Equal(0, Fixtures.RunCli("prepare", "--tokenizer", tok, "--input", text, "--out", data, "--val-fraction", "0.34", "--boundary", "blank-line").Code);
-        TokenFormerConfig cfg = Fixtures.TinyConfig();
-        cfg.VocabSize = null;
-        cfg.Save(config);
+        var (data, config) = Fixtures.PrepareTinyCorpus(dir);
         string run = Path.Combine(dir, "run");
         string[] common = ["--batch", "2", "--seq", "16", "--warmup", "1", "--eval-every", "2", "--eval-windows", "4", "--threads", "1"];
         var r = Fixtures.RunCli(["train", "--data", data, "--config", config, "--out", run, "--steps", "2", .. common]);

@@ -7,6 +7,7 @@ namespace TokenFormer.Model.Tests.Training;
 
 // After the namespace line, so that Fixtures means the shared training data rather than this project's Fixtures class.
 using Fixtures = TokenFormer.TestSupport.TrainingFixtures;
+using static TokenFormer.Model.Tests.Training.GrowthTrainingData;
 
 /// <summary>
 /// Carrying AdamW across growth (<see cref="ModelGrower.GrowOptimizer"/>, <see cref="CarriedOptimizer"/>), the
@@ -15,16 +16,6 @@ using Fixtures = TokenFormer.TestSupport.TrainingFixtures;
 /// </summary>
 public class GrowthCarryTests
 {
-    private static int[] Ids => Fixtures.Tokenizer.Encode(Fixtures.Text + Fixtures.Text).Append(0).ToArray();
-    private static ITokenSource TrainSource => new ArrayTokenSource(Ids[..^200]);
-    private static ITokenSource ValSource => new ArrayTokenSource(Ids[^200..]);
-
-    private static TrainingOptions Options(long steps) => new()
-    {
-        Steps = steps, Batch = 2, Sequence = 16, LearningRate = 3e-3, MinLearningRate = 3e-4, Warmup = 1,
-        EvalEvery = 3, EvalWindows = 5, SaveEvery = 2, KeepLast = 0, LogEvery = 1,
-    };
-
     /// <summary>A tiny model trained 4 steps (of a 10-step cosine, so its schedule is mid-way) and its step-4 checkpoint.</summary>
     private static (TokenFormerModel Small, string Checkpoint) TrainedSource()
     {

@@ -6,6 +6,7 @@ namespace TokenFormer.Model.Tests.Training;
 
 // After the namespace line, so that Fixtures means the shared training data rather than this project's Fixtures class.
 using Fixtures = TokenFormer.TestSupport.TrainingFixtures;
+using static TokenFormer.Model.Tests.Training.GrowthTrainingData;
 
 /// <summary>
 /// Training a grown model: the new tokens learn (their norms change), <c>FreezeOld</c> leaves every old parameter
@@ -14,16 +15,6 @@ using Fixtures = TokenFormer.TestSupport.TrainingFixtures;
 /// </summary>
 public class GrowthTrainingTests
 {
-    private static int[] Ids => Fixtures.Tokenizer.Encode(Fixtures.Text + Fixtures.Text).Append(0).ToArray();
-    private static ITokenSource TrainSource => new ArrayTokenSource(Ids[..^200]);
-    private static ITokenSource ValSource => new ArrayTokenSource(Ids[^200..]);
-
-    private static TrainingOptions Options(long steps) => new()
-    {
-        Steps = steps, Batch = 2, Sequence = 16, LearningRate = 3e-3, MinLearningRate = 3e-4, Warmup = 1,
-        EvalEvery = 3, EvalWindows = 5, SaveEvery = 2, KeepLast = 0, LogEvery = 1,
-    };
-
     /// <summary>A briefly trained tiny model, grown ×2 in every Pattention.</summary>
     private static (TokenFormerModel Small, TokenFormerModel Grown) TrainedAndGrown(GrowthMode mode)
     {
