@@ -39,10 +39,10 @@ declare -A ARGS=(
   [b-carry-rewarm-old0.25]="--carry-optimizer --schedule rewarm --warmup 1 --old-lr-scale 0.25"
   [c-carry-continue]="--carry-optimizer --schedule continue"
   [d-fresh-rewarm]="--schedule rewarm --warmup 1"
-  [e-carry-rewarm-old0]="--carry-optimizer --schedule rewarm --warmup 1 --old-lr-scale 0"
+  [e-carry-continue-old0]="--carry-optimizer --schedule continue --old-lr-scale 0"
   [f-carry-cosine6e-4-old0.33]="--carry-optimizer --schedule cosine --lr 6e-4 --warmup 80 --old-lr-scale 0.3333"
 )
-ORDER="a-carry-rewarm b-carry-rewarm-old0.25 c-carry-continue d-fresh-rewarm e-carry-rewarm-old0 f-carry-cosine6e-4-old0.33"
+ORDER="a-carry-rewarm b-carry-rewarm-old0.25 c-carry-continue d-fresh-rewarm e-carry-continue-old0 f-carry-cosine6e-4-old0.33"
 for name in ${VARIANTS:-$ORDER}; do
   if [ -d "$OUT/$name/checkpoints" ]; then echo "== $name: already trained (delete $OUT/$name to redo)"; continue; fi
   echo "== $name: ${ARGS[$name]}"
