@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The growth-recipe ablation of docs/growth.md ("Growth recipe ablation"): the quickstart at fixed steps
-# (S 2,000 steps, grown ×4 with preserve, L 800 steps, seed 1234) is the baseline; every variant starts from the same
+# (S 2,000 steps, grown ×4 with preserve, L 800 steps, seed 1234) gives S, the data and the tokenizer (and, since the
+# ablation, its L is variant c; base-fresh-cosine is its L recipe before); every variant starts from the same
 # S checkpoint and token streams, grows it as the quickstart does (grow --factor 4 --seed 1234: preserve, new keys 0)
 # and trains L for 800 steps with the quickstart's L settings (batch 8 × 128, seed 1235, 64 validation windows every
 # 100 steps) and the variant's optimiser/schedule options. summarise.py writes the table rows.
@@ -35,6 +36,8 @@ fi
 # --- L variants: the quickstart's L phase settings + the variant's options -----------------------------------------
 L="--data $OUT/base/data --init-from $OUT/grown --steps 800 --batch 8 --seq 128 --seed 1235 --eval-windows 64 --eval-every 100 --save-every 0 --keep-last 1 --log-every 80 --threads $THREADS"
 declare -A ARGS=(
+  # the quickstart's L recipe before the ablation (the quickstart itself now runs variant c)
+  [base-fresh-cosine]="--schedule cosine --lr 6e-4 --warmup 80"
   [a-carry-rewarm]="--carry-optimizer --schedule rewarm --warmup 1"
   [b-carry-rewarm-old0.25]="--carry-optimizer --schedule rewarm --warmup 1 --old-lr-scale 0.25"
   [c-carry-continue]="--carry-optimizer --schedule continue"
@@ -42,7 +45,7 @@ declare -A ARGS=(
   [e-carry-continue-old0]="--carry-optimizer --schedule continue --old-lr-scale 0"
   [f-carry-cosine6e-4-old0.33]="--carry-optimizer --schedule cosine --lr 6e-4 --warmup 80 --old-lr-scale 0.3333"
 )
-ORDER="a-carry-rewarm b-carry-rewarm-old0.25 c-carry-continue d-fresh-rewarm e-carry-continue-old0 f-carry-cosine6e-4-old0.33"
+ORDER="base-fresh-cosine a-carry-rewarm b-carry-rewarm-old0.25 c-carry-continue d-fresh-rewarm e-carry-continue-old0 f-carry-cosine6e-4-old0.33"
 for name in ${VARIANTS:-$ORDER}; do
   if [ -d "$OUT/$name/checkpoints" ]; then echo "== $name: already trained (delete $OUT/$name to redo)"; continue; fi
   echo "== $name: ${ARGS[$name]}"
@@ -51,6 +54,6 @@ for name in ${VARIANTS:-$ORDER}; do
 done
 
 # --- table ---------------------------------------------------------------------------------------------------------
-rows=("base=$OUT/base/large")
+rows=("quickstart=$OUT/base/large")
 for name in $ORDER; do [ -f "$OUT/$name/metrics.jsonl" ] && rows+=("$name=$OUT/$name"); done
 python3 "$(dirname "$0")/summarise.py" "${rows[@]}"
