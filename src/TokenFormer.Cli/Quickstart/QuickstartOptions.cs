@@ -1,4 +1,5 @@
 using TokenFormer.Model;
+using TokenFormer.Model.Training;
 
 namespace TokenFormer.Cli.Quickstart;
 
@@ -36,10 +37,26 @@ public sealed record QuickstartOptions
     public TokenFormerConfig SmallModel { get; init; } = DefaultSmallModel();
     /// <summary>Token counts of the grown model L are S's times this (so are its non-embedding parameters).</summary>
     public double GrowthFactor { get; init; } = 4;
-    /// <summary>Peak learning rates of the two phases (each: linear warmup over 5 % (S) or 10 % (L) of its steps, then cosine to a tenth).</summary>
+    /// <summary>Peak learning rates of the two phases (each: linear warmup over 5 % (S) or 10 % (L) of its steps, then cosine to a tenth); L's applies only to <see cref="LargeSchedule"/> cosine.</summary>
     public double SmallLearningRate { get; init; } = 2e-3;
     /// <inheritdoc cref="SmallLearningRate"/>
     public double LargeLearningRate { get; init; } = 6e-4;
+    /// <summary>
+    /// L's growth recipe (docs/growth.md, "Growth recipe ablation"): carry S's AdamW state across growth (old rows
+    /// keep their moments and step, new rows start at zero moments) instead of fresh moments.
+    /// </summary>
+    public bool LargeCarryOptimizer { get; init; } = true;
+    /// <summary>
+    /// L's learning-rate curve: <see cref="ScheduleKind.Continue"/> (the default recipe: S's curve carried on, which past
+    /// S's last step stays at its floor, a tenth of <see cref="SmallLearningRate"/>), <see cref="ScheduleKind.Rewarm"/>
+    /// (from S's final rate, cosine to a tenth of it) or <see cref="ScheduleKind.Cosine"/> (a new warmup over 10 % of
+    /// L's steps to <see cref="LargeLearningRate"/>, then cosine to a tenth: the recipe before the ablation).
+    /// </summary>
+    public ScheduleKind LargeSchedule { get; init; } = ScheduleKind.Continue;
+    /// <summary>Warmup steps of L's rewarm schedule (the cosine schedule warms up over 10 % of L's steps instead).</summary>
+    public long LargeRewarmSteps { get; init; } = 1;
+    /// <summary>Multiplier of the learning rate of the parameters S already had (1: old and new tokens alike).</summary>
+    public double LargeOldLearningRateScale { get; init; } = 1;
     /// <summary>Fraction of the training time given to S (the rest to L).</summary>
     public double SmallShare { get; init; } = 0.35;
     /// <summary>Generated samples (one per prompt, up to this many) and their length in tokens.</summary>

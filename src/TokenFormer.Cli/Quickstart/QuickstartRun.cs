@@ -4,6 +4,7 @@ using TokenFormer.Core.Threading;
 using TokenFormer.Model;
 using TokenFormer.Model.Growth;
 using TokenFormer.Model.Inference;
+using TokenFormer.Model.Optimizer;
 using TokenFormer.Model.Training;
 using TokenFormer.Text;
 using TokenFormer.Text.Data;
@@ -13,7 +14,8 @@ namespace TokenFormer.Cli.Quickstart;
 /// <summary>
 /// The quickstart, start to end: corpus (<see cref="QuickstartCorpus"/>) → byte-level BPE → train/val token streams →
 /// small model S trained and evaluated → grown to L with function-preserving growth (the validation loss right after
-/// growth equals the loss before) → L trained on with a new schedule → seeded samples → run folder with curves,
+/// growth equals the loss before) → L trained on with the growth recipe (S's AdamW state carried, S's schedule
+/// continued; <see cref="QuickstartOptions.LargeSchedule"/>) → seeded samples → run folder with curves,
 /// metrics, model directories and summary.md. Step counts are planned from a short timing and the time budget, then
 /// fixed and printed; given the same step counts (<see cref="QuickstartOptions.SmallSteps"/>,
 /// <see cref="QuickstartOptions.LargeSteps"/>) and thread count, a run is deterministic.
@@ -149,16 +151,21 @@ public sealed class QuickstartRun(QuickstartOptions options, TextWriter output, 
         ModelDirectory.Save(grown, grownDir);
         File.Copy(tokenizerPath, Path.Combine(grownDir, TokenizerFileName), overwrite: true);
         Detail(string.Create(_inv, $"{sModel.Parameters.LongLength:N0} → {grown.Parameters.LongLength:N0} parameters → {grownDir}"));
-        Detail(string.Create(_inv, $"training L ({stepsL:N0} steps, new schedule: lr {o.LargeLearningRate:G3}, warmup + cosine; step 0 is the grown model)"));
+        // S's AdamW state grown by the rule applied to the weights (old rows keep their moments and step, new rows start
+        // at zero), stored beside the grown model as 'grow' does, so 'train --init-from grown --carry-optimizer' can redo L
+        SourceSchedule sSchedule = SourceSchedule.Of(smallOptions, stepsS);
+        AdamW grownAdam = ModelGrower.GrowOptimizer(sModel, CarriedOptimizer.Load(sModel, sCheckpoint), grown);
+        CarriedOptimizer.Save(grown, grownAdam, sSchedule, grownDir);
+        TrainingOptions largeOptions = LargeOptions(stepsL, sSchedule);
+        Detail($"training L ({stepsL:N0} steps, {DescribeRecipe(largeOptions)}; step 0 is the grown model)");
         string largeRun = Path.Combine(run, LargeDir);
-        // a longer warmup for L: its AdamW moments start from zero, and the trained old tokens should not be kicked hard
-        TrainingOptions largeOptions = PhaseOptions(stepsL, o.LargeLearningRate, o.Seed + 1, warmupFraction: 0.1);
         TokenFormerModel lModel;
         List<StepMetrics> lSteps;
         List<EvalMetrics> lEvals;
         string lCheckpoint;
         watch.Restart();
-        using (Trainer trainer = Trainer.StartFrom(grown, largeOptions, trainSource, valSource, largeRun, context, grownDir))
+        using (Trainer trainer = Trainer.StartFrom(grown, largeOptions, trainSource, valSource, largeRun, context, grownDir,
+            o.LargeCarryOptimizer ? grownAdam : null))
         {
             TrainingResult r = RunPhase(trainer);
             lModel = trainer.Model;
@@ -205,6 +212,44 @@ public sealed class QuickstartRun(QuickstartOptions options, TextWriter output, 
         EvalEvery = Math.Max(1, steps / Math.Max(1, options.EvalsPerPhase)), SaveEvery = 0, KeepLast = 1,
         LogEvery = Math.Max(1, steps / 10),
     };
+
+    /// <summary>
+    /// L's options: the quickstart's phase settings with its growth recipe (<see cref="QuickstartOptions.LargeSchedule"/>
+    /// and the old tokens' learning-rate scale; the peak is S's final rate for rewarm and S's peak for continue, as
+    /// 'train --init-from' sets them, so that the CLI reproduces the quickstart's L).
+    /// </summary>
+    private TrainingOptions LargeOptions(long steps, SourceSchedule source)
+    {
+        QuickstartOptions o = options;
+        // the cosine recipe warms up longer: the trained old tokens should not be kicked hard by a new peak
+        TrainingOptions phase = PhaseOptions(steps, o.LargeLearningRate, o.Seed + 1, warmupFraction: 0.1);
+        double peak = o.LargeSchedule switch
+        {
+            ScheduleKind.Continue => source.Peak,
+            ScheduleKind.Rewarm => source.FinalLearningRate,
+            _ => o.LargeLearningRate,
+        };
+        return phase with
+        {
+            LearningRate = peak, MinLearningRate = peak / 10, Warmup = o.LargeSchedule == ScheduleKind.Rewarm ? o.LargeRewarmSteps : phase.Warmup,
+            Schedule = o.LargeSchedule, SourceSchedule = o.LargeSchedule == ScheduleKind.Cosine ? null : source,
+            OldLearningRateScale = o.LargeOldLearningRateScale,
+        };
+    }
+
+    /// <summary>The growth recipe in words, for the "training L" line.</summary>
+    private string DescribeRecipe(TrainingOptions large)
+    {
+        string moments = options.LargeCarryOptimizer ? "S's AdamW state carried (new rows at zero moments)" : "fresh AdamW state";
+        string schedule = large.Schedule switch
+        {
+            ScheduleKind.Continue => string.Create(_inv, $"S's schedule continued (lr {large.SourceSchedule!.FinalLearningRate:G3} from S's last step on)"),
+            ScheduleKind.Rewarm => string.Create(_inv, $"lr from S's final {large.LearningRate:G3} (warmup {large.Warmup}), cosine to {large.MinLearningRate:G3}"),
+            _ => string.Create(_inv, $"new schedule: lr {large.LearningRate:G3}, warmup + cosine"),
+        };
+        string old = large.OldLearningRateScale == 1 ? "" : string.Create(_inv, $", old tokens at {large.OldLearningRateScale:G3} × lr");
+        return $"{moments}, {schedule}{old}";
+    }
 
     private TrainingResult RunPhase(Trainer trainer)
     {
