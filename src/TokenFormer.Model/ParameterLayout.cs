@@ -10,23 +10,10 @@ namespace TokenFormer.Model;
 /// </summary>
 public sealed class ParameterLayout
 {
-    /// <summary>Offsets of one layer's tensors (each [n, d], row-major).</summary>
-    public readonly record struct LayerOffsets(
-        int QueryKey, int KeyKey, int ValueKey, int QueryValue, int KeyValue, int ValueValue,
-        int ProjKey, int ProjValue, int FfnKey, int FfnValue);
-
     /// <summary>All tensors in arena order.</summary>
     public IReadOnlyList<ParameterTensor> Tensors { get; }
     /// <summary>Total floats.</summary>
     public long Count { get; }
-    /// <summary>Offset of the embedding [V, d].</summary>
-    public int Embedding { get; }
-    /// <summary>Per-layer offsets.</summary>
-    public IReadOnlyList<LayerOffsets> Layers { get; }
-    /// <summary>Offset of the final LayerNorm weight [d].</summary>
-    public int FinalNormWeight { get; }
-    /// <summary>Offset of the final LayerNorm bias [d].</summary>
-    public int FinalNormBias { get; }
 
     private readonly Dictionary<string, ParameterTensor> _byName;
 
@@ -39,7 +26,7 @@ public sealed class ParameterLayout
         int d = config.HiddenSize, L = config.NumLayers;
         var list = new List<ParameterTensor>();
         long offset = 0;
-        int Add(string name, int rows, int cols, bool decay, ParameterRole role, int layer = -1, PattentionSite site = PattentionSite.None)
+        void Add(string name, int rows, int cols, bool decay, ParameterRole role, int layer = -1, PattentionSite site = PattentionSite.None)
         {
             int[] shape = cols < 0 ? [rows] : [rows, cols];
             long start = offset;
@@ -47,32 +34,29 @@ public sealed class ParameterLayout
             if (offset > Array.MaxLength)
                 throw new TokenFormerConfigException($"the model has {offset} parameters, more than one float array can hold ({Array.MaxLength})");
             list.Add(new ParameterTensor(name, shape, (int)start, decay, role, layer, site));
-            return (int)start;
         }
-        Embedding = Add("sequential.0.word_embeddings.weight", vocab, d, true, ParameterRole.Embedding);
-        var layers = new List<LayerOffsets>();
+        Add("sequential.0.word_embeddings.weight", vocab, d, true, ParameterRole.Embedding);
         int nq = config.QkvSlotNum, np = config.ProjSlotNum, nf = config.FfnSlotNum;
         for (int l = 0; l < L; l++)
         {
-            int Tokens(string module, PattentionSite site, int n, bool values) =>
+            void Tokens(string module, PattentionSite site, int n, bool values) =>
                 Add(LayerKey(l, module + (values ? ".value_param_tokens" : ".key_param_tokens")), n, d, true,
                     values ? ParameterRole.PattentionValues : ParameterRole.PattentionKeys, l, site);
-            int qk = Tokens("attention.query", PattentionSite.Query, nq, false);
-            int kk = Tokens("attention.key", PattentionSite.Key, nq, false);
-            int vk = Tokens("attention.value", PattentionSite.Value, nq, false);
-            int qv = Tokens("attention.query", PattentionSite.Query, nq, true);
-            int kv = Tokens("attention.key", PattentionSite.Key, nq, true);
-            int vv = Tokens("attention.value", PattentionSite.Value, nq, true);
-            int pk = Tokens("attention.proj", PattentionSite.Projection, np, false);
-            int pv = Tokens("attention.proj", PattentionSite.Projection, np, true);
-            int fk = Tokens("mlp", PattentionSite.Ffn, nf, false);
-            int fv = Tokens("mlp", PattentionSite.Ffn, nf, true);
-            layers.Add(new LayerOffsets(qk, kk, vk, qv, kv, vv, pk, pv, fk, fv));
+            // the three Q/K/V key tensors first and adjacent: their score products run as one GEMM
+            Tokens("attention.query", PattentionSite.Query, nq, false);
+            Tokens("attention.key", PattentionSite.Key, nq, false);
+            Tokens("attention.value", PattentionSite.Value, nq, false);
+            Tokens("attention.query", PattentionSite.Query, nq, true);
+            Tokens("attention.key", PattentionSite.Key, nq, true);
+            Tokens("attention.value", PattentionSite.Value, nq, true);
+            Tokens("attention.proj", PattentionSite.Projection, np, false);
+            Tokens("attention.proj", PattentionSite.Projection, np, true);
+            Tokens("mlp", PattentionSite.Ffn, nf, false);
+            Tokens("mlp", PattentionSite.Ffn, nf, true);
         }
-        FinalNormWeight = Add($"sequential.{L + 3}.norm.weight", d, -1, false, ParameterRole.FinalNormWeight);
-        FinalNormBias = Add($"sequential.{L + 3}.norm.bias", d, -1, false, ParameterRole.FinalNormBias);
+        Add($"sequential.{L + 3}.norm.weight", d, -1, false, ParameterRole.FinalNormWeight);
+        Add($"sequential.{L + 3}.norm.bias", d, -1, false, ParameterRole.FinalNormBias);
         Tensors = list;
-        Layers = layers;
         Count = offset;
         _byName = list.ToDictionary(t => t.Name);
     }

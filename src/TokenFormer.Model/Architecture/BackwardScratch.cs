@@ -8,8 +8,6 @@ namespace TokenFormer.Model.Architecture;
 /// </summary>
 public sealed class BackwardScratch(TokenFormerConfig config, int rows)
 {
-    private readonly int _d = config.HiddenSize;
-
     /// <summary>∂ℒ/∂x.</summary>
     public float[] Dx { get; } = new float[rows * config.HiddenSize];
     /// <summary>A branch's input gradient.</summary>
@@ -22,7 +20,4 @@ public sealed class BackwardScratch(TokenFormerConfig config, int rows)
     public float[] DV { get; } = new float[rows * config.HiddenSize];
     /// <summary>Pattention score gradient.</summary>
     public float[] G { get; } = new float[rows * Math.Max(3 * config.QkvSlotNum, Math.Max(config.ProjSlotNum, config.FfnSlotNum))];
-
-    /// <summary>Width d of the row buffers.</summary>
-    public int Width => _d;
 }

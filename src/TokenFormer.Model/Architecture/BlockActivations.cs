@@ -1,15 +1,13 @@
 namespace TokenFormer.Model.Architecture;
 
 /// <summary>
-/// One block's activations for up to <see cref="Capacity"/> rows: what the forward writes and the backward reads.
+/// One block's activations for up to a fixed number of rows: what the forward writes and the backward reads.
 /// A₁, A₂ = LayerNorm outputs [rows, d] with their rstd [rows]; the three Pattentions' <see cref="PattentionActivations"/>;
 /// q, k, v (rotated once attention ran) and the attention output [rows, d]. Training keeps one per layer; decoding
 /// reuses one for every layer, its three Pattentions sharing the score arrays.
 /// </summary>
 public sealed class BlockActivations
 {
-    /// <summary>Rows the buffers hold.</summary>
-    public int Capacity { get; }
     /// <summary>a₁ = LN(x) before attention [rows, d].</summary>
     public float[] A1 { get; }
     /// <summary>1/σ of a₁'s rows [rows].</summary>
@@ -41,7 +39,6 @@ public sealed class BlockActivations
     public BlockActivations(TokenFormerConfig config, int rows, bool shareScores)
     {
         int d = config.HiddenSize, nq = config.QkvSlotNum, np = config.ProjSlotNum, nf = config.FfnSlotNum;
-        Capacity = rows;
         A1 = new float[rows * d]; Rstd1 = new float[rows]; A2 = new float[rows * d]; Rstd2 = new float[rows];
         Q = new float[rows * d]; K = new float[rows * d]; V = new float[rows * d]; Att = new float[rows * d];
         if (shareScores)

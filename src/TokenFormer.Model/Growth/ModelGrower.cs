@@ -48,18 +48,10 @@ public static class ModelGrower
         }
         var grown = new TokenFormerModel(cfg);
         var rng = new Random(options.Seed);
-        foreach (ParameterTensor t in grown.Layout.Tensors)
+        foreach (var (t, fresh) in CopyOldRows(source.Layout, source.Parameters, grown.Layout, grown.Parameters))
         {
-            ParameterTensor s = source.Layout.Find(t.Name)
-                ?? throw new InvalidOperationException($"the source model has no tensor '{t.Name}'");
-            Span<float> to = grown.Parameters.AsSpan(t.Offset, t.Length);
-            ReadOnlySpan<float> from = source.Parameters.AsSpan(s.Offset, s.Length);
-            from.CopyTo(to); // row-major [n, d]: the old rows are the first n_old·d floats
-            Span<float> fresh = to[from.Length..];
-            if (fresh.IsEmpty) continue;
-            if (!t.Grows) throw new InvalidOperationException($"tensor '{t.Name}' changed shape but is not a parameter-token tensor");
-            if (t.Role == ParameterRole.PattentionKeys && options.Mode == GrowthMode.Preserve) fresh.Clear();
-            else GaussianFill.Fill(rng, fresh, t.InitialStd(cfg));
+            if (t.Role == ParameterRole.PattentionKeys && options.Mode == GrowthMode.Preserve) fresh.Span.Clear();
+            else GaussianFill.Fill(rng, fresh.Span, t.InitialStd(cfg));
         }
         GrowthLineage.Append(cfg, new GrowthStage
         {
@@ -87,16 +79,31 @@ public static class ModelGrower
         if (sourceOptimizer.FirstMoment.Length != source.Parameters.Length)
             throw new ArgumentException($"the source optimizer holds {sourceOptimizer.FirstMoment.Length} moments but the source model has {source.Parameters.Length} parameters", nameof(sourceOptimizer));
         var adam = new AdamW(grown.Layout) { Step = sourceOptimizer.Step };
-        foreach (ParameterTensor t in grown.Layout.Tensors)
+        // the appended rows keep the zeros of a fresh arena
+        CopyOldRows(source.Layout, sourceOptimizer.FirstMoment, grown.Layout, adam.FirstMoment);
+        CopyOldRows(source.Layout, sourceOptimizer.SecondMoment, grown.Layout, adam.SecondMoment);
+        return adam;
+    }
+
+    /// <summary>
+    /// The growth rule for one arena laid out like the parameters: every tensor of <paramref name="grownLayout"/> gets
+    /// its source tensor's floats first (row-major [n, d]: the old rows are the first n_old·d floats). Returns, for each
+    /// tensor that grew, the floats of its appended rows, for the caller to fill. Throws <see cref="GrowthException"/>
+    /// when the layouts do not describe a model and its growth.
+    /// </summary>
+    private static List<(ParameterTensor Tensor, Memory<float> Fresh)> CopyOldRows(ParameterLayout sourceLayout, float[] source,
+        ParameterLayout grownLayout, float[] grown)
+    {
+        var fresh = new List<(ParameterTensor, Memory<float>)>();
+        foreach (ParameterTensor t in grownLayout.Tensors)
         {
-            ParameterTensor s = source.Layout.Find(t.Name)
+            ParameterTensor s = sourceLayout.Find(t.Name)
                 ?? throw new GrowthException($"the source model has no tensor '{t.Name}'; the grown model was not grown from it");
             if (s.Length > t.Length || (s.Length < t.Length && !t.Grows))
-                throw new GrowthException($"tensor '{t.Name}' has {s.Length} floats in the source and {t.Length} in the grown model; the grown model was not grown from it");
-            // row-major [n, d]: the old rows are the first n_old·d floats; the new rows keep the zeros of a fresh arena
-            sourceOptimizer.FirstMoment.AsSpan(s.Offset, s.Length).CopyTo(adam.FirstMoment.AsSpan(t.Offset, s.Length));
-            sourceOptimizer.SecondMoment.AsSpan(s.Offset, s.Length).CopyTo(adam.SecondMoment.AsSpan(t.Offset, s.Length));
+                throw new GrowthException($"tensor '{t.Name}' has {s.Length} floats in the source and {t.Length} in the grown model; only parameter-token tensors grow, by appending rows");
+            source.AsSpan(s.Offset, s.Length).CopyTo(grown.AsSpan(t.Offset, s.Length));
+            if (s.Length < t.Length) fresh.Add((t, grown.AsMemory(t.Offset + s.Length, t.Length - s.Length)));
         }
-        return adam;
+        return fresh;
     }
 }
