@@ -54,7 +54,7 @@ public class GrowCarryCliTests
         Assert.True(ao.AsSpan().SequenceEqual(bo), "straight and stopped + resumed runs ended at different optimiser states");
         // the same command with fresh moments ends elsewhere, so the comparison above is not between runs that ignore the carried state
         string fresh = Path.Combine(dir, "fresh");
-        r = Fixtures.RunCli([.. carried.Where(x => x != "--carry-optimizer"), "--out", fresh]);
+        r = Fixtures.RunCli([.. carried.Where(x => x != "--carry-optimizer"), "--carry-optimizer", "false", "--out", fresh]);
         Assert.True(r.Code == 0, r.Err);
         Assert.Contains("fresh optimiser state", r.Out);
         Assert.False(a.AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(new CheckpointStore(fresh).PathOf(4), ModelDirectory.WeightsFile))));
@@ -83,5 +83,46 @@ public class GrowCarryCliTests
         Assert.True(r.Code == 0, r.Err);
         Assert.Contains("has none", r.Out);
         Assert.False(File.Exists(Path.Combine(dir, "grown2", CheckpointStore.OptimizerFile)));
+    }
+
+    [Fact]
+    public void Cli_TrainInitFromAGrownModel_UsesTheGrowthRecipeByDefault_AfterAStableSource()
+    {
+        string dir = Fixtures.TempDir("cli-recipe");
+        var (data, config) = Fixtures.PrepareTinyCorpus(dir);
+        string[] common = ["--batch", "2", "--seq", "16", "--eval-every", "0", "--eval-windows", "4", "--threads", "1"];
+        string small = Path.Combine(dir, "small");
+        var r = Fixtures.RunCli(["train", "--data", data, "--config", config, "--out", small, "--steps", "4", "--warmup", "1", "--lr", "3e-3",
+            "--schedule", "wsd", "--decay-steps", "0", .. common]);
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Contains("\"schedule\": \"wsd\"", File.ReadAllText(Path.Combine(new CheckpointStore(small).PathOf(4), TrainerState.FileName)));
+        string grown = Path.Combine(dir, "grown");
+        Assert.True((r = Fixtures.RunCli("grow", "--from", small, "--out", grown, "--factor", "2")).Code == 0, r.Err);
+        Assert.Contains("0.003 at step 4", r.Out);   // a stable source's next rate is its peak
+
+        // no schedule options: carried moments, S's rate held, then the run's own decay over its last fifth to a tenth of it
+        string recipe = Path.Combine(dir, "recipe");
+        r = Fixtures.RunCli(["train", "--data", data, "--init-from", grown, "--out", recipe, "--steps", "10", .. common]);
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Contains("schedule continue (learning rate 0.003 at the first update", r.Out);
+        Assert.Contains("0.0003 at the end", r.Out);
+        Assert.Contains("carried optimiser state (AdamW step 4)", r.Out);
+        string state = File.ReadAllText(Path.Combine(new CheckpointStore(recipe).PathOf(10), TrainerState.FileName));
+        Assert.Contains("\"carry_optimizer\": true", state);
+        Assert.Contains("\"decay_steps\": 2", state);
+
+        // opting out: fresh moments, or a new peak (--lr), which means a new cosine
+        r = Fixtures.RunCli(["train", "--data", data, "--init-from", grown, "--out", Path.Combine(dir, "fresh"), "--steps", "2", "--carry-optimizer", "false", .. common]);
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Contains("schedule continue", r.Out);
+        Assert.Contains("fresh optimiser state", r.Out);
+        r = Fixtures.RunCli(["train", "--data", data, "--init-from", grown, "--out", Path.Combine(dir, "cosine"), "--steps", "2", "--lr", "1e-3", .. common]);
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Contains("schedule cosine", r.Out);
+        Assert.Contains("fresh optimiser state", r.Out);
+        // --decay-steps where no schedule uses it
+        r = Fixtures.RunCli(["train", "--data", data, "--config", config, "--out", Path.Combine(dir, "z"), "--steps", "2", "--decay-steps", "1", .. common]);
+        Assert.Equal(1, r.Code);
+        Assert.Contains("--decay-steps applies to --schedule wsd and continue", r.Err);
     }
 }

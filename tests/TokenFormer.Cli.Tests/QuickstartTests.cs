@@ -109,23 +109,28 @@ public class QuickstartTests
         Assert.Contains("S's schedule continued", text);
         Assert.True(File.Exists(Path.Combine(grown, CarriedOptimizer.FileName)), "the grown folder holds S's grown AdamW state");
 
-        // the CLI redoes L from the grown folder with the recipe's options and ends at the quickstart's final loss
-        // (a tolerance, not equality: the test process and the CLI process may run different thread counts)
+        Assert.Contains("warmup, held, then cosine", text);
+        Assert.Contains("decaying to", text);
+
+        // the CLI redoes L from the grown folder with its default options (the growth recipe) and ends at the quickstart's
+        // final loss (a tolerance, not equality: the test process and the CLI process may run different thread counts)
         string again = Path.Combine(dir, "again");
         var (code, _, err) = Fixtures.RunCli("train", "--data", Path.Combine(r.RunDirectory, QuickstartRun.DataDir), "--init-from", grown,
-            "--out", again, "--carry-optimizer", "--schedule", "continue", "--steps", "6", "--batch", "2", "--seq", "16", "--seed", "8",
+            "--out", again, "--steps", "6", "--batch", "2", "--seq", "16", "--seed", "8",
             "--eval-windows", "4", "--eval-every", "3", "--save-every", "0", "--keep-last", "1");
         Assert.True(code == 0, err);
         double final = File.ReadLines(Path.Combine(again, "metrics.jsonl")).Select(l => JsonDocument.Parse(l).RootElement)
             .Where(e => e.TryGetProperty("val_loss", out _)).Last().GetProperty("val_loss").GetDouble();
         Assert.True(Math.Abs(final - r.LossFinal) <= 1e-4, $"quickstart L {r.LossFinal}, train --init-from {final}");
 
-        // the recipe before the ablation stays available: fresh moments and a new warmup + cosine
-        var before = Tiny(dir, "before") with { LargeCarryOptimizer = false, LargeSchedule = ScheduleKind.Cosine };
+        // the recipe before the ablations stays available: S's own cosine, fresh moments and a new warmup + cosine for L
+        var before = Tiny(dir, "before") with { SmallSchedule = ScheduleKind.Cosine, LargeCarryOptimizer = false, LargeSchedule = ScheduleKind.Cosine };
         var beforeLog = new StringWriter();
         QuickstartResult b = new QuickstartRun(before, beforeLog, interactive: false).Run();
+        Assert.Contains("warmup + cosine", beforeLog.ToString());
         Assert.Contains("fresh AdamW state, new schedule", beforeLog.ToString());
-        Assert.Equal(r.LossAfterGrowth, b.LossAfterGrowth);
+        Assert.True(Math.Abs(b.LossBeforeGrowth - b.LossAfterGrowth) <= 1e-4, $"growth changed the loss: {b.LossBeforeGrowth} → {b.LossAfterGrowth}");
+        Assert.NotEqual(r.LossBeforeGrowth, b.LossBeforeGrowth);
         Assert.NotEqual(r.LossFinal, b.LossFinal);
     }
 

@@ -24,8 +24,9 @@ public static class GrowCommand
         "the function changes. When --from is a training checkpoint (or a run directory, or a grown model that has one), " +
         "its AdamW state is grown by the same rule (old moments in the first rows, new rows at zero moments, step " +
         "carried) into OUT/optimizer.safetensors together with the source run's learning-rate schedule. Continue with " +
-        "'tokenformer train --init-from OUT' (a new warmup + cosine schedule and fresh optimiser state unless " +
-        "--carry-optimizer / --schedule continue|rewarm ask for the source's).";
+        "'tokenformer train --init-from OUT', which by default trains on with the growth recipe: that AdamW state carried " +
+        "and the source's schedule continued, decaying over the last fifth of the run when the source was still at a stable " +
+        "rate — train S with '--schedule wsd --decay-steps 0' to grow it (docs/growth.md); --lr or --warmup start a new cosine instead.";
 
     public static Command Create()
     {
@@ -37,8 +38,14 @@ public static class GrowCommand
         var factor = new Option<double?>("--factor") { Description = "Multiply every token count by F (> 1, rounded); instead of the --*-tokens options" };
         var mode = new Option<string>("--mode") { Description = "preserve (function-preserving, default) or official (random new rows, τ recomputed)", DefaultValueFactory = _ => "preserve" };
         mode.AcceptOnlyFromAmong("preserve", "official");
+        var valueScale = new Option<double>("--new-value-scale")
+        {
+            Description = "Multiply the initial standard deviation of the new value tokens by F (> 0; default 1, the model's own init). " +
+                "Small values keep the new tokens' first outputs small once their keys move off 0 (docs/growth.md)",
+            DefaultValueFactory = _ => 1,
+        };
         var seed = new Option<int>("--seed") { Description = "Seed of the new rows' random values (default 1234)", DefaultValueFactory = _ => 1234 };
-        var cmd = new Command("grow", Help) { from, output, qkv, proj, ffn, factor, mode, seed };
+        var cmd = new Command("grow", Help) { from, output, qkv, proj, ffn, factor, mode, valueScale, seed };
         cmd.SetAction(parse =>
         {
             string source = ResolveModelDirectory(parse.GetValue(from)!, "--from");
@@ -70,7 +77,7 @@ public static class GrowCommand
             try
             {
                 growthMode = GrowthModes.Parse(parse.GetValue(mode)!);
-                grown = ModelGrower.Grow(model, new GrowthOptions(target, growthMode, parse.GetValue(seed), Path.GetFullPath(source)));
+                grown = ModelGrower.Grow(model, new GrowthOptions(target, growthMode, parse.GetValue(seed), Path.GetFullPath(source), parse.GetValue(valueScale)));
             }
             catch (GrowthException e) { throw new CliException(e.Field is { } field ? $"{OptionOf(field)}: {e.Message}" : e.Message); }
 
@@ -111,8 +118,11 @@ public static class GrowCommand
             string recorded = schedule != null
                 ? string.Create(CultureInfo.InvariantCulture, $"source schedule recorded (its next learning rate {schedule.FinalLearningRate:G4} at step {schedule.Step})")
                 : "no source schedule found (no trainer_state.json)";
+            string advice = schedule != null && schedule.FinalLearningRate < schedule.Peak
+                ? string.Create(CultureInfo.InvariantCulture, $"; note: the source had decayed to {schedule.FinalLearningRate:G4}, so the grown model trains on at that rate (no loss rise, slower learning); for the fastest climb after growth train S with '--schedule wsd --decay-steps 0' (docs/growth.md)")
+                : "";
             return $"optimizer state: AdamW moments grown into {Path.Combine(outDir, CarriedOptimizer.FileName)} (new rows at zero moments, step {adam.Step}); " +
-                $"{recorded}; use it with 'train --init-from {outDir} --carry-optimizer'";
+                $"{recorded}; 'train --init-from {outDir}' carries it and continues the schedule{advice}";
         }
         catch (Exception e) when (e is InvalidDataException or GrowthException or ModelFormatException or IOException or TokenFormer.Core.SafeTensors.SafeTensorsFormatException)
         {
@@ -155,5 +165,5 @@ public static class GrowCommand
     }
 
     /// <summary>The command-line option behind a <see cref="GrowthException.Field"/>.</summary>
-    private static string OptionOf(string field) => field == "mode" ? "--mode" : $"--{field}-tokens";
+    private static string OptionOf(string field) => field switch { "mode" => "--mode", "value-scale" => "--new-value-scale", _ => $"--{field}-tokens" };
 }

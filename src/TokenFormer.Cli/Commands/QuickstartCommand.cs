@@ -19,11 +19,23 @@ public static class QuickstartCommand
         var corpus = new Option<string?>("--corpus") { Description = "Train on this UTF-8 .txt file or folder of .txt files instead of the State of the Union" };
         var smallSteps = new Option<long?>("--small-steps") { Description = "Steps of the small model S (default: planned from a timing and --minutes)" };
         var largeSteps = new Option<long?>("--large-steps") { Description = "Steps of the grown model L (default: planned from a timing and --minutes)" };
+        var smallDecay = new Option<double>("--small-decay")
+        {
+            Description = "Fraction of S's steps over which its learning rate decays before growth (default 0.2: L starts from a settled S " +
+                "and its loss does not rise after growth; 0: S stays at its peak and L carries on at that rate, learning fastest after " +
+                "a small transient rise; docs/growth.md)",
+            DefaultValueFactory = _ => 0.2,
+        };
+        smallDecay.Validators.Add(r =>
+        {
+            double f = r.GetValueOrDefault<double>();
+            if (!(f >= 0 && f <= 1)) r.AddError($"--small-decay must be a fraction between 0 and 1, got {f}");
+        });
         var cmd = new Command("quickstart",
             "Obtain a corpus, train a tokenizer and a small TokenFormer, grow it (function-preserving), train on, print the losses " +
             "before and after growth and a few samples, and leave a run folder with curves and summary.md.")
         {
-            output, minutes, cache, seed, corpus, smallSteps, largeSteps,
+            output, minutes, cache, seed, corpus, smallSteps, largeSteps, smallDecay,
         };
         cmd.SetAction(parse =>
         {
@@ -31,6 +43,7 @@ public static class QuickstartCommand
             {
                 OutputDirectory = parse.GetValue(output)!, Minutes = parse.GetValue(minutes), CacheDirectory = parse.GetValue(cache)!,
                 Seed = parse.GetValue(seed), Corpus = parse.GetValue(corpus), SmallSteps = parse.GetValue(smallSteps), LargeSteps = parse.GetValue(largeSteps),
+                SmallDecayFraction = parse.GetValue(smallDecay),
             };
             using var interrupt = new CancellationTokenSource();
             ConsoleCancelEventHandler onCancel = (_, e) =>

@@ -13,8 +13,9 @@ namespace TokenFormer.Cli.Commands;
 /// <summary>
 /// <c>tokenformer train</c>: trains a TokenFormer on a prepared data directory (AdamW, warmup + cosine, clipping),
 /// with validation, metrics.jsonl, loss.svg and atomic, exactly resumable checkpoints in RUN/checkpoints/step-N.
-/// <c>--init-from</c> starts from an existing model (e.g. one made by <c>tokenformer grow</c>) with a new schedule and
-/// fresh optimiser state, or with <c>--carry-optimizer</c> and <c>--schedule continue|rewarm</c> the source run's;
+/// <c>--init-from</c> starts from an existing model: one made by <c>tokenformer grow</c> from a training checkpoint carries
+/// that run's optimiser state and continues its schedule by default (the growth recipe), others start with a new schedule and
+/// fresh optimiser state; <c>--schedule wsd</c> holds the peak rate (with <c>--decay-steps 0</c>: to the end, for a model to be grown);
 /// <c>--freeze-old</c> trains only the rows the model's newest growth step added, <c>--old-lr-scale</c> trains the old
 /// ones at a multiple of the learning rate (docs/growth.md).
 /// </summary>
@@ -27,23 +28,32 @@ public static class TrainCommand
         var config = new Option<string?>("--config") { Description = "config.json of the model-dir schema; vocab_size comes from the data's tokenizer" };
         var output = new Option<string>("--out") { Description = "Run directory (checkpoints/, metrics.jsonl, loss.svg)", Required = true };
         var resume = new Option<bool>("--resume") { Description = "Continue from the newest complete checkpoint in --out" };
-        var initFrom = new Option<string?>("--init-from") { Description = "Start from this model directory or run (e.g. made by 'tokenformer grow') with a new warmup + cosine schedule and fresh optimiser state, instead of --preset/--config" };
+        var initFrom = new Option<string?>("--init-from") { Description = "Start from this model directory or run instead of --preset/--config. A model 'tokenformer grow' made from a training checkpoint trains on with the growth recipe by default (its AdamW state carried, its schedule continued: --schedule continue, --carry-optimizer; docs/growth.md); any other model starts with a new warmup + cosine schedule and fresh optimiser state" };
         var freezeOld = new Option<bool>("--freeze-old") { Description = "With --init-from a grown model: train only the token rows its newest growth step added (embedding, final norm and old rows stay bit-identical; no weight decay on them)" };
         var carry = new Option<bool>("--carry-optimizer")
         {
             Description = "With --init-from: start from the AdamW state stored beside the model (optimizer.safetensors, written by 'grow' " +
                 "from a training checkpoint, or a checkpoint's own) instead of fresh moments: the source run's moments for every old " +
-                "parameter, zero moments for the rows growth added, and its step count, so bias correction continues",
+                "parameter, zero moments for the rows growth added, and its step count, so bias correction continues. The default for " +
+                "a model 'grow' made from a training checkpoint (the growth recipe, docs/growth.md); --carry-optimizer false starts fresh",
         };
         var schedule = new Option<string?>("--schedule")
         {
-            Description = "Learning-rate curve: cosine (default: --warmup steps up to --lr, then cosine to --min-lr over --steps); " +
-                "continue (with --init-from: the source run's own curve continued from the step it stopped at, at its floor once " +
-                "past its end; --lr, --min-lr and --warmup do not apply); rewarm (with --init-from: --warmup steps up to the source " +
+            Description = "Learning-rate curve: cosine (the default from scratch: --warmup steps up to --lr, then cosine to --min-lr over --steps); " +
+                "wsd (warmup-stable-decay: up to --lr, held there, cosine to --min-lr over the last --decay-steps; with --decay-steps 0 " +
+                "it never decays, which is how to train a model you will grow); continue (the default with --init-from a model 'grow' " +
+                "made from a training checkpoint: the source run's own curve continued from the step it stopped at, at its floor once " +
+                "past its end; when the source was still at its stable rate (wsd) the run decays to --min-lr over its last --decay-steps; " +
+                "--lr and --warmup do not apply, and giving either without --schedule asks for a new cosine instead); rewarm (with --init-from: --warmup steps up to the source " +
                 "run's final learning rate, then cosine to --min-lr, default a tenth of that rate; --lr does not apply). " +
                 "continue and rewarm read the source's schedule from optimizer.safetensors written by 'grow' or a checkpoint's trainer_state.json",
         };
-        schedule.AcceptOnlyFromAmong("cosine", "continue", "rewarm");
+        schedule.AcceptOnlyFromAmong("cosine", "wsd", "continue", "rewarm");
+        var decaySteps = new Option<long?>("--decay-steps")
+        {
+            Description = "With --schedule wsd or continue: steps at the end of the run over which the rate decays to --min-lr " +
+                "(default a fifth of --steps; for continue only when the source was still at its stable rate); 0 = no decay",
+        };
         var oldLrScale = new Option<double?>("--old-lr-scale")
         {
             Description = "With --init-from a grown model: multiply the learning rate (and so the weight decay) of the parameters it had " +
@@ -68,7 +78,7 @@ public static class TrainCommand
         var logEvery = new Option<long>("--log-every") { Description = "Log line interval when output is not a terminal (default 10)", DefaultValueFactory = _ => 10 };
         var cmd = new Command("train", "Train a TokenFormer on prepared token streams, with evaluation, metrics, a loss curve and resumable checkpoints.")
         {
-            data, preset, config, output, resume, initFrom, freezeOld, carry, schedule, oldLrScale, steps, batch, seq, accum, lr, minLr, warmup, wd, clip, seed, evalWindows,
+            data, preset, config, output, resume, initFrom, freezeOld, carry, schedule, decaySteps, oldLrScale, steps, batch, seq, accum, lr, minLr, warmup, wd, clip, seed, evalWindows,
             evalEvery, saveEvery, keepLast, stopAt, logEvery,
         };
         cmd.SetAction(parse =>
@@ -105,7 +115,7 @@ public static class TrainCommand
                 {
                     CheckFreezeOnResume(runDir, parse.GetResult(freezeOld) is { Implicit: false } ? parse.GetValue(freezeOld) : null);
                     CheckGrowthOnResume(runDir, parse.GetValue(schedule), parse.GetValue(carry));
-                    CheckResumable(runDir, train.Meta, parse, (batch, "--batch"), (seq, "--seq"), (accum, "--grad-accum"), (lr, "--lr"), (minLr, "--min-lr"),
+                    CheckResumable(runDir, train.Meta, parse, (batch, "--batch"), (seq, "--seq"), (accum, "--grad-accum"), (lr, "--lr"), (minLr, "--min-lr"), (decaySteps, "--decay-steps"),
                         (warmup, "--warmup"), (wd, "--weight-decay"), (clip, "--clip"), (seed, "--seed"), (evalWindows, "--eval-windows"), (oldLrScale, "--old-lr-scale"));
                     CheckResumeModel(runDir, parse.GetValue(preset), parse.GetValue(config), parse.GetValue(initFrom), train.Meta.VocabSize);
                     trainer = Trainer.Resume(runDir, scheduling, parse.GetValue(steps), new DatasetSource(train), new DatasetSource(val), context);
@@ -137,25 +147,36 @@ public static class TrainCommand
                         cfg = LoadConfig(parse.GetValue(preset), parse.GetValue(config), train.Meta.VocabSize);
                     }
                     long total = parse.GetValue(steps) ?? 1000;
-                    ScheduleKind kind = ScheduleKinds.Parse(parse.GetValue(schedule) ?? "cosine");
-                    SourceSchedule? source = kind == ScheduleKind.Cosine ? null : ReadSourceSchedule(initDir!, kind);
-                    if (kind != ScheduleKind.Cosine && parse.GetValue(lr) != null)
-                        throw new CliException($"--lr does not apply to --schedule {ScheduleKinds.Name(kind)} (its peak is the source run's); leave it out or use --schedule cosine");
-                    if (kind == ScheduleKind.Continue && (parse.GetValue(minLr) != null || parse.GetValue(warmup) != null))
-                        throw new CliException("--min-lr and --warmup do not apply to --schedule continue (it follows the source run's curve); leave them out");
+                    // the growth recipe (docs/growth.md) is the default for a model 'grow' made from a training checkpoint: its
+                    // AdamW state carried and its schedule continued, unless the user asks for a new curve (--lr, --warmup) or says otherwise
+                    bool recipe = initDir != null && GrowthLineage.Last(cfg) != null && CarriedOptimizer.Exists(initDir) && HasSourceSchedule(initDir);
+                    bool newCurve = parse.GetValue(lr) != null || parse.GetValue(warmup) != null;
+                    ScheduleKind kind = ScheduleKinds.Parse(parse.GetValue(schedule) ?? (recipe && !newCurve ? "continue" : "cosine"));
+                    bool carryState = parse.GetResult(carry) is { Implicit: false } ? parse.GetValue(carry) : recipe && kind != ScheduleKind.Cosine;
+                    SourceSchedule? source = kind is ScheduleKind.Continue or ScheduleKind.Rewarm ? ReadSourceSchedule(initDir!, kind) : null;
+                    if (source != null && parse.GetValue(lr) != null)
+                        throw new CliException($"--lr does not apply to --schedule {ScheduleKinds.Name(kind)} (its peak is the source run's); leave it out or use --schedule cosine or wsd");
+                    if (kind == ScheduleKind.Continue && parse.GetValue(warmup) != null)
+                        throw new CliException("--warmup does not apply to --schedule continue (it follows the source run's curve); leave it out");
+                    if (parse.GetValue(decaySteps) != null && kind is not (ScheduleKind.Wsd or ScheduleKind.Continue))
+                        throw new CliException($"--decay-steps applies to --schedule wsd and continue; --schedule {ScheduleKinds.Name(kind)} decays over the whole run");
                     // the stored peak is the one in force: the source's for continue, its final rate for rewarm
                     double peak = source == null ? parse.GetValue(lr) ?? 6e-4 : kind == ScheduleKind.Continue ? source.Peak : source.FinalLearningRate;
-                    AdamW? carried = parse.GetValue(carry) ? LoadCarried(initial!, initDir!) : null;
+                    // a continued curve decays from the source's current rate, so its default floor is a tenth of that
+                    double floor = kind == ScheduleKind.Continue ? source!.FinalLearningRate / 10 : peak / 10;
+                    AdamW? carried = carryState ? LoadCarried(initial!, initDir!) : null;
                     TrainingOptions options = scheduling with
                     {
                         Steps = total, Batch = parse.GetValue(batch) ?? 8,
                         Sequence = parse.GetValue(seq) ?? Math.Min(256, cfg.MaxPositionEmbeddings),
-                        GradAccum = parse.GetValue(accum) ?? 1, LearningRate = peak, MinLearningRate = parse.GetValue(minLr) ?? peak / 10,
+                        GradAccum = parse.GetValue(accum) ?? 1, LearningRate = peak, MinLearningRate = parse.GetValue(minLr) ?? floor,
                         Warmup = parse.GetValue(warmup) ?? Math.Max(1, total / 100), WeightDecay = parse.GetValue(wd) ?? 0.1,
                         Clip = parse.GetValue(clip) ?? 1.0, Seed = parse.GetValue(seed) ?? 1234, EvalWindows = parse.GetValue(evalWindows) ?? 32,
-                        FreezeOld = parse.GetValue(freezeOld), Schedule = kind, SourceSchedule = source,
+                        FreezeOld = parse.GetValue(freezeOld), Schedule = kind, SourceSchedule = source, DecaySteps = parse.GetValue(decaySteps),
                         OldLearningRateScale = parse.GetValue(oldLrScale) ?? 1,
                     };
+                    if (kind == ScheduleKind.Continue && parse.GetValue(minLr) != null && LearningRateSchedule.DecayStepsOf(options) == 0)
+                        throw new CliException("--min-lr does not apply to --schedule continue here: the source run's curve had already begun to decay, so the run follows it to the source's floor; leave it out");
                     if (initial != null)
                     {
                         trainer = Trainer.StartFrom(initial, options, new DatasetSource(train), new DatasetSource(val), runDir, context, Path.GetFullPath(initDir!), carried);
@@ -256,6 +277,13 @@ public static class TrainCommand
             throw new CliException($"--resume: {what} differs from the checkpoint's model in {field}: {mine} given, {theirs} in {storedPath}; " +
                 $"leave {(presetName != null ? "--preset" : "--config")} out or give the one the run was started with (a resumed run keeps its model)");
         }
+    }
+
+    /// <summary>True when the --init-from model records its source run's schedule (unreadable files are reported later, by the reader that needs them).</summary>
+    private static bool HasSourceSchedule(string initDir)
+    {
+        try { return CarriedOptimizer.ReadSchedule(initDir) != null; }
+        catch (Exception e) when (e is InvalidDataException or IOException or TokenFormer.Core.SafeTensors.SafeTensorsFormatException) { return false; }
     }
 
     /// <summary>The source run's schedule stored with the --init-from model, required by <paramref name="kind"/>.</summary>

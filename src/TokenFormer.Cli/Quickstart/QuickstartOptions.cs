@@ -37,18 +37,33 @@ public sealed record QuickstartOptions
     public TokenFormerConfig SmallModel { get; init; } = DefaultSmallModel();
     /// <summary>Token counts of the grown model L are S's times this (so are its non-embedding parameters).</summary>
     public double GrowthFactor { get; init; } = 4;
-    /// <summary>Peak learning rates of the two phases (each: linear warmup over 5 % (S) or 10 % (L) of its steps, then cosine to a tenth); L's applies only to <see cref="LargeSchedule"/> cosine.</summary>
+    /// <summary>
+    /// Peak learning rates of the two phases (S: linear warmup over 5 % of its steps, then <see cref="SmallSchedule"/>); L's
+    /// applies only to <see cref="LargeSchedule"/> cosine (a warmup over 10 % of L's steps, then cosine to a tenth).
+    /// </summary>
     public double SmallLearningRate { get; init; } = 2e-3;
     /// <inheritdoc cref="SmallLearningRate"/>
     public double LargeLearningRate { get; init; } = 6e-4;
+    /// <summary>
+    /// S's learning-rate curve (docs/growth.md, "The recipe"): <see cref="ScheduleKind.Wsd"/> (the default: held at the peak,
+    /// then a cosine to a tenth over the last <see cref="SmallDecayFraction"/> of S's steps; L holds S's final rate and
+    /// decays over its own last fifth) or <see cref="ScheduleKind.Cosine"/> (S's cosine over all its steps: the recipe before).
+    /// </summary>
+    public ScheduleKind SmallSchedule { get; init; } = ScheduleKind.Wsd;
+    /// <summary>
+    /// Fraction of S's steps over which its <see cref="ScheduleKind.Wsd"/> curve decays. 0.2 (default) anneals S before
+    /// growth, so L starts from a settled model at a low rate and the loss does not rise after growth; 0 keeps S at its peak,
+    /// so L carries on at that rate and learns fastest, at the price of a transient rise (docs/growth.md).
+    /// </summary>
+    public double SmallDecayFraction { get; init; } = 0.2;
     /// <summary>
     /// L's growth recipe (docs/growth.md, "Growth recipe ablation"): carry S's AdamW state across growth (old rows
     /// keep their moments and step, new rows start at zero moments) instead of fresh moments.
     /// </summary>
     public bool LargeCarryOptimizer { get; init; } = true;
     /// <summary>
-    /// L's learning-rate curve: <see cref="ScheduleKind.Continue"/> (the default recipe: S's curve carried on, which past
-    /// S's last step stays at its floor, a tenth of <see cref="SmallLearningRate"/>), <see cref="ScheduleKind.Rewarm"/>
+    /// L's learning-rate curve: <see cref="ScheduleKind.Continue"/> (the default recipe: S's curve carried on — after S's
+    /// stable schedule its peak, decaying to a tenth over L's last fifth; after S's cosine its floor), <see cref="ScheduleKind.Rewarm"/>
     /// (from S's final rate, cosine to a tenth of it) or <see cref="ScheduleKind.Cosine"/> (a new warmup over 10 % of
     /// L's steps to <see cref="LargeLearningRate"/>, then cosine to a tenth: the recipe before the ablation).
     /// </summary>

@@ -115,9 +115,15 @@ public sealed class QuickstartRun(QuickstartOptions options, TextWriter output, 
         var valSource = new DatasetSourceAdapter(val);
 
         // 5. train S
-        Stage(5, string.Create(_inv, $"training S ({stepsS:N0} steps, lr {o.SmallLearningRate:G3}, warmup + cosine)"));
+        string sCurve = o.SmallSchedule != ScheduleKind.Wsd ? "warmup + cosine"
+            : o.SmallDecayFraction > 0 ? string.Create(_inv, $"warmup, held, then cosine to a tenth over the last {Math.Round(stepsS * o.SmallDecayFraction):N0} steps")
+            : "warmup, then held: L carries on from it";
+        Stage(5, string.Create(_inv, $"training S ({stepsS:N0} steps, lr {o.SmallLearningRate:G3}, {sCurve})"));
         string smallRun = Path.Combine(run, SmallDir);
-        TrainingOptions smallOptions = PhaseOptions(stepsS, o.SmallLearningRate, o.Seed, warmupFraction: 0.05);
+        TrainingOptions smallOptions = PhaseOptions(stepsS, o.SmallLearningRate, o.Seed, warmupFraction: 0.05) with
+        {
+            Schedule = o.SmallSchedule, DecaySteps = o.SmallSchedule == ScheduleKind.Wsd ? (long)Math.Round(stepsS * o.SmallDecayFraction) : null,
+        };
         TokenFormerModel sModel;
         List<StepMetrics> sSteps;
         List<EvalMetrics> sEvals;
@@ -231,7 +237,8 @@ public sealed class QuickstartRun(QuickstartOptions options, TextWriter output, 
         };
         return phase with
         {
-            LearningRate = peak, MinLearningRate = peak / 10, Warmup = o.LargeSchedule == ScheduleKind.Rewarm ? o.LargeRewarmSteps : phase.Warmup,
+            // a continued curve decays from S's current rate (its peak after the stable schedule), as 'train' sets its floor
+            LearningRate = peak, MinLearningRate = (o.LargeSchedule == ScheduleKind.Continue ? source.FinalLearningRate : peak) / 10, Warmup = o.LargeSchedule == ScheduleKind.Rewarm ? o.LargeRewarmSteps : phase.Warmup,
             Schedule = o.LargeSchedule, SourceSchedule = o.LargeSchedule == ScheduleKind.Cosine ? null : source,
             OldLearningRateScale = o.LargeOldLearningRateScale,
         };
@@ -243,6 +250,8 @@ public sealed class QuickstartRun(QuickstartOptions options, TextWriter output, 
         string moments = options.LargeCarryOptimizer ? "S's AdamW state carried (new rows at zero moments)" : "fresh AdamW state";
         string schedule = large.Schedule switch
         {
+            ScheduleKind.Continue when LearningRateSchedule.DecayStepsOf(large) > 0 => string.Create(_inv,
+                $"S's schedule continued (lr {large.SourceSchedule!.FinalLearningRate:G3}, decaying to {large.MinLearningRate:G3} over the last {LearningRateSchedule.DecayStepsOf(large):N0} steps)"),
             ScheduleKind.Continue => string.Create(_inv, $"S's schedule continued (lr {large.SourceSchedule!.FinalLearningRate:G3} from S's last step on)"),
             ScheduleKind.Rewarm => string.Create(_inv, $"lr from S's final {large.LearningRate:G3} (warmup {large.Warmup}), cosine to {large.MinLearningRate:G3}"),
             _ => string.Create(_inv, $"new schedule: lr {large.LearningRate:G3}, warmup + cosine"),

@@ -24,6 +24,8 @@ public sealed record GrowthStage
     [JsonPropertyName("mode")] public required string Mode { get; init; }
     /// <summary>Seed of the new rows' random values.</summary>
     [JsonPropertyName("seed")] public int Seed { get; init; }
+    /// <summary>Multiple of the init standard deviation the new value tokens were drawn with (absent = 1).</summary>
+    [JsonPropertyName("value_scale")] public double ValueScale { get; init; } = 1;
     /// <summary>Token counts of the source.</summary>
     [JsonPropertyName("old_tokens")] public required TokenCounts OldTokens { get; init; }
     /// <summary>Token counts after growth (the old tokens are rows 0 … old−1 of every parameter-token tensor).</summary>

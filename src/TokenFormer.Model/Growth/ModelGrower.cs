@@ -30,6 +30,8 @@ public static class ModelGrower
     {
         TokenFormerConfig src = source.Config;
         Validate(src, options.NewTokens);
+        if (!(options.ValueScale > 0) || !double.IsFinite(options.ValueScale))
+            throw new GrowthException($"the new values' scale must be a positive number, got {options.ValueScale} (with zero keys and zero values a new token never learns)", "value-scale");
         TokenFormerConfig cfg = src.Clone();
         cfg.VocabSize = source.Vocab;
         cfg.QkvSlotNum = options.NewTokens.Qkv;
@@ -51,13 +53,14 @@ public static class ModelGrower
         foreach (var (t, fresh) in CopyOldRows(source.Layout, source.Parameters, grown.Layout, grown.Parameters))
         {
             if (t.Role == ParameterRole.PattentionKeys && options.Mode == GrowthMode.Preserve) fresh.Span.Clear();
-            else GaussianFill.Fill(rng, fresh.Span, t.InitialStd(cfg));
+            else GaussianFill.Fill(rng, fresh.Span, t.InitialStd(cfg) * (t.Role == ParameterRole.PattentionValues ? options.ValueScale : 1));
         }
         GrowthLineage.Append(cfg, new GrowthStage
         {
             Source = options.Source,
             Mode = GrowthModes.Name(options.Mode),
             Seed = options.Seed,
+            ValueScale = options.ValueScale,
             OldTokens = TokenCounts.Of(src),
             NewTokens = options.NewTokens,
             OldScale = oldScale,

@@ -7,8 +7,18 @@ public enum ScheduleKind
     Cosine,
 
     /// <summary>
+    /// Warmup-stable-decay: linear warmup to the peak, held there, then cosine to the floor over the run's last
+    /// <see cref="TrainingOptions.DecaySteps"/> (default a fifth of the steps); with 0 decay steps the rate stays at the
+    /// peak, which is how a model that will be grown is trained (docs/growth.md): continuing it after growth at the same
+    /// rate neither restarts nor re-raises the schedule.
+    /// </summary>
+    Wsd,
+
+    /// <summary>
     /// The source run's curve (<see cref="TrainingOptions.SourceSchedule"/>) continued from the step where it stopped,
-    /// as if the source had trained on; the run's own peak, floor and warmup are not used.
+    /// as if the source had trained on; the run's own peak and warmup are not used. When the source was still at its
+    /// stable rate (<see cref="Wsd"/> without decay), the run decays to its own floor over its last
+    /// <see cref="TrainingOptions.DecaySteps"/> (default a fifth of the steps).
     /// </summary>
     Continue,
 
@@ -22,10 +32,11 @@ public enum ScheduleKind
 /// <summary>Names of <see cref="ScheduleKind"/> as used on the command line and in trainer_state.json.</summary>
 public static class ScheduleKinds
 {
-    /// <summary>"cosine", "continue" or "rewarm".</summary>
+    /// <summary>"cosine", "wsd", "continue" or "rewarm".</summary>
     public static string Name(ScheduleKind kind) => kind switch
     {
         ScheduleKind.Cosine => "cosine",
+        ScheduleKind.Wsd => "wsd",
         ScheduleKind.Continue => "continue",
         ScheduleKind.Rewarm => "rewarm",
         _ => throw new ArgumentOutOfRangeException(nameof(kind)),
@@ -35,8 +46,9 @@ public static class ScheduleKinds
     public static ScheduleKind Parse(string text) => text.ToLowerInvariant() switch
     {
         "cosine" => ScheduleKind.Cosine,
+        "wsd" => ScheduleKind.Wsd,
         "continue" => ScheduleKind.Continue,
         "rewarm" => ScheduleKind.Rewarm,
-        _ => throw new InvalidSettingException(nameof(TrainingOptions.Schedule), "must be one of cosine, continue, rewarm", text),
+        _ => throw new InvalidSettingException(nameof(TrainingOptions.Schedule), "must be one of cosine, wsd, continue, rewarm", text),
     };
 }

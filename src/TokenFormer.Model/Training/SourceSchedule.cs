@@ -15,15 +15,17 @@ public sealed record SourceSchedule
     [JsonPropertyName("min_lr")] public double Min { get; init; }
     /// <summary>Warmup steps of the source curve.</summary>
     [JsonPropertyName("warmup")] public long Warmup { get; init; }
-    /// <summary>End of the source curve's cosine.</summary>
+    /// <summary>End of the source curve's decay (<see cref="LearningRateSchedule.Never"/>: it never decays).</summary>
     [JsonPropertyName("steps")] public long Total { get; init; }
+    /// <summary>Where the source curve's stable stretch ends and its decay begins (0: right after the warmup, a plain cosine; <see cref="LearningRateSchedule.Never"/>: never).</summary>
+    [JsonPropertyName("decay_start")] public long DecayStart { get; init; }
     /// <summary>Steps added to the source run's own step count before the curve is evaluated.</summary>
     [JsonPropertyName("offset")] public long Offset { get; init; }
     /// <summary>Optimiser steps the source run had completed.</summary>
     [JsonPropertyName("step")] public long Step { get; init; }
 
     /// <summary>The source run's curve.</summary>
-    [JsonIgnore] public LearningRateSchedule Curve => new(Peak, Min, Warmup, Total, Offset);
+    [JsonIgnore] public LearningRateSchedule Curve => new(Peak, Min, Warmup, Total, Offset, DecayStart);
 
     /// <summary>The learning rate of the update the source run would have made next.</summary>
     [JsonIgnore] public double FinalLearningRate => Curve.At(Step);
@@ -32,6 +34,6 @@ public sealed record SourceSchedule
     public static SourceSchedule Of(TrainingOptions options, long step)
     {
         LearningRateSchedule c = LearningRateSchedule.For(options);
-        return new SourceSchedule { Peak = c.Peak, Min = c.Min, Warmup = c.Warmup, Total = c.Total, Offset = c.Offset, Step = step };
+        return new SourceSchedule { Peak = c.Peak, Min = c.Min, Warmup = c.Warmup, Total = c.Total, Offset = c.Offset, DecayStart = c.DecayStart, Step = step };
     }
 }

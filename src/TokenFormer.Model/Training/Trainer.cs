@@ -323,6 +323,7 @@ public sealed class Trainer : IDisposable
             LastLoss = lastLoss, LastValLoss = _lastVal, ElapsedSeconds = _elapsedBefore + elapsed,
             TokenizerHash = _context.TokenizerHash, TrainTokens = _train.Count, FreezeOld = o.FreezeOld, InitFrom = _initFrom,
             Schedule = ScheduleKinds.Name(o.Schedule), SourceSchedule = o.SourceSchedule, OldLearningRateScale = o.OldLearningRateScale,
+            DecaySteps = o.Schedule is ScheduleKind.Wsd or ScheduleKind.Continue ? LearningRateSchedule.DecayStepsOf(o) : null,
             CarryOptimizer = _carried,
         };
         _lastCheckpoint = _store!.Save(_model, _adam, state, _context.ExtraFiles);

@@ -71,10 +71,12 @@ public sealed class TrainerState
     [JsonPropertyName("freeze_old")] public bool FreezeOld { get; set; }
     /// <summary>The model directory the run started from (<c>train --init-from</c>); null for a fresh initialisation.</summary>
     [JsonPropertyName("init_from")] public string? InitFrom { get; set; }
-    /// <summary>The learning-rate curve: "cosine" (also when absent), "continue" or "rewarm".</summary>
+    /// <summary>The learning-rate curve: "cosine" (also when absent), "wsd", "continue" or "rewarm".</summary>
     [JsonPropertyName("schedule")] public string Schedule { get; set; } = "cosine";
     /// <summary>The source run's curve and step that "continue" and "rewarm" start from (absent: none).</summary>
     [JsonPropertyName("source_schedule")] public SourceSchedule? SourceSchedule { get; set; }
+    /// <summary>Decay steps at the end of a wsd or continued stable curve, as resolved at the start (absent: the default).</summary>
+    [JsonPropertyName("decay_steps")] public long? DecaySteps { get; set; }
     /// <summary>Learning-rate multiple of the parameters that existed before the newest growth step (absent = 1).</summary>
     [JsonPropertyName("old_lr_scale")] public double OldLearningRateScale { get; set; } = 1;
     /// <summary>The run started from carried AdamW state (moments and step of the source run) rather than fresh (absent = false).</summary>
@@ -92,7 +94,7 @@ public sealed class TrainerState
     {
         Steps = Steps, Batch = Batch, Sequence = Sequence, GradAccum = GradAccum, LearningRate = LearningRate,
         MinLearningRate = MinLearningRate, Warmup = Warmup, WeightDecay = WeightDecay, Clip = Clip, Seed = Seed, EvalWindows = EvalWindows,
-        FreezeOld = FreezeOld, Schedule = ScheduleKinds.Parse(Schedule), SourceSchedule = SourceSchedule, OldLearningRateScale = OldLearningRateScale,
+        FreezeOld = FreezeOld, Schedule = ScheduleKinds.Parse(Schedule), SourceSchedule = SourceSchedule, DecaySteps = DecaySteps, OldLearningRateScale = OldLearningRateScale,
     };
 
     /// <summary>Serialises.</summary>

@@ -41,6 +41,12 @@ public sealed record TrainingOptions
     /// </summary>
     public SourceSchedule? SourceSchedule { get; init; }
     /// <summary>
+    /// Steps at the end of the run over which <see cref="ScheduleKind.Wsd"/>, and a <see cref="ScheduleKind.Continue"/>d curve
+    /// whose rate was held (stable or at its floor), decay to <see cref="MinLearningRate"/> (null: a fifth of
+    /// <see cref="Steps"/>, and none when the continued curve was mid-ramp; 0: no decay). Not used by the other schedules.
+    /// </summary>
+    public long? DecaySteps { get; init; }
+    /// <summary>
     /// Multiple of the learning rate for the parameters a grown model had before its newest growth step (the embedding,
     /// the final LayerNorm and the old token rows); 1 (default) trains them like the new rows, 0 leaves them
     /// bit-identical while their moments still follow their gradients. Values other than 1 need a grown model.
@@ -67,18 +73,33 @@ public sealed record TrainingOptions
         Check(Sequence > 0, nameof(Sequence), "must be positive", Sequence);
         Check(GradAccum > 0, nameof(GradAccum), "must be positive", GradAccum);
         Check(LearningRate > 0 && double.IsFinite(LearningRate), nameof(LearningRate), "must be a positive number", LearningRate);
-        // the peak is the run's own only for the cosine schedule; rewarm's is checked below, continue uses the source's floor
-        Check(MinLearningRate >= 0 && (Schedule != ScheduleKind.Cosine || MinLearningRate <= LearningRate), nameof(MinLearningRate),
+        // the peak is the run's own only for the cosine and wsd schedules; rewarm's is checked below, continue's with the decay
+        Check(MinLearningRate >= 0 && (Schedule is not (ScheduleKind.Cosine or ScheduleKind.Wsd) || MinLearningRate <= LearningRate), nameof(MinLearningRate),
             string.Create(System.Globalization.CultureInfo.InvariantCulture, $"must be at least 0 and at most the peak learning rate {LearningRate}"), MinLearningRate);
         Check(Warmup >= 0, nameof(Warmup), "must be non-negative", Warmup);
-        Check(Enum.IsDefined(Schedule), nameof(Schedule), "must be cosine, continue or rewarm", Schedule);
-        Check(Schedule == ScheduleKind.Cosine || SourceSchedule != null, nameof(Schedule),
+        Check(Enum.IsDefined(Schedule), nameof(Schedule), "must be cosine, wsd, continue or rewarm", Schedule);
+        Check(Schedule is ScheduleKind.Cosine or ScheduleKind.Wsd || SourceSchedule != null, nameof(Schedule),
             "needs the source run's schedule (SourceSchedule: the curve and step of the run the model came from)", ScheduleKinds.Name(Schedule));
         if (Schedule == ScheduleKind.Rewarm && SourceSchedule != null)
         {
             double final = SourceSchedule.FinalLearningRate;
             Check(MinLearningRate <= final, nameof(MinLearningRate),
                 string.Create(System.Globalization.CultureInfo.InvariantCulture, $"must be at most the source run's final learning rate {final} (the peak of the rewarm schedule)"), MinLearningRate);
+        }
+        if (DecaySteps is long decay)
+        {
+            Check(decay >= 0 && decay <= Steps, nameof(DecaySteps), $"must be between 0 and the run's steps {Steps}", decay);
+            Check(decay == 0 || Schedule is ScheduleKind.Wsd or ScheduleKind.Continue, nameof(DecaySteps),
+                "applies only to the wsd and continue schedules (cosine and rewarm decay over the whole run)", decay);
+        }
+        if (Schedule == ScheduleKind.Continue && SourceSchedule is { } source && LearningRateSchedule.DecayStepsOf(this) > 0)
+        {
+            Check(source.Curve.HeldAt(source.Offset + source.Step), nameof(DecaySteps),
+                "needs a source run whose rate was held when it stopped (the stable stretch of wsd, or the floor after its decay); " +
+                "this one stopped mid-ramp, so continue its curve without decay steps", DecaySteps!);
+            double rate = source.FinalLearningRate;
+            Check(MinLearningRate <= rate, nameof(MinLearningRate),
+                string.Create(System.Globalization.CultureInfo.InvariantCulture, $"must be at most the source run's learning rate {rate}, from which the run decays"), MinLearningRate);
         }
         Check(OldLearningRateScale >= 0 && double.IsFinite(OldLearningRateScale), nameof(OldLearningRateScale), "must be a number at least 0", OldLearningRateScale);
         Check(OldLearningRateScale == 1 || !FreezeOld, nameof(OldLearningRateScale),

@@ -192,6 +192,27 @@ public class GrowthTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void ValueScale_ShrinksOnlyTheNewValueRows_AndIsRecorded()
+    {
+        TokenFormerModel small = Fixture("l2gelu_d72_h3");
+        TokenCounts target = Bigger(small.Config);
+        TokenFormerModel plain = ModelGrower.Grow(small, new GrowthOptions(target, GrowthMode.Preserve, Seed: 6));
+        TokenFormerModel scaled = ModelGrower.Grow(small, new GrowthOptions(target, GrowthMode.Preserve, Seed: 6, ValueScale: 0.05));
+        int nOld = small.Config.FfnSlotNum, d = small.Config.HiddenSize;
+        string valueName = ParameterLayout.LayerKey(0, "mlp.value_param_tokens"), keyName = ParameterLayout.LayerKey(0, "mlp.key_param_tokens");
+        float[] a = plain.Tensor(valueName).ToArray(), b = scaled.Tensor(valueName).ToArray();
+        // old rows untouched, new rows the same draws times the scale
+        Assert.True(a.AsSpan(0, nOld * d).SequenceEqual(b.AsSpan(0, nOld * d)));
+        for (int i = nOld * d; i < a.Length; i++) Assert.Equal(a[i] * 0.05, b[i], 1e-6);
+        Assert.Contains(b.Skip(nOld * d), v => v != 0);
+        Assert.True(plain.Tensor(keyName).ToArray().AsSpan().SequenceEqual(scaled.Tensor(keyName).ToArray()));
+        Assert.Equal(0.05, GrowthLineage.Last(scaled.Config)!.ValueScale);
+        // zero (no gradient would ever reach a zero key with a zero value) and non-numbers are refused, naming the setting
+        foreach (double bad in new[] { 0, -1, double.NaN })
+            Assert.Equal("value-scale", Assert.Throws<GrowthException>(() => ModelGrower.Grow(small, new GrowthOptions(target, ValueScale: bad))).Field);
+    }
+
+    [Fact]
     public void Softmax_PreserveIsNotFunctionPreserving()
     {
         TokenFormerModel small = Fixture("softmax_small");

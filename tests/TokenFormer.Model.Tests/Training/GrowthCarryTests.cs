@@ -121,6 +121,66 @@ public class GrowthCarryTests
     }
 
     [Fact]
+    public void Schedules_Wsd_HoldsThePeak_AndContinueDecaysOnlyAStableSource()
+    {
+        var o = new TrainingOptions { Steps = 100, LearningRate = 1e-3, MinLearningRate = 1e-4, Warmup = 10, Schedule = ScheduleKind.Wsd };
+        // default: the last fifth decays; the cosine runs from the peak at step 80 to the floor at step 100
+        LearningRateSchedule wsd = LearningRateSchedule.For(o);
+        Assert.Equal(0.5e-3, wsd.At(5), 15);
+        for (long t = 10; t <= 80; t++) Assert.Equal(1e-3, wsd.At(t), 15);
+        Assert.Equal(1e-4 + 0.9e-3 / 2, wsd.At(90), 12);
+        Assert.Equal(1e-4, wsd.At(100), 15);
+        for (long t = 80; t < 100; t++) Assert.True(wsd.At(t + 1) < wsd.At(t), $"wsd does not decay at {t}");
+        // no decay steps: the peak for ever, also past the run's end (what a grown model continues from)
+        LearningRateSchedule stable = LearningRateSchedule.For(o with { DecaySteps = 0 });
+        Assert.Equal(1e-3, stable.At(100), 15);
+        Assert.Equal(1e-3, stable.At(1_000_000), 15);
+        var source = SourceSchedule.Of(o with { DecaySteps = 0 }, 100);
+        Assert.Equal(LearningRateSchedule.Never, source.DecayStart);
+        Assert.True(source.Curve.HeldAt(100));
+        Assert.Equal(1e-3, source.FinalLearningRate, 15);
+
+        // continue from the stable source: its rate held, then the run's own decay over its last fifth to its floor
+        var grown = new TrainingOptions { Steps = 50, MinLearningRate = 2e-5, Schedule = ScheduleKind.Continue, SourceSchedule = source };
+        grown.Validate();
+        Assert.Equal(10, LearningRateSchedule.DecayStepsOf(grown));
+        LearningRateSchedule cont = LearningRateSchedule.For(grown);
+        for (long t = 0; t <= 40; t++) Assert.Equal(1e-3, cont.At(t), 15);
+        Assert.Equal(2e-5, cont.At(50), 15);
+        for (long t = 40; t < 50; t++) Assert.True(cont.At(t + 1) < cont.At(t), $"continue does not decay at {t}");
+        Assert.Equal(1e-3, LearningRateSchedule.For(grown with { DecaySteps = 0 }).At(50), 15);
+        Assert.Equal(2e-5, LearningRateSchedule.For(grown with { DecaySteps = 50 }).At(50), 15);
+
+        // a source at its floor (a cosine past its end) is held too: the floor, then the run's decay to its own floor
+        var finished = grown with { SourceSchedule = new SourceSchedule { Peak = 1e-3, Min = 1e-4, Warmup = 10, Total = 110, Step = 110 } };
+        finished.Validate();
+        LearningRateSchedule fromFloor = LearningRateSchedule.For(finished);
+        for (long t = 0; t <= 40; t++) Assert.Equal(1e-4, fromFloor.At(t), 15);
+        Assert.Equal(2e-5, fromFloor.At(50), 15);
+        // a source stopped mid-cosine is followed as it is: no decay by default, and asking for one is refused
+        var cosineSource = new SourceSchedule { Peak = 1e-3, Min = 1e-4, Warmup = 10, Total = 110, Step = 60 };
+        var fromCosine = grown with { SourceSchedule = cosineSource };
+        Assert.Equal(0, LearningRateSchedule.DecayStepsOf(fromCosine));
+        Assert.Equal(cosineSource.Curve.At(60 + 7), LearningRateSchedule.For(fromCosine).At(7));
+        var e = Assert.Throws<InvalidSettingException>(() => (fromCosine with { DecaySteps = 5 }).Validate());
+        Assert.Equal(nameof(TrainingOptions.DecaySteps), e.Setting);
+        Assert.Contains("mid-ramp", e.Message);
+        // decay steps only where a schedule uses them, and within the run
+        e = Assert.Throws<InvalidSettingException>(() => (o with { Schedule = ScheduleKind.Cosine, DecaySteps = 5 }).Validate());
+        Assert.Equal(nameof(TrainingOptions.DecaySteps), e.Setting);
+        e = Assert.Throws<InvalidSettingException>(() => (o with { DecaySteps = 101 }).Validate());
+        Assert.Equal(nameof(TrainingOptions.DecaySteps), e.Setting);
+        e = Assert.Throws<InvalidSettingException>(() => (grown with { MinLearningRate = 2e-3 }).Validate());
+        Assert.Equal(nameof(TrainingOptions.MinLearningRate), e.Setting);
+        Assert.Equal(ScheduleKind.Wsd, ScheduleKinds.Parse("WSD"));
+
+        // the stable source survives its JSON form (decay_start as a number), so a grown directory can carry it
+        string json = System.Text.Json.JsonSerializer.Serialize(source);
+        Assert.Contains("\"decay_start\"", json);
+        Assert.Equal(source, System.Text.Json.JsonSerializer.Deserialize<SourceSchedule>(json));
+    }
+
+    [Fact]
     public void AdamW_ScaledRanges_MoveAtTheScaledRate_TheRestAsBefore_WithoutAllocating()
     {
         var (small, _) = TrainedSource();
