@@ -251,7 +251,7 @@ public sealed class QuickstartRun(QuickstartOptions options, TextWriter output, 
         string schedule = large.Schedule switch
         {
             ScheduleKind.Continue when LearningRateSchedule.DecayStepsOf(large) > 0 => string.Create(_inv,
-                $"S's schedule continued (lr {large.SourceSchedule!.FinalLearningRate:G3}, decaying to {large.MinLearningRate:G3} over the last {LearningRateSchedule.DecayStepsOf(large):N0} steps)"),
+                $"S's schedule continued (lr {large.SourceSchedule!.FinalLearningRate:0.######} held, decaying to {large.MinLearningRate:0.######} over the last {LearningRateSchedule.DecayStepsOf(large):N0} steps)"),
             ScheduleKind.Continue => string.Create(_inv, $"S's schedule continued (lr {large.SourceSchedule!.FinalLearningRate:G3} from S's last step on)"),
             ScheduleKind.Rewarm => string.Create(_inv, $"lr from S's final {large.LearningRate:G3} (warmup {large.Warmup}), cosine to {large.MinLearningRate:G3}"),
             _ => string.Create(_inv, $"new schedule: lr {large.LearningRate:G3}, warmup + cosine"),
