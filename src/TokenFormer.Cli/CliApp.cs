@@ -58,6 +58,14 @@ public static class CliApp
             Console.Error.WriteLine($"error: {e.Message}");
             return 1;
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // file-system failures no command anticipated (a full disk, a folder made read-only or removed mid-run): one
+            // line naming the file, as for bad input; the writers go through temporary files, so nothing half-written is
+            // left under a final name
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 1;
+        }
     }
 }
 

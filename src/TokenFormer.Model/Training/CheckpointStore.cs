@@ -71,16 +71,30 @@ public sealed class CheckpointStore(string runDirectory)
         RemoveTemporary();
         string final = PathOf(state.Step);
         string temp = Path.Combine(Directory, $".tmp-step-{state.Step}-{Environment.ProcessId}");
-        System.IO.Directory.CreateDirectory(temp);
-        ModelDirectory.Save(model, temp);
-        foreach (string file in extraFiles) File.Copy(file, Path.Combine(temp, Path.GetFileName(file)), overwrite: true);
-        SaveOptimizer(model, adam, Path.Combine(temp, OptimizerFile));
-        PauseForTests(state.Step);
-        File.WriteAllText(Path.Combine(temp, TrainerState.FileName), state.ToJson() + "\n");
-        foreach (string file in System.IO.Directory.GetFiles(temp))
+        try
         {
-            using var fs = new FileStream(file, FileMode.Open, FileAccess.ReadWrite);
-            fs.Flush(flushToDisk: true);
+            System.IO.Directory.CreateDirectory(temp);
+            ModelDirectory.Save(model, temp);
+            foreach (string file in extraFiles) File.Copy(file, Path.Combine(temp, Path.GetFileName(file)), overwrite: true);
+            SaveOptimizer(model, adam, Path.Combine(temp, OptimizerFile));
+            PauseForTests(state.Step);
+            File.WriteAllText(Path.Combine(temp, TrainerState.FileName), state.ToJson() + "\n");
+            foreach (string file in System.IO.Directory.GetFiles(temp))
+            {
+                using var fs = new FileStream(file, FileMode.Open, FileAccess.ReadWrite);
+                fs.Flush(flushToDisk: true);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // a full disk or a read-only folder: drop the partial copy (it would only take space) and say which
+            // complete checkpoint is still there, so the user knows what --resume will continue from
+            try { if (System.IO.Directory.Exists(temp)) System.IO.Directory.Delete(temp, recursive: true); }
+            catch (Exception cleanup) when (cleanup is IOException or UnauthorizedAccessException) { /* reported below as the write failure */ }
+            (string Path, long Step)? kept = Latest();
+            string intact = kept is { } k ? $"the newest complete checkpoint, {k.Path}, is intact" : "no earlier checkpoint exists";
+            throw new CheckpointWriteException(
+                $"could not write the checkpoint of step {state.Step} in {Directory}: {e.Message}; {intact}. Free space (or make the folder writable) and continue with --resume", e);
         }
         if (System.IO.Directory.Exists(final))
         {
