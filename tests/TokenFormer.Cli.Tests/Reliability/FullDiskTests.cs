@@ -55,4 +55,35 @@ public class FullDiskTests
             TmpfsFactAttribute.Unmount(disk);
         }
     }
+
+    [TmpfsFact]
+    public void PrepareAndImport_OnAFullDisk_FailWithOneLine_AndLeaveNoFileUnderItsFinalName()
+    {
+        string dir = Fixtures.TempDir("full-disk-writers");
+        Fixtures.PrepareTinyCorpus(dir);   // writes text.txt and tokenizer.json
+        string disk = Path.Combine(dir, "disk");
+        TmpfsFactAttribute.Mount(disk, 8);   // two pages: less than the token streams or the model need
+        try
+        {
+            string data = Path.Combine(disk, "data");
+            var r = Fixtures.RunCli("prepare", "--tokenizer", Path.Combine(dir, "tokenizer.json"), "--input", Path.Combine(dir, "text.txt"),
+                "--out", data, "--val-fraction", "0.34", "--boundary", "blank-line");
+            Assert.Equal(1, r.Code);
+            Assert.StartsWith("error:", r.Err.Trim());
+            Assert.Contains("No space left on device", r.Err);
+            Assert.DoesNotContain("   at ", r.Err);
+            Assert.Empty(Directory.Exists(data) ? Directory.GetFiles(data) : []);   // no stream, no meta.json, no temporary file
+
+            string model = Path.Combine(disk, "model");
+            r = Fixtures.RunCli("import", "--from", RepositoryPaths.Require(Path.Combine("tests", "fixtures", "torch", "fp32")), "--out", model);
+            Assert.Equal(1, r.Code);
+            Assert.Contains("disk was full", r.Err);
+            Assert.DoesNotContain("   at ", r.Err);
+            Assert.Empty(Directory.Exists(model) ? Directory.GetFiles(model) : []);
+        }
+        finally
+        {
+            TmpfsFactAttribute.Unmount(disk);
+        }
+    }
 }
