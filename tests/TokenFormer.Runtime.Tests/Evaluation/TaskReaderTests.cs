@@ -107,7 +107,7 @@ public class TaskReaderTests
         // "[substeps]" goes after the strip, so its space stays: the delimiter and that space
         Assert.Equal("  Fill the hole with soil and water it well.", hs.Requests[0].Continuation);
         Assert.Equal(" Paint the tree trunk with bright colors.", hs.Choices[2]); // no space before "[title]": the bracket rule removes it
-        Assert.Equal("then leave the garden and never come back.", hs.Choices[3]);
+        Assert.Equal("then  leave the garden and never come back.", hs.Choices[3]); // one pass of "  " → " " leaves two of three spaces
 
         TaskItem arc = TaskReader.Read(EvalTask.ArcEasy, EvalGoldens.Data("arc_easy.jsonl"))[3];
         Assert.Equal("Question: Water freezes at what temperature in degrees Celsius?\nAnswer:", arc.Requests[0].Context);
