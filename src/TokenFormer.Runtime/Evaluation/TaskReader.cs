@@ -101,21 +101,41 @@ public static class TaskReader
     /// <summary>ARC: "Question: {question.stem}\nAnswer:" with the choice texts; the gold is the choice whose label is answerKey.</summary>
     private static TaskItem Arc(Line r)
     {
-        JsonElement q = r.Object("question");
-        string stem = r.String(q, "question.stem");
-        JsonElement choices = r.Array(q, "question.choices");
-        if (choices.GetArrayLength() < 2) throw r.Error("question.choices", $"expected at least 2 choices, got {choices.GetArrayLength()}");
         var texts = new List<string>();
         var labels = new List<string>();
-        int i = 0;
-        foreach (JsonElement c in choices.EnumerateArray())
+        string stem;
+        if (r.Root.TryGetProperty("question", out JsonElement qs) && qs.ValueKind == JsonValueKind.String)
         {
-            string at = $"question.choices[{i}]";
-            if (c.ValueKind != JsonValueKind.Object) throw r.Error(at, $"expected an object with \"text\" and \"label\", got {Kind(c)}");
-            texts.Add(r.String(c, at + ".text"));
-            labels.Add(r.String(c, at + ".label"));
-            i++;
+            // the Hugging Face copy (ai2_arc): "question" is the stem, "choices" is {"text": [...], "label": [...]}
+            stem = qs.GetString()!;
+            JsonElement c = r.Object("choices");
+            JsonElement t = r.Array(c, "choices.text"), l = r.Array(c, "choices.label");
+            if (t.GetArrayLength() != l.GetArrayLength())
+                throw r.Error("choices.label", $"has {l.GetArrayLength()} labels for {t.GetArrayLength()} texts");
+            for (int i = 0; i < t.GetArrayLength(); i++)
+            {
+                if (t[i].ValueKind != JsonValueKind.String) throw r.Error($"choices.text[{i}]", $"expected a string, got {Kind(t[i])}");
+                if (l[i].ValueKind != JsonValueKind.String) throw r.Error($"choices.label[{i}]", $"expected a string, got {Kind(l[i])}");
+                texts.Add(t[i].GetString()!);
+                labels.Add(l[i].GetString()!);
+            }
         }
+        else
+        {
+            JsonElement q = r.Object("question");
+            stem = r.String(q, "question.stem");
+            JsonElement choices = r.Array(q, "question.choices");
+            int i = 0;
+            foreach (JsonElement c in choices.EnumerateArray())
+            {
+                string at = $"question.choices[{i}]";
+                if (c.ValueKind != JsonValueKind.Object) throw r.Error(at, $"expected an object with \"text\" and \"label\", got {Kind(c)}");
+                texts.Add(r.String(c, at + ".text"));
+                labels.Add(r.String(c, at + ".label"));
+                i++;
+            }
+        }
+        if (texts.Count < 2) throw r.Error("question.choices", $"expected at least 2 choices, got {texts.Count}");
         string key = r.String("answerKey");
         int gold = labels.IndexOf(key);
         if (gold < 0) throw r.Error("answerKey", $"\"{key}\" is not one of the choice labels [{string.Join(", ", labels)}]");

@@ -73,7 +73,9 @@ public class TaskReaderTests
             "answerKey", "\"C\" is not one of the choice labels [A, B]");
         Fails(EvalTask.ArcEasy, """{"question": {"stem": "q", "choices": [{"text": "a", "label": "A"}, {"label": "B"}]}, "answerKey": "A"}""",
             "question.choices[1].text", "missing");
-        Fails(EvalTask.ArcChallenge, """{"question": "q", "answerKey": "A"}""", "question", "expected an object, got a string");
+        Fails(EvalTask.ArcChallenge, """{"question": 5, "answerKey": "A"}""", "question", "expected an object, got a number");
+        Fails(EvalTask.ArcChallenge, """{"question": "q", "answerKey": "A"}""", "choices", "missing");
+        Fails(EvalTask.ArcChallenge, """{"question": "q", "choices": {"text": ["a", "b"], "label": ["A"]}, "answerKey": "A"}""", "choices.label", "has 1 labels for 2 texts");
         Fails(EvalTask.ArcChallenge, """{"question": {"stem": 1, "choices": []}, "answerKey": "A"}""", "question.stem", "expected a string, got a number");
     }
 
@@ -85,6 +87,16 @@ public class TaskReaderTests
         Fails(EvalTask.WinoGrande, """{"sentence": "A _ b.", "option1": "x", "option2": "y", "answer": 3}""", "answer", "out of range");
         Fails(EvalTask.WinoGrande, """{"sentence": "A _ b.", "option1": "x", "answer": "1"}""", "option2", "missing");
         Fails(EvalTask.WinoGrande, """{"sentence": "A b.", "option1": "x", "option2": "y", "answer": "1"}""", "sentence", "has no \"_\"");
+    }
+
+    [Fact]
+    public void Arc_HuggingFaceCopy_GivesTheSameRequests()
+    {
+        string path = Write("arc_hf.jsonl", """{"id": "x", "question": "Water freezes at what temperature in degrees Celsius?", "choices": {"text": ["100", "50", "0", "25"], "label": ["1", "2", "3", "4"]}, "answerKey": "3"}""");
+        TaskItem hf = TaskReader.Read(EvalTask.ArcEasy, path)[0];
+        TaskItem ai2 = TaskReader.Read(EvalTask.ArcEasy, EvalGoldens.Data("arc_easy.jsonl"))[3];
+        Assert.Equal(ai2.Requests, hf.Requests);
+        Assert.Equal(ai2.Gold, hf.Gold);
     }
 
     [Fact]
