@@ -75,6 +75,8 @@ public sealed class LoglikelihoodScorer
     public TokenFormerModel Model => _model;
     /// <summary>Longest input (the model's context, max_position_embeddings): longer inputs lose their first tokens.</summary>
     public int MaxLength { get; }
+    /// <summary>Positions the KV cache holds per request: the longest input this scorer can run.</summary>
+    public int CacheLength { get; }
     /// <summary>Requests scored together (more are scored in groups of this many).</summary>
     public int MaxRequestsTogether => _slots;
     /// <summary>Everything this scorer has run so far.</summary>
@@ -83,9 +85,12 @@ public sealed class LoglikelihoodScorer
     /// <summary>
     /// A scorer for <paramref name="model"/>; <paramref name="tokenizer"/> encodes text requests (null: only
     /// <see cref="ScoreTokens"/>). Requests of one item run together up to <paramref name="maxSlots"/>; one forward call
-    /// takes at most <paramref name="maxRows"/> rows (all of which may ask for logits).
+    /// takes at most <paramref name="maxRows"/> rows (all of which may ask for logits). <paramref name="cacheLength"/>:
+    /// positions the KV cache holds per request (0 = the model's context); inputs are still cut to the model's context,
+    /// so a smaller cache only serves callers that know their longest input (it saves memory: the cache holds
+    /// maxSlots × cacheLength positions per layer).
     /// </summary>
-    public LoglikelihoodScorer(TokenFormerModel model, Tokenizer? tokenizer, int maxSlots = 8, int maxRows = 256)
+    public LoglikelihoodScorer(TokenFormerModel model, Tokenizer? tokenizer, int maxSlots = 8, int maxRows = 256, int cacheLength = 0)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (maxSlots < 1) throw new InvalidSettingException("MaxSlots", "must be at least 1", maxSlots);
@@ -95,7 +100,9 @@ public sealed class LoglikelihoodScorer
         _vocab = model.Vocab;
         _slots = maxSlots;
         MaxLength = model.Config.MaxPositionEmbeddings;
-        _runner = new IncrementalRunner(model, maxSlots, MaxLength, Math.Max(maxRows, maxSlots), maxLogitRows: Math.Max(maxRows, maxSlots));
+        if (cacheLength < 0 || cacheLength > MaxLength) throw new InvalidSettingException("CacheLength", $"must be in [0, max_position_embeddings {MaxLength}]", cacheLength, "0 = the model's context");
+        CacheLength = cacheLength == 0 ? MaxLength : cacheLength;
+        _runner = new IncrementalRunner(model, maxSlots, CacheLength, Math.Max(maxRows, maxSlots), maxLogitRows: Math.Max(maxRows, maxSlots));
         int rows = _runner.MaxRows;
         _tokens = new int[rows]; _rowSlots = new int[rows]; _positions = new int[rows]; _logitRows = new int[rows];
     }
@@ -176,6 +183,8 @@ public sealed class LoglikelihoodScorer
         for (int r = 0; r < k; r++)
         {
             inputs[r] = Input(all[first + r], out scoreFrom[r]);
+            if (inputs[r].Length > CacheLength)
+                throw new ArgumentException($"an input of {inputs[r].Length} tokens is longer than this scorer's cache of {CacheLength} positions");
             greedy[r] = true;
         }
         // the shared prefix: the whole input when alone, else the longest common prefix of all inputs

@@ -59,7 +59,19 @@ public static class TaskEvaluator
         if (limit < 0) throw new InvalidSettingException("Limit", "must be at least 0", limit, "0 = all");
         int n = limit > 0 ? Math.Min(limit, items.Count) : items.Count;
         int slots = Math.Max(1, items.Take(n).Max(i => i.Requests.Count));
-        var scorer = new LoglikelihoodScorer(model, tokenizer, maxSlots: Math.Min(slots, 16));
+        // encode everything first: the KV cache then needs only the longest input's positions, not the model's context
+        var encodeOnly = new LoglikelihoodScorer(model, tokenizer, maxSlots: 1, maxRows: 1, cacheLength: 1);
+        var encodedItems = new EncodedRequest[n][];
+        var inputLengths = new int[n][];
+        int longestInput = 1;
+        for (int i = 0; i < n; i++)
+        {
+            encodedItems[i] = items[i].Requests.Select(encodeOnly.Encode).ToArray();
+            try { inputLengths[i] = encodedItems[i].Select(r => encodeOnly.Input(r, out _).Length).ToArray(); }
+            catch (ArgumentException e) { throw new ArgumentException($"example on line {items[i].Line}: {e.Message}", e); }
+            longestInput = Math.Max(longestInput, inputLengths[i].Max());
+        }
+        var scorer = new LoglikelihoodScorer(model, tokenizer, maxSlots: Math.Min(slots, 16), cacheLength: longestInput);
         var unshared = new ScoringCost();
         var longest = new ScoringCost();
         var examples = new List<ExampleResult>(n);
@@ -68,16 +80,16 @@ public static class TaskEvaluator
         {
             cancel.ThrowIfCancellationRequested();
             TaskItem item = items[i];
-            var encoded = item.Requests.Select(scorer.Encode).ToArray();
+            EncodedRequest[] encoded = encodedItems[i];
             RequestScore[] scores;
             try { scores = scorer.ScoreTokens(encoded); }
             catch (ArgumentException e) { throw new ArgumentException($"example on line {item.Line}: {e.Message}", e); }
             ScoringCost? longestOne = null;
             int longestLength = -1;
-            foreach (EncodedRequest r in encoded)
+            for (int r = 0; r < encoded.Length; r++)
             {
-                int inputLength = scorer.Input(r, out _).Length;
-                ScoringCost one = ScoringCost.OneForward(model.Config, inputLength, r.Continuation.Length);
+                int inputLength = inputLengths[i][r];
+                ScoringCost one = ScoringCost.OneForward(model.Config, inputLength, encoded[r].Continuation.Length);
                 unshared.Add(one);
                 if (inputLength > longestLength) { longestLength = inputLength; longestOne = one; }
             }
