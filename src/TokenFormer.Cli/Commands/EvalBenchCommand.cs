@@ -63,8 +63,8 @@ public static class EvalBenchCommand
         var rng = new Random(7);
         TokenFormerConfig cfg = model.Config;
         Console.WriteLine(Inv($"bench eval {presetName} ({model.Parameters.LongLength:N0} params), {Parallelism.ThreadCount} threads, {reps} reps, medians"));
-        Console.WriteLine("| task shape | tokens run: shared / longest forward | FLOPs: shared / longest | FLOPs: all alone / longest | time: shared / longest | time: all alone / longest | examples/s |");
-        Console.WriteLine("|---|---|---|---|---|---|---|");
+        Console.WriteLine("| task shape | tokens run: shared / longest forward | FLOPs: shared / longest | FLOPs: all alone / longest | time: shared / longest | time: all alone / longest | examples/s, one at a time | examples/s, 4 per batch |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|");
         foreach (Shape s in Shapes)
         {
             int[] prefix = Enumerable.Range(0, s.Prefix).Select(_ => rng.Next(1, cfg.Vocab)).ToArray();
@@ -80,6 +80,21 @@ public static class EvalBenchCommand
             int longest = Enumerable.Range(0, requests.Length).MaxBy(i => requests[i].Context.Length + requests[i].Continuation.Length);
             var shared = new LoglikelihoodScorer(model, null, maxSlots: requests.Length);
             var single = new LoglikelihoodScorer(model, null, maxSlots: 1);
+            // four examples of the same shape (other random ids) per batch, as `eval --task` runs them
+            var four = new EncodedRequest[4][];
+            four[0] = requests;
+            for (int e = 1; e < 4; e++)
+            {
+                int[] otherPrefix = Enumerable.Range(0, s.Prefix).Select(_ => rng.Next(1, cfg.Vocab)).ToArray();
+                four[e] = requests.Select(q =>
+                {
+                    int[] c = (int[])q.Context.Clone();
+                    otherPrefix.CopyTo(c, 0);
+                    return new EncodedRequest(c, q.Continuation);
+                }).ToArray();
+            }
+            var batched = new LoglikelihoodScorer(model, null, maxSlots: 4 * requests.Length, maxRows: 512);
+            batched.ScoreItems(four);
             shared.ScoreTokens(requests); // warm-up (and the counted cost of one example)
             ScoringCost counted = shared.Cost;
             long rowsShared = counted.Rows;
@@ -87,15 +102,16 @@ public static class EvalBenchCommand
             ScoringCost one = ScoringCost.OneForward(cfg, requests[longest].Context.Length + requests[longest].Continuation.Length - 1, requests[longest].Continuation.Length);
             double flopsAlone = requests.Sum(q => ScoringCost.OneForward(cfg, q.Context.Length + q.Continuation.Length - 1, q.Continuation.Length).Flops);
             single.ScoreTokens([requests[longest]]);
-            var tShared = new List<double>(); var tLongest = new List<double>(); var tAlone = new List<double>();
+            var tShared = new List<double>(); var tLongest = new List<double>(); var tAlone = new List<double>(); var tFour = new List<double>();
             for (int rep = 0; rep < reps; rep++)
             {
                 tShared.Add(Time(() => shared.ScoreTokens(requests)));
                 tLongest.Add(Time(() => single.ScoreTokens([requests[longest]])));
                 tAlone.Add(Time(() => { foreach (EncodedRequest q in requests) single.ScoreTokens([q]); }));
+                tFour.Add(Time(() => batched.ScoreItems(four)));
             }
-            double ms = Measure.Median(tShared), ml = Measure.Median(tLongest), ma = Measure.Median(tAlone);
-            Console.WriteLine(Inv($"| {s.Task}: {s.Note} | {rowsShared} / {one.Rows} | {flopsShared / one.Flops:F2}× | {flopsAlone / one.Flops:F2}× | {ms / ml:F2}× ({ms * 1000:F0} / {ml * 1000:F0} ms) | {ma / ml:F2}× | {1 / ms:F2} |"));
+            double ms = Measure.Median(tShared), ml = Measure.Median(tLongest), ma = Measure.Median(tAlone), m4 = Measure.Median(tFour);
+            Console.WriteLine(Inv($"| {s.Task}: {s.Note} | {rowsShared} / {one.Rows} | {flopsShared / one.Flops:F2}× | {flopsAlone / one.Flops:F2}× | {ms / ml:F2}× ({ms * 1000:F0} / {ml * 1000:F0} ms) | {ma / ml:F2}× | {1 / ms:F2} | {4 / m4:F2} |"));
         }
     }
 

@@ -143,12 +143,33 @@ public sealed class LoglikelihoodScorer
     }
 
     /// <summary>Scores token requests of one item, in groups of <see cref="MaxRequestsTogether"/> that share their common prefix.</summary>
-    public RequestScore[] ScoreTokens(IReadOnlyList<EncodedRequest> requests)
+    public RequestScore[] ScoreTokens(IReadOnlyList<EncodedRequest> requests) => ScoreItems([requests])[0];
+
+    /// <summary>
+    /// Scores several items together: consecutive items whose requests fit the <see cref="MaxRequestsTogether"/> slots
+    /// run as one batch (every item's shared prefix in one pass of rows, then every request's own rows in another), so
+    /// a forward call carries more rows. An item with more requests than slots is scored in groups of that many.
+    /// Results are per item, per request, as <see cref="ScoreTokens"/> gives them.
+    /// </summary>
+    public RequestScore[][] ScoreItems(IReadOnlyList<IReadOnlyList<EncodedRequest>> items)
     {
-        ArgumentNullException.ThrowIfNull(requests);
-        var results = new RequestScore[requests.Count];
-        for (int g = 0; g < requests.Count; g += _slots)
-            ScoreGroup(requests, g, Math.Min(_slots, requests.Count - g), results);
+        ArgumentNullException.ThrowIfNull(items);
+        var results = new RequestScore[items.Count][];
+        var batch = new List<Group>();
+        int used = 0;
+        for (int i = 0; i < items.Count; i++)
+        {
+            IReadOnlyList<EncodedRequest> requests = items[i] ?? throw new ArgumentException($"item {i} is null");
+            results[i] = new RequestScore[requests.Count];
+            for (int g = 0; g < requests.Count; g += _slots)
+            {
+                int k = Math.Min(_slots, requests.Count - g);
+                if (used + k > _slots) { ScoreBatch(batch); batch.Clear(); used = 0; }
+                batch.Add(new Group(requests, g, k, used, results[i]));
+                used += k;
+            }
+        }
+        if (batch.Count > 0) ScoreBatch(batch);
         return results;
     }
 
@@ -173,66 +194,90 @@ public sealed class LoglikelihoodScorer
 
     private static int At(EncodedRequest r, int i) => i < r.Context.Length ? r.Context[i] : r.Continuation[i - r.Context.Length];
 
-    private void ScoreGroup(IReadOnlyList<EncodedRequest> all, int first, int k, RequestScore[] results)
+/// <summary>Requests [First, First + Count) of one item, in cache slots [Slot, Slot + Count), results into Results.</summary>
+    private sealed record Group(IReadOnlyList<EncodedRequest> All, int First, int Count, int Slot, RequestScore[] Results)
+    {
+        public int[][] Inputs = [];
+        public int[] ScoreFrom = [];
+        public int Prefix;
+    }
+
+    private void ScoreBatch(List<Group> batch)
     {
         TokenFormerConfig cfg = _model.Config;
-        var inputs = new int[k][];
-        var scoreFrom = new int[k];
-        var ll = new double[k];
-        var greedy = new bool[k];
-        for (int r = 0; r < k; r++)
+        int total = batch.Sum(g => g.Count);
+        var ll = new double[total];
+        var greedy = new bool[total];
+        Array.Fill(greedy, true);
+        foreach (Group g in batch)
         {
-            inputs[r] = Input(all[first + r], out scoreFrom[r]);
-            if (inputs[r].Length > CacheLength)
-                throw new ArgumentException($"an input of {inputs[r].Length} tokens is longer than this scorer's cache of {CacheLength} positions");
-            greedy[r] = true;
+            g.Inputs = new int[g.Count][];
+            g.ScoreFrom = new int[g.Count];
+            for (int r = 0; r < g.Count; r++)
+            {
+                g.Inputs[r] = Input(g.All[g.First + r], out g.ScoreFrom[r]);
+                if (g.Inputs[r].Length > CacheLength)
+                    throw new ArgumentException($"an input of {g.Inputs[r].Length} tokens is longer than this scorer's cache of {CacheLength} positions");
+            }
+            // the shared prefix: the whole input when alone, else the longest common prefix of the group's inputs
+            int p = g.Inputs[0].Length;
+            for (int r = 1; r < g.Count; r++)
+            {
+                int q = 0, max = Math.Min(p, g.Inputs[r].Length);
+                while (q < max && g.Inputs[r][q] == g.Inputs[0][q]) q++;
+                p = q;
+            }
+            g.Prefix = p;
         }
-        // the shared prefix: the whole input when alone, else the longest common prefix of all inputs
-        int p = inputs[0].Length;
-        for (int r = 1; r < k; r++)
-        {
-            int q = 0, max = Math.Min(p, inputs[r].Length);
-            while (q < max && inputs[r][q] == inputs[0][q]) q++;
-            p = q;
-        }
-        int minFrom = scoreFrom.Min();
 
-        // pass 1: the prefix in slot 0; a logit row there may serve several requests (each with its own target)
+        // pass 1: every group's prefix in its first slot; a logit row there may serve several requests (own targets)
         Begin();
-        for (int pos = 0; pos < p; pos++)
+        foreach (Group g in batch)
         {
-            bool wantLogits = pos >= minFrom;
-            if (!AddRow(inputs[0][pos], 0, pos, wantLogits, ll, greedy)) { pos--; continue; }
-            if (!wantLogits) continue;
-            for (int r = 0; r < k; r++)
-                if (pos >= scoreFrom[r]) _wanted.Add((_logitCount - 1, r, Target(all[first + r], inputs[r], pos)));
+            int minFrom = g.ScoreFrom.Min();
+            for (int pos = 0; pos < g.Prefix; pos++)
+            {
+                bool wantLogits = pos >= minFrom;
+                if (!AddRow(g.Inputs[0][pos], g.Slot, pos, wantLogits, ll, greedy)) { pos--; continue; }
+                if (!wantLogits) continue;
+                for (int r = 0; r < g.Count; r++)
+                    if (pos >= g.ScoreFrom[r]) _wanted.Add((_logitCount - 1, g.Slot + r, Target(g.All[g.First + r], g.Inputs[r], pos)));
+            }
         }
         Flush(ll, greedy);
 
-        // the prefix's keys and values go to every other request's slot, then all tails run as one batch of rows
+        // each prefix's keys and values go to its group's other slots, then all tails run as one batch of rows
         KvCache cache = _runner.Cache;
         int d = cache.Width;
-        for (int r = 1; r < k; r++)
+        foreach (Group g in batch)
         {
-            if (inputs[r].Length == p || p == 0) continue;
-            for (int l = 0; l < cfg.NumLayers; l++)
+            for (int r = 1; r < g.Count; r++)
             {
-                Array.Copy(cache.Keys(l), cache.Offset(0, 0), cache.Keys(l), cache.Offset(r, 0), p * d);
-                Array.Copy(cache.Values(l), cache.Offset(0, 0), cache.Values(l), cache.Offset(r, 0), p * d);
+                if (g.Inputs[r].Length == g.Prefix || g.Prefix == 0) continue;
+                for (int l = 0; l < cfg.NumLayers; l++)
+                {
+                    Array.Copy(cache.Keys(l), cache.Offset(g.Slot, 0), cache.Keys(l), cache.Offset(g.Slot + r, 0), g.Prefix * d);
+                    Array.Copy(cache.Values(l), cache.Offset(g.Slot, 0), cache.Values(l), cache.Offset(g.Slot + r, 0), g.Prefix * d);
+                }
             }
         }
         Begin();
-        for (int r = 0; r < k; r++)
+        foreach (Group g in batch)
         {
-            for (int pos = p; pos < inputs[r].Length; pos++)
+            for (int r = 0; r < g.Count; r++)
             {
-                bool wantLogits = pos >= scoreFrom[r];
-                if (!AddRow(inputs[r][pos], r, pos, wantLogits, ll, greedy)) { pos--; continue; }
-                if (wantLogits) _wanted.Add((_logitCount - 1, r, Target(all[first + r], inputs[r], pos)));
+                for (int pos = g.Prefix; pos < g.Inputs[r].Length; pos++)
+                {
+                    bool wantLogits = pos >= g.ScoreFrom[r];
+                    if (!AddRow(g.Inputs[r][pos], g.Slot + r, pos, wantLogits, ll, greedy)) { pos--; continue; }
+                    if (wantLogits) _wanted.Add((_logitCount - 1, g.Slot + r, Target(g.All[g.First + r], g.Inputs[r], pos)));
+                }
             }
         }
         Flush(ll, greedy);
-        for (int r = 0; r < k; r++) results[first + r] = new RequestScore(ll[r], greedy[r], all[first + r].Continuation.Length);
+        foreach (Group g in batch)
+            for (int r = 0; r < g.Count; r++)
+                g.Results[g.First + r] = new RequestScore(ll[g.Slot + r], greedy[g.Slot + r], g.All[g.First + r].Continuation.Length);
     }
 
     /// <summary>The id row <paramref name="pos"/> of the input predicts: the next input id, or the continuation's last id.</summary>

@@ -50,10 +50,15 @@ public sealed class TaskResult
 /// </summary>
 public static class TaskEvaluator
 {
-    /// <summary>Scores <paramref name="items"/> (the first <paramref name="limit"/> when positive) with the model and tokenizer.</summary>
+    /// <summary>
+    /// Scores <paramref name="items"/> (the first <paramref name="limit"/> when positive) with the model and tokenizer,
+    /// <paramref name="itemsPerBatch"/> examples per batch of forward calls (<see cref="LoglikelihoodScorer.ScoreItems"/>;
+    /// the results do not depend on it).
+    /// </summary>
     public static TaskResult Run(EvalTask task, IReadOnlyList<TaskItem> items, TokenFormerModel model, Tokenizer tokenizer,
-        int limit = 0, Action<EvalProgress>? onProgress = null, CancellationToken cancel = default)
+        int limit = 0, Action<EvalProgress>? onProgress = null, CancellationToken cancel = default, int itemsPerBatch = 4)
     {
+        if (itemsPerBatch < 1) throw new InvalidSettingException("ItemsPerBatch", "must be at least 1", itemsPerBatch);
         ArgumentNullException.ThrowIfNull(task);
         ArgumentNullException.ThrowIfNull(items);
         if (limit < 0) throw new InvalidSettingException("Limit", "must be at least 0", limit, "0 = all");
@@ -71,31 +76,34 @@ public static class TaskEvaluator
             catch (ArgumentException e) { throw new ArgumentException($"example on line {items[i].Line}: {e.Message}", e); }
             longestInput = Math.Max(longestInput, inputLengths[i].Max());
         }
-        var scorer = new LoglikelihoodScorer(model, tokenizer, maxSlots: Math.Min(slots, 16), cacheLength: longestInput);
+        var scorer = new LoglikelihoodScorer(model, tokenizer, maxSlots: Math.Min(slots, 16) * itemsPerBatch, maxRows: 512, cacheLength: longestInput);
         var unshared = new ScoringCost();
         var longest = new ScoringCost();
         var examples = new List<ExampleResult>(n);
         var watch = Stopwatch.StartNew();
-        for (int i = 0; i < n; i++)
+        for (int start = 0; start < n; start += itemsPerBatch)
         {
             cancel.ThrowIfCancellationRequested();
-            TaskItem item = items[i];
-            EncodedRequest[] encoded = encodedItems[i];
-            RequestScore[] scores;
-            try { scores = scorer.ScoreTokens(encoded); }
-            catch (ArgumentException e) { throw new ArgumentException($"example on line {item.Line}: {e.Message}", e); }
-            ScoringCost? longestOne = null;
-            int longestLength = -1;
-            for (int r = 0; r < encoded.Length; r++)
+            int count = Math.Min(itemsPerBatch, n - start);
+            RequestScore[][] scores;
+            try { scores = scorer.ScoreItems(encodedItems[start..(start + count)]); }
+            catch (ArgumentException e) { throw new ArgumentException($"examples on lines {items[start].Line}–{items[start + count - 1].Line}: {e.Message}", e); }
+            for (int i = start; i < start + count; i++)
             {
-                int inputLength = inputLengths[i][r];
-                ScoringCost one = ScoringCost.OneForward(model.Config, inputLength, encoded[r].Continuation.Length);
-                unshared.Add(one);
-                if (inputLength > longestLength) { longestLength = inputLength; longestOne = one; }
+                EncodedRequest[] encoded = encodedItems[i];
+                ScoringCost? longestOne = null;
+                int longestLength = -1;
+                for (int r = 0; r < encoded.Length; r++)
+                {
+                    int inputLength = inputLengths[i][r];
+                    ScoringCost one = ScoringCost.OneForward(model.Config, inputLength, encoded[r].Continuation.Length);
+                    unshared.Add(one);
+                    if (inputLength > longestLength) { longestLength = inputLength; longestOne = one; }
+                }
+                longest.Add(longestOne!);
+                examples.Add(Judge(items[i], scores[i - start]));
             }
-            longest.Add(longestOne!);
-            examples.Add(Judge(item, scores));
-            onProgress?.Invoke(new EvalProgress(i + 1, n, watch.Elapsed));
+            onProgress?.Invoke(new EvalProgress(start + count, n, watch.Elapsed));
         }
         return new TaskResult
         {

@@ -64,6 +64,28 @@ public class ScorerTests
         Assert.True(scorer.Cost.Rows < alone, $"{scorer.Cost.Rows} rows together vs {alone} alone");
     }
 
+    [Theory]
+    [InlineData(3, 256)]   // fewer slots than one item's requests: the item is split into groups
+    [InlineData(8, 256)]   // two items per batch
+    [InlineData(16, 13)]   // several items per batch, many small calls
+    public void ScoreItems_EqualsEachItemAlone(int slots, int maxRows)
+    {
+        TokenFormerModel m = Model.Value.Model;
+        var alone = new LoglikelihoodScorer(m, Model.Value.Tokenizer, maxSlots: 1);
+        var batched = new LoglikelihoodScorer(m, Model.Value.Tokenizer, maxSlots: slots, maxRows: maxRows);
+        IReadOnlyList<TaskItem> items = TaskReader.Read(EvalTask.HellaSwag, EvalGoldens.Data("hellaswag.jsonl"))
+            .Concat(TaskReader.Read(EvalTask.WinoGrande, EvalGoldens.Data("winogrande.jsonl"))).ToList();
+        EncodedRequest[][] encoded = items.Select(i => i.Requests.Select(batched.Encode).ToArray()).ToArray();
+        RequestScore[][] together = batched.ScoreItems(encoded);
+        for (int i = 0; i < encoded.Length; i++)
+            for (int r = 0; r < encoded[i].Length; r++)
+            {
+                RequestScore a = alone.ScoreTokens([encoded[i][r]])[0];
+                Assert.Equal(a.IsGreedy, together[i][r].IsGreedy);
+                Assert.True(Math.Abs(a.LogLikelihood - together[i][r].LogLikelihood) <= 1e-5 * Math.Abs(a.LogLikelihood), $"item {i} request {r}");
+            }
+    }
+
     [Fact]
     public void Encode_FollowsTheHarness()
     {
