@@ -81,6 +81,16 @@ public class EvalTaskCliTests
     }
 
     [Fact]
+    public void Perplexity_BadDocumentsFile_NamesLineAndField()
+    {
+        string file = Path.Combine(Fixtures.TempDir("eval-bad-ppl"), "docs.jsonl");
+        File.WriteAllLines(file, ["""{"page": "One document."}""", """{"title": "no text"}"""]);
+        var (code, _, stderr) = Fixtures.RunCli("eval", "--model", Model, "--task", "perplexity", "--data", file);
+        Assert.NotEqual(0, code);
+        Assert.Contains($"{file}:2: page: missing", stderr);
+    }
+
+    [Fact]
     public void LimitWithoutTask_IsRefused()
     {
         var (code, _, stderr) = Fixtures.RunCli("eval", "--model", Model, "--text", Data("perplexity.txt"), "--limit", "3");

@@ -194,7 +194,7 @@ public sealed class LoglikelihoodScorer
 
     private static int At(EncodedRequest r, int i) => i < r.Context.Length ? r.Context[i] : r.Continuation[i - r.Context.Length];
 
-/// <summary>Requests [First, First + Count) of one item, in cache slots [Slot, Slot + Count), results into Results.</summary>
+    /// <summary>Requests [First, First + Count) of one item, in cache slots [Slot, Slot + Count), results into Results.</summary>
     private sealed record Group(IReadOnlyList<EncodedRequest> All, int First, int Count, int Slot, RequestScore[] Results)
     {
         public int[][] Inputs = [];
