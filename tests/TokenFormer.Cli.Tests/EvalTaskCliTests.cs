@@ -53,13 +53,15 @@ public class EvalTaskCliTests
         Assert.Equal(acc, ours.GetProperty("metrics").GetProperty("acc").GetProperty("value").GetDouble());
     }
 
-    [Fact]
-    public void Perplexity_PrintsTokenWordAndBytePerplexity()
+    [Theory]
+    [InlineData("perplexity", "perplexity_jsonl")]
+    [InlineData("wikitext", "wikitext_jsonl")]
+    public void Perplexity_PrintsTokenWordAndBytePerplexity(string task, string golden)
     {
-        var (code, stdout, stderr) = Fixtures.RunCli("eval", "--model", Model, "--task", "perplexity", "--data", Data("perplexity.jsonl"), "--json");
+        var (code, stdout, stderr) = Fixtures.RunCli("eval", "--model", Model, "--task", task, "--data", Data("perplexity.jsonl"), "--json");
         Assert.True(code == 0, stderr);
         JsonElement ours = JsonDocument.Parse(stdout).RootElement;
-        foreach (JsonProperty m in Golden("perplexity_jsonl").GetProperty("metrics").EnumerateObject())
+        foreach (JsonProperty m in Golden(golden).GetProperty("metrics").EnumerateObject())
         {
             double actual = ours.GetProperty("metrics").GetProperty(m.Name).GetProperty("value").GetDouble();
             Assert.True(Math.Abs(m.Value.GetDouble() - actual) <= 1e-4 * m.Value.GetDouble(), $"{m.Name}: {m.Value.GetDouble()} vs {actual}");

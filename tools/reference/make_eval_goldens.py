@@ -236,7 +236,25 @@ def rolling_windows(tokens, prefix, max_len):
     return [(a[:len(a) - (len(b) - 1)], b) for a, b in out]
 
 
-def run_perplexity(model, file):
+def wikitext_detokenize(text):
+    """The harness's WikiText detokeniser, rule by rule in its order (docs/evaluation.md)."""
+    plain = [("s '", "s'")]
+    for a, b in plain:
+        text = text.replace(a, b)
+    text = re.sub(r"/' [0-9]/", "/'[0-9]/", text)
+    for a, b in ((" @-@ ", "-"), (" @,@ ", ","), (" @.@ ", "."), (" : ", ": "), (" ; ", "; "), (" . ", ". "),
+                 (" ! ", "! "), (" ? ", "? "), (" , ", ", ")):
+        text = text.replace(a, b)
+    for open_, close in (("(", ")"), ("[", "]"), ("{", "}"), ('"', '"'), ("'", "'")):
+        o, c = re.escape(open_), re.escape(close)
+        text = re.sub(o + r"\s*([^" + c + r"]*?)\s*" + c, lambda m: open_ + m.group(1) + close, text)
+    for a, b in (("= = = =", "===="), ("= = =", "==="), ("= =", "=="), (" \u00b0 ", "\u00b0"), (" \n", "\n"),
+                 ("\n ", "\n"), (" N ", " 1 "), (" 's", "'s")):
+        text = text.replace(a, b)
+    return text
+
+
+def run_perplexity(model, file, prepare=None, task="perplexity"):
     path = os.path.join(DATA, file)
     if file.endswith(".jsonl"):
         docs = [json.loads(line)["page"] for line in open(path, encoding="utf-8") if line.strip()]
@@ -244,7 +262,7 @@ def run_perplexity(model, file):
         docs = [open(path, encoding="utf-8").read()]
     out = []
     for text in docs:
-        ids = model.bpe.encode(text)
+        ids = model.bpe.encode(prepare(text) if prepare else text)
         windows = rolling_windows(ids, model.bpe.eot, model.max_length)
         ll = sum(model.loglikelihood_tokens(a, b)[0] for a, b in windows)
         out.append(dict(ll=ll, tokens=len(ids), words=len(re.split(r"\s+", text)), bytes=len(text.encode("utf-8")),
@@ -254,7 +272,7 @@ def run_perplexity(model, file):
     for name, unit in (("token_perplexity", "tokens"), ("word_perplexity", "words"), ("byte_perplexity", "bytes")):
         metrics[name] = math.exp(-tot("ll") / tot(unit))
     metrics["bits_per_byte"] = -tot("ll") / tot("bytes") / math.log(2)
-    return dict(task="perplexity", data=file, model=MODEL, documents=out, metrics=metrics)
+    return dict(task=task, data=file, model=MODEL, documents=out, metrics=metrics)
 
 
 def main():
@@ -268,6 +286,7 @@ def main():
         results[os.path.splitext(file)[0]] = run_task(model, task, file)
     for file in PERPLEXITY:
         results["perplexity_" + file.split(".")[-1]] = run_perplexity(model, file)
+    results["wikitext_jsonl"] = run_perplexity(model, "perplexity.jsonl", wikitext_detokenize, "wikitext")
     os.makedirs(OUT, exist_ok=True)
     bad = 0
     for name, r in results.items():

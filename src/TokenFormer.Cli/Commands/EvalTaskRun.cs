@@ -15,7 +15,7 @@ namespace TokenFormer.Cli.Commands;
 public static class EvalTaskRun
 {
     /// <summary>Task names --task accepts.</summary>
-    public static IReadOnlyList<string> TaskNames { get; } = [.. EvalTask.All.Select(t => t.Name), "perplexity"];
+    public static IReadOnlyList<string> TaskNames { get; } = [.. EvalTask.All.Select(t => t.Name), "perplexity", "wikitext"];
 
     private static readonly Dictionary<string, string> Flags = new() { ["Limit"] = "--limit" };
 
@@ -29,10 +29,10 @@ public static class EvalTaskRun
         catch (TokenizerFormatException e) { throw new CliException(e.Message); }
         if (tok.VocabSize > model.Vocab) throw new CliException($"{tokPath} has {tok.VocabSize} ids but the model has only {model.Vocab} embedding rows");
         if (limit < 0) throw new CliException($"--limit must be at least 0 (got {limit}; 0 = all)");
-        var progress = new ProgressBar(taskName == "perplexity" ? "documents" : "examples");
+        var progress = new ProgressBar(taskName is "perplexity" or "wikitext" ? "documents" : "examples");
         try
         {
-            if (taskName == "perplexity") return Perplexity(model, modelDir, tok, dataFile, limit, json, progress);
+            if (taskName is "perplexity" or "wikitext") return Perplexity(model, modelDir, tok, dataFile, limit, json, progress, taskName);
             EvalTask task = EvalTask.Find(taskName) ?? throw new CliException($"--task: unknown task '{taskName}' (one of {string.Join(", ", TaskNames)})");
             IReadOnlyList<TaskItem> items = TaskReader.Read(task, dataFile);
             TaskResult r = TaskEvaluator.Run(task, items, model, tok, limit, progress.Report);
@@ -45,17 +45,20 @@ public static class EvalTaskRun
         catch (ArgumentException e) { throw new CliException($"{dataFile}: {e.Message}"); }
     }
 
-    private static int Perplexity(TokenFormerModel model, string modelDir, Tokenizer tok, string dataFile, int limit, bool json, ProgressBar progress)
+    private static int Perplexity(TokenFormerModel model, string modelDir, Tokenizer tok, string dataFile, int limit, bool json, ProgressBar progress, string taskName)
     {
-        List<string> docs = ReadDocuments(dataFile);
-        PerplexityResult r = RollingPerplexity.Run(docs, model, tok, limit, progress.Report);
+        bool wiki = taskName == "wikitext";
+        if (wiki && !dataFile.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase))
+            throw new CliException($"--task wikitext reads WikiText documents from a .jsonl file with a \"page\" per line (got {dataFile}); use --task perplexity for plain text");
+        List<string> docs = ReadDocuments(dataFile, wiki);
+        PerplexityResult r = RollingPerplexity.Run(docs, model, tok, limit, progress.Report, prepare: wiki ? HarnessText.DetokenizeWikiText : null);
         progress.Done();
         long tokens = r.Documents.Sum(d => (long)d.Tokens);
         if (json)
         {
             WriteJson(w =>
             {
-                w.WriteString("task", "perplexity"); w.WriteString("model", modelDir); w.WriteString("data", dataFile);
+                w.WriteString("task", taskName); w.WriteString("model", modelDir); w.WriteString("data", dataFile);
                 w.WriteNumber("documents", r.Documents.Count); w.WriteNumber("tokens", tokens);
                 w.WriteNumber("words", r.Documents.Sum(d => (long)d.Words)); w.WriteNumber("bytes", r.Documents.Sum(d => (long)d.Bytes));
                 w.WriteNumber("windows", r.Documents.Sum(d => d.Windows)); w.WriteNumber("context", model.Config.MaxPositionEmbeddings);
@@ -65,14 +68,17 @@ public static class EvalTaskRun
             });
             return 0;
         }
-        Console.WriteLine(Inv($"perplexity of {dataFile}: {r.Documents.Count:N0} documents, {tokens:N0} tokens in {r.Documents.Sum(d => d.Windows):N0} windows of up to {model.Config.MaxPositionEmbeddings}"));
+        Console.WriteLine(Inv($"{taskName} of {dataFile}: {r.Documents.Count:N0} documents, {tokens:N0} tokens in {r.Documents.Sum(d => d.Windows):N0} windows of up to {model.Config.MaxPositionEmbeddings}"));
         foreach ((string name, MetricValue v) in r.Metrics) Console.WriteLine("  " + Line(name, v));
         Console.WriteLine(Inv($"  {r.Elapsed.TotalSeconds:F1} s, {tokens / Math.Max(r.Elapsed.TotalSeconds, 1e-9):N0} tokens/s"));
         return 0;
     }
 
-    /// <summary>A .jsonl file: one document per line from its "page" (WikiText) or "text" field; anything else: the whole file is one document.</summary>
-    private static List<string> ReadDocuments(string path)
+    /// <summary>
+    /// A .jsonl file: one document per line from its "page" (WikiText) or, unless <paramref name="pageOnly"/>, "text"
+    /// field; anything else: the whole file is one document.
+    /// </summary>
+    private static List<string> ReadDocuments(string path, bool pageOnly)
     {
         if (!File.Exists(path)) throw new CliException($"--data: file '{path}' not found");
         if (!path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase)) return [File.ReadAllText(path)];
@@ -86,8 +92,8 @@ public static class EvalTaskRun
             {
                 using JsonDocument d = JsonDocument.Parse(line);
                 if (d.RootElement.ValueKind != JsonValueKind.Object) throw new EvalDataException(path, n, "", "expected a JSON object");
-                if (!d.RootElement.TryGetProperty("page", out JsonElement v) && !d.RootElement.TryGetProperty("text", out v))
-                    throw new EvalDataException(path, n, "page", "missing (a document is the string in \"page\" or \"text\")");
+                if (!d.RootElement.TryGetProperty("page", out JsonElement v) && (pageOnly || !d.RootElement.TryGetProperty("text", out v)))
+                    throw new EvalDataException(path, n, "page", pageOnly ? "missing" : "missing (a document is the string in \"page\" or \"text\")");
                 if (v.ValueKind != JsonValueKind.String) throw new EvalDataException(path, n, "page", $"expected a string, got {v.ValueKind}");
                 docs.Add(v.GetString()!);
             }

@@ -47,6 +47,30 @@ public static partial class HarnessText
     /// <summary>Trailing whitespace length (Python <c>len(s) - len(s.rstrip())</c>, in UTF-16 units of <paramref name="s"/>).</summary>
     public static int TrailingWhitespace(string s) => s.Length - s.TrimEnd().Length;
 
+    /// <summary>
+    /// lm-evaluation-harness's WikiText detokeniser, applied to a <c>page</c> before it is scored (words and bytes are
+    /// still counted on the original page): undoes WikiText's spaced punctuation (" @-@ " → "-", " , " → ", ", spaces
+    /// inside brackets and quotes, " 's" → "'s", …), in the harness's order.
+    /// </summary>
+    public static string DetokenizeWikiText(string s)
+    {
+        s = s.Replace("s '", "s'", StringComparison.Ordinal);
+        s = Regex.Replace(s, @"/' [0-9]/", "/'[0-9]/", RegexOptions.CultureInvariant);
+        s = s.Replace(" @-@ ", "-", StringComparison.Ordinal).Replace(" @,@ ", ",", StringComparison.Ordinal).Replace(" @.@ ", ".", StringComparison.Ordinal);
+        s = s.Replace(" : ", ": ", StringComparison.Ordinal).Replace(" ; ", "; ", StringComparison.Ordinal).Replace(" . ", ". ", StringComparison.Ordinal)
+            .Replace(" ! ", "! ", StringComparison.Ordinal).Replace(" ? ", "? ", StringComparison.Ordinal).Replace(" , ", ", ", StringComparison.Ordinal);
+        s = Regex.Replace(s, @"\(\s*([^\)]*?)\s*\)", "($1)", RegexOptions.CultureInvariant);
+        s = Regex.Replace(s, @"\[\s*([^\]]*?)\s*\]", "[$1]", RegexOptions.CultureInvariant);
+        s = Regex.Replace(s, @"{\s*([^}]*?)\s*}", "{$1}", RegexOptions.CultureInvariant);
+        s = Regex.Replace(s, "\"\\s*([^\"]*?)\\s*\"", "\"$1\"", RegexOptions.CultureInvariant);
+        s = Regex.Replace(s, @"'\s*([^']*?)\s*'", "'$1'", RegexOptions.CultureInvariant);
+        s = s.Replace("= = = =", "====", StringComparison.Ordinal).Replace("= = =", "===", StringComparison.Ordinal).Replace("= =", "==", StringComparison.Ordinal);
+        s = s.Replace(" \u00b0 ", "\u00b0", StringComparison.Ordinal);
+        s = s.Replace(" \n", "\n", StringComparison.Ordinal).Replace("\n ", "\n", StringComparison.Ordinal);
+        s = s.Replace(" N ", " 1 ", StringComparison.Ordinal).Replace(" 's", "'s", StringComparison.Ordinal);
+        return s;
+    }
+
     [GeneratedRegex(@"\[.*?\]", RegexOptions.CultureInvariant)]
     private static partial Regex Brackets();
 

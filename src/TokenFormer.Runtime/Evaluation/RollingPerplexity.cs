@@ -56,9 +56,14 @@ public static class RollingPerplexity
         return windows;
     }
 
-    /// <summary>Scores every document (text) with the model; progress is reported per document.</summary>
+    /// <summary>
+    /// Scores every document (text) with the model; progress is reported per document. <paramref name="prepare"/>, when
+    /// given, turns a document into the text that is scored (the harness's WikiText detokeniser,
+    /// <see cref="HarnessText.DetokenizeWikiText"/>); words and bytes are counted on the document as given, as the
+    /// harness counts them.
+    /// </summary>
     public static PerplexityResult Run(IReadOnlyList<string> documents, TokenFormerModel model, Tokenizer tokenizer,
-        int limit = 0, Action<EvalProgress>? onProgress = null, CancellationToken cancel = default)
+        int limit = 0, Action<EvalProgress>? onProgress = null, CancellationToken cancel = default, Func<string, string>? prepare = null)
     {
         ArgumentNullException.ThrowIfNull(documents);
         if (limit < 0) throw new InvalidSettingException("Limit", "must be at least 0", limit, "0 = all");
@@ -71,7 +76,7 @@ public static class RollingPerplexity
         {
             cancel.ThrowIfCancellationRequested();
             string text = documents[i];
-            int[] ids = tokenizer.Encode(text);
+            int[] ids = tokenizer.Encode(prepare == null ? text : prepare(text));
             double ll = 0;
             List<EncodedRequest> windows = Windows(ids, eot, scorer.MaxLength);
             foreach (EncodedRequest w in windows) ll += scorer.ScoreTokens([w])[0].LogLikelihood;

@@ -67,14 +67,16 @@ public class GoldenParityTests
     [Theory]
     [InlineData("perplexity.txt", "perplexity_txt")]
     [InlineData("perplexity.jsonl", "perplexity_jsonl")]
+    [InlineData("perplexity.jsonl", "wikitext_jsonl")]
     public void RollingPerplexity_MatchesTheReference(string file, string goldenName)
     {
+        bool wiki = goldenName.StartsWith("wikitext", StringComparison.Ordinal);
         JsonElement golden = EvalGoldens.Load(goldenName);
         string path = EvalGoldens.Data(file);
         List<string> docs = file.EndsWith(".jsonl", StringComparison.Ordinal)
             ? File.ReadLines(path).Where(l => l.Trim().Length > 0).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("page").GetString()!).ToList()
             : [File.ReadAllText(path)];
-        PerplexityResult r = RollingPerplexity.Run(docs, Model.Value.Model, Model.Value.Tokenizer);
+        PerplexityResult r = RollingPerplexity.Run(docs, Model.Value.Model, Model.Value.Tokenizer, prepare: wiki ? HarnessText.DetokenizeWikiText : null);
         JsonElement[] g = golden.GetProperty("documents").EnumerateArray().ToArray();
         Assert.Equal(g.Length, r.Documents.Count);
         for (int i = 0; i < g.Length; i++)

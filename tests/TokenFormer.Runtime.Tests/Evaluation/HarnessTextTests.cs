@@ -25,5 +25,10 @@ public class HarnessTextTests
     public void WordCount_IsLenOfReSplit(string input, int expected) => Assert.Equal(expected, HarnessText.WordCount(input));
 
     [Fact]
+    public void DetokenizeWikiText_IsTheHarnesss() =>
+        Assert.Equal(" == Title ==\nHe said \"hello\" (see [1]), it's 3.5 1 km; the players' {x}.\n",
+            HarnessText.DetokenizeWikiText(" = = Title = = \n He said \" hello \" ( see [ 1 ] ) , it 's 3 @.@ 5 N km ; the players ' { x } . \n"));
+
+    [Fact]
     public void PythonLength_CountsCodePoints() => Assert.Equal(3, HarnessText.PythonLength("a😀b"));
 }
