@@ -19,26 +19,35 @@ public static class EvalCommand
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "Model directory (config.json, model.safetensors, tokenizer.json), e.g. RUN/checkpoints/step-N", Required = true };
-        var data = new Option<string?>("--data") { Description = "Data directory made by 'tokenformer prepare' (or use --text)" };
+        var data = new Option<string?>("--data") { Description = "Data directory made by 'tokenformer prepare' (or use --text); with --task, the task's data file" };
         var text = new Option<string?>("--text") { Description = "Raw UTF-8 text file: perplexity with the model directory's tokenizer.json (instead of --data)" };
         var split = new Option<string>("--split") { Description = "Split to evaluate: val (default) or train", DefaultValueFactory = _ => "val" };
         split.AcceptOnlyFromAmong("val", "train");
         var seq = new Option<int?>("--seq") { Description = "Tokens per window (default: min(256, max_position_embeddings))" };
         var batch = new Option<int>("--batch") { Description = "Windows per forward pass (default 8)", DefaultValueFactory = _ => 8 };
         var maxWindows = new Option<int>("--max-windows") { Description = "Evaluate at most this many windows, evenly spaced (default 0: all)" };
-        var cmd = new Command("eval", "Evaluate a model on a prepared data split (--data) or a raw text file (--text): loss, perplexity, tokens/s.")
+        var task = new Option<string?>("--task") { Description = "Zero-shot task scored as lm-evaluation-harness does (docs/evaluation.md): " + string.Join(", ", EvalTaskRun.TaskNames) + "; --data is then its data file" };
+        task.AcceptOnlyFromAmong([.. EvalTaskRun.TaskNames]);
+        var limitOption = new Option<int>("--limit") { Description = "With --task: score only the first N examples (documents for perplexity; default 0: all)" };
+        var json = new Option<bool>("--json") { Description = "With --task: print the metrics with standard errors as one JSON object" };
+        var cmd = new Command("eval", "Evaluate a model on a prepared data split (--data) or a raw text file (--text): loss, perplexity, tokens/s; or on a zero-shot task (--task T --data FILE).")
         {
-            model, data, text, split, seq, batch, maxWindows,
+            model, data, text, split, seq, batch, maxWindows, task, limitOption, json,
         };
         cmd.SetAction(parse =>
         {
             string modelDir = parse.GetValue(model)!, splitName = parse.GetValue(split)!;
-            string? dataOption = parse.GetValue(data), textFile = parse.GetValue(text);
+            string? dataOption = parse.GetValue(data), textFile = parse.GetValue(text), taskName = parse.GetValue(task);
+            if (taskName != null && (dataOption == null || textFile != null))
+                throw new CliException("--task needs --data FILE (the task's data file; docs/evaluation.md) and no --text");
+            if (taskName == null && (parse.GetValue(limitOption) != 0 || parse.GetValue(json)))
+                throw new CliException("--limit and --json go with --task");
             if ((dataOption == null) == (textFile == null)) throw new CliException("give either --data DIR (a prepared data directory) or --text FILE (raw text), not both and not neither");
             TokenFormerModel m;
             try { m = ModelDirectory.Load(modelDir); }
             catch (Exception e) when (e is ModelFormatException or TokenFormerConfigException) { throw new CliException(e.Message); }
             ConfigNotes.Print(m.Config);
+            if (taskName != null) return EvalTaskRun.Run(m, modelDir, taskName, dataOption!, parse.GetValue(limitOption), parse.GetValue(json));
             if (textFile != null) return EvaluateText(m, modelDir, textFile, parse.GetValue(seq), parse.GetValue(batch), parse.GetValue(maxWindows));
             string dataDir = dataOption!;
             using TokenDataset ds = TrainCommand.OpenSplit(dataDir, splitName);

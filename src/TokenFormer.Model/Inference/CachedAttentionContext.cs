@@ -25,15 +25,16 @@ internal sealed class CachedAttentionContext : IAttentionContext
     private int[] _qPositions;
     private int _segments, _logitCount;
 
-    public CachedAttentionContext(TokenFormerConfig config, KvCache cache, int maxRows)
+    public CachedAttentionContext(TokenFormerConfig config, KvCache cache, int maxRows, int maxLogitRows = 0)
     {
+        if (maxLogitRows == 0) maxLogitRows = cache.MaxBatch;
         _cache = cache;
         _d = config.HiddenSize; _heads = config.NumAttentionHeads; _layers = config.NumLayers;
         _qkvWidth = 3 * config.QkvSlotNum;
         _rotary = new RotaryEmbedding(config.HeadDim, config.RotaryDim, config.RotaryEmbBase, cache.MaxLength);
         _attention = new CachedAttention(_heads, config.HeadDim);
         _slots = new int[maxRows]; _positions = new int[maxRows];
-        _logitRows = new int[cache.MaxBatch]; _compactPositions = new int[cache.MaxBatch];
+        _logitRows = new int[maxLogitRows]; _compactPositions = new int[maxLogitRows];
         _segStart = new int[maxRows]; _segLength = new int[maxRows]; _segSlot = new int[maxRows]; _segPosition = new int[maxRows];
         _qPositions = _positions;
         _kvJob = new KeyValueJob(this);

@@ -27,14 +27,16 @@ public sealed class IncrementalRunner
     public KvCache Cache { get; }
     /// <summary>Most rows one <see cref="Forward"/> takes.</summary>
     public int MaxRows { get; }
-    /// <summary>Most logit rows one <see cref="Forward"/> returns (= the cache's MaxBatch).</summary>
+    /// <summary>Most logit rows one <see cref="Forward"/> returns (the cache's MaxBatch unless the constructor was given more).</summary>
     public int MaxLogitRows { get; }
 
     /// <summary>
     /// Allocates a cache for <paramref name="maxBatch"/> sequences × <paramref name="maxLength"/> positions and row
     /// buffers for <paramref name="maxRows"/> rows per call (at least <paramref name="maxBatch"/>).
+    /// <paramref name="maxLogitRows"/>: most logit rows per call (0 = maxBatch, what decoding needs; scoring a
+    /// continuation wants the logits of every one of its rows, so it asks for more).
     /// </summary>
-    public IncrementalRunner(TokenFormerModel model, int maxBatch, int maxLength, int maxRows = 512)
+    public IncrementalRunner(TokenFormerModel model, int maxBatch, int maxLength, int maxRows = 512, int maxLogitRows = 0)
     {
         TokenFormerConfig cfg = model.Config;
         if (maxBatch < 1) throw new ArgumentException($"maxBatch must be at least 1 (got {maxBatch})");
@@ -43,17 +45,18 @@ public sealed class IncrementalRunner
         Model = model;
         _vocab = model.Vocab;
         MaxRows = Math.Max(maxBatch, Math.Min(maxRows, maxBatch * maxLength));
-        MaxLogitRows = maxBatch;
-        if ((long)maxBatch * _vocab > Array.MaxLength) throw new ArgumentException($"logits [{maxBatch}, {_vocab}] are too large");
+        if (maxLogitRows < 0) throw new ArgumentException($"maxLogitRows must be at least 0 (got {maxLogitRows}; 0 = maxBatch)");
+        MaxLogitRows = maxLogitRows == 0 ? maxBatch : Math.Min(maxLogitRows, MaxRows);
+        if ((long)MaxLogitRows * _vocab > Array.MaxLength) throw new ArgumentException($"logits [{MaxLogitRows}, {_vocab}] are too large");
         Cache = new KvCache(cfg.NumLayers, maxBatch, maxLength, cfg.HiddenSize);
         _stack = new TokenFormerStack(model);
-        _attention = new CachedAttentionContext(cfg, Cache, MaxRows);
+        _attention = new CachedAttentionContext(cfg, Cache, MaxRows, MaxLogitRows);
         // one set of activations serves every layer: nothing is kept for a backward
         var shared = new BlockActivations(cfg, MaxRows, shareScores: true);
         _layers = Enumerable.Repeat(shared, cfg.NumLayers).ToArray();
         _final = new FinalActivations(MaxRows, cfg.HiddenSize);
         _x = new float[MaxRows * cfg.HiddenSize];
-        _logits = new float[maxBatch * _vocab];
+        _logits = new float[MaxLogitRows * _vocab];
     }
 
     /// <summary>Logits [V] of the <paramref name="index"/>-th logit row of the last <see cref="Forward"/>.</summary>

@@ -1,0 +1,335 @@
+using TokenFormer.Model;
+using TokenFormer.Model.Inference;
+using TokenFormer.Model.Training;
+using TokenFormer.Text;
+
+namespace TokenFormer.Runtime.Evaluation;
+
+/// <summary>A request as token ids: the context and the continuation whose log-likelihood is wanted.</summary>
+public readonly record struct EncodedRequest(int[] Context, int[] Continuation);
+
+/// <summary>
+/// Work done by a <see cref="LoglikelihoodScorer"/>, counted as the rows are scheduled: rows (tokens) through the model,
+/// logit rows (the tied head and log-softmax), forward calls, and forward FLOPs counted like
+/// <see cref="TrainingFlops"/>'s forward part: per row 2·N_ne + 4·L·d·(position + 1) (the products with every
+/// parameter token, and QKᵀ and AV over the positions it attends to), per logit row 2·V·d.
+/// </summary>
+public sealed class ScoringCost
+{
+    /// <summary>Rows (tokens) run through the blocks.</summary>
+    public long Rows { get; private set; }
+    /// <summary>Rows whose logits were computed.</summary>
+    public long LogitRows { get; private set; }
+    /// <summary><see cref="IncrementalRunner.Forward"/> calls.</summary>
+    public long Calls { get; private set; }
+    /// <summary>Forward FLOPs as defined above.</summary>
+    public double Flops { get; private set; }
+
+    internal void AddRow(TokenFormerConfig c, int position) { Rows++; Flops += RowFlops(c, position); }
+    internal void AddLogitRow(TokenFormerConfig c) { LogitRows++; Flops += 2.0 * c.Vocab * c.HiddenSize; }
+    internal void AddCall() => Calls++;
+
+    /// <summary>Forward FLOPs of one row at <paramref name="position"/> (without the head).</summary>
+    public static double RowFlops(TokenFormerConfig c, int position) =>
+        2.0 * TrainingFlops.NonEmbeddingParameters(c) + 4.0 * c.NumLayers * c.HiddenSize * (position + 1);
+
+    /// <summary>
+    /// The cost of one plain forward pass over <paramref name="inputLength"/> tokens that computes the logits of its
+    /// last <paramref name="logitRows"/> rows: what scoring one request alone costs.
+    /// </summary>
+    public static ScoringCost OneForward(TokenFormerConfig c, int inputLength, int logitRows)
+    {
+        var cost = new ScoringCost();
+        cost.AddCall();
+        for (int p = 0; p < inputLength; p++) cost.AddRow(c, p);
+        for (int i = 0; i < logitRows; i++) cost.AddLogitRow(c);
+        return cost;
+    }
+
+    /// <summary>Adds another count to this one.</summary>
+    public void Add(ScoringCost other)
+    {
+        Rows += other.Rows; LogitRows += other.LogitRows; Calls += other.Calls; Flops += other.Flops;
+    }
+}
+
+/// <summary>
+/// Log-likelihood of continuations given contexts, as lm-evaluation-harness computes it for a causal LM (docs/evaluation.md,
+/// "Scoring"): the pair is encoded the harness's way (trailing whitespace of the context moved to the continuation, the
+/// whole encoded and the continuation's ids taken after the context's), an empty context becomes the end-of-text id,
+/// the input is cut from the left to the model's context, and the log-softmax of the continuation's positions is summed.
+/// The requests of one item share work: the longest common prefix of their inputs (the context, for a multiple-choice
+/// question) runs once in cache slot 0, its keys and values are copied to one slot per request, and the remaining rows
+/// of all requests run together as one batch of rows (<see cref="IncrementalRunner"/>). Not thread-safe.
+/// </summary>
+public sealed class LoglikelihoodScorer
+{
+    private readonly TokenFormerModel _model;
+    private readonly Tokenizer? _tokenizer;
+    private readonly IncrementalRunner _runner;
+    private readonly int _vocab, _slots;
+    private readonly int[] _tokens, _rowSlots, _positions, _logitRows;
+    private readonly List<(int Logit, int Request, int Target)> _wanted = [];
+
+    /// <summary>The scorer's model.</summary>
+    public TokenFormerModel Model => _model;
+    /// <summary>Longest input (the model's context, max_position_embeddings): longer inputs lose their first tokens.</summary>
+    public int MaxLength { get; }
+    /// <summary>Positions the KV cache holds per request: the longest input this scorer can run.</summary>
+    public int CacheLength { get; }
+    /// <summary>Requests scored together (more are scored in groups of this many).</summary>
+    public int MaxRequestsTogether => _slots;
+    /// <summary>Everything this scorer has run so far.</summary>
+    public ScoringCost Cost { get; } = new();
+
+    /// <summary>
+    /// A scorer for <paramref name="model"/>; <paramref name="tokenizer"/> encodes text requests (null: only
+    /// <see cref="ScoreTokens"/>). Requests of one item run together up to <paramref name="maxSlots"/>; one forward call
+    /// takes at most <paramref name="maxRows"/> rows (all of which may ask for logits). <paramref name="cacheLength"/>:
+    /// positions the KV cache holds per request (0 = the model's context); inputs are still cut to the model's context,
+    /// so a smaller cache only serves callers that know their longest input (it saves memory: the cache holds
+    /// maxSlots × cacheLength positions per layer).
+    /// </summary>
+    public LoglikelihoodScorer(TokenFormerModel model, Tokenizer? tokenizer, int maxSlots = 8, int maxRows = 256, int cacheLength = 0)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (maxSlots < 1) throw new InvalidSettingException("MaxSlots", "must be at least 1", maxSlots);
+        if (maxRows < 1) throw new InvalidSettingException("MaxRows", "must be at least 1", maxRows);
+        _model = model;
+        _tokenizer = tokenizer;
+        _vocab = model.Vocab;
+        _slots = maxSlots;
+        MaxLength = model.Config.MaxPositionEmbeddings;
+        if (cacheLength < 0 || cacheLength > MaxLength) throw new InvalidSettingException("CacheLength", $"must be in [0, max_position_embeddings {MaxLength}]", cacheLength, "0 = the model's context");
+        CacheLength = cacheLength == 0 ? MaxLength : cacheLength;
+        _runner = new IncrementalRunner(model, maxSlots, CacheLength, Math.Max(maxRows, maxSlots), maxLogitRows: Math.Max(maxRows, maxSlots));
+        int rows = _runner.MaxRows;
+        _tokens = new int[rows]; _rowSlots = new int[rows]; _positions = new int[rows]; _logitRows = new int[rows];
+    }
+
+    /// <summary>
+    /// The harness's encoding of a (context, continuation) pair. An empty context is the end-of-text id alone (the
+    /// tokenizer must have one then).
+    /// </summary>
+    public EncodedRequest Encode(LoglikelihoodRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        Tokenizer tok = _tokenizer ?? throw new InvalidOperationException("this scorer has no tokenizer; use ScoreTokens");
+        string context = request.Context, continuation = request.Continuation;
+        if (context.Length == 0)
+        {
+            int eot = tok.EndOfTextId ?? throw new ArgumentException($"a request has an empty context, which the harness replaces by the end-of-text token, but the tokenizer has no {Tokenizer.EndOfTextToken}");
+            return new EncodedRequest([eot], tok.Encode(continuation));
+        }
+        int spaces = HarnessText.TrailingWhitespace(context);
+        if (spaces > 0)
+        {
+            continuation = context[^spaces..] + continuation;
+            context = context[..^spaces];
+        }
+        int[] whole = tok.Encode(context + continuation);
+        int[] ctx = tok.Encode(context);
+        int n = Math.Min(ctx.Length, whole.Length);
+        return new EncodedRequest(ctx, whole[n..]);
+    }
+
+    /// <summary>Encodes and scores the requests of one item (sharing their common prefix).</summary>
+    public RequestScore[] Score(IReadOnlyList<LoglikelihoodRequest> requests)
+    {
+        ArgumentNullException.ThrowIfNull(requests);
+        var encoded = new EncodedRequest[requests.Count];
+        for (int i = 0; i < encoded.Length; i++) encoded[i] = Encode(requests[i]);
+        return ScoreTokens(encoded);
+    }
+
+    /// <summary>Scores token requests of one item, in groups of <see cref="MaxRequestsTogether"/> that share their common prefix.</summary>
+    public RequestScore[] ScoreTokens(IReadOnlyList<EncodedRequest> requests) => ScoreItems([requests])[0];
+
+    /// <summary>
+    /// Scores several items together: consecutive items whose requests fit the <see cref="MaxRequestsTogether"/> slots
+    /// run as one batch (every item's shared prefix in one pass of rows, then every request's own rows in another), so
+    /// a forward call carries more rows. An item with more requests than slots is scored in groups of that many.
+    /// Results are per item, per request, as <see cref="ScoreTokens"/> gives them.
+    /// </summary>
+    public RequestScore[][] ScoreItems(IReadOnlyList<IReadOnlyList<EncodedRequest>> items)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        var results = new RequestScore[items.Count][];
+        var batch = new List<Group>();
+        int used = 0;
+        for (int i = 0; i < items.Count; i++)
+        {
+            IReadOnlyList<EncodedRequest> requests = items[i] ?? throw new ArgumentException($"item {i} is null");
+            results[i] = new RequestScore[requests.Count];
+            for (int g = 0; g < requests.Count; g += _slots)
+            {
+                int k = Math.Min(_slots, requests.Count - g);
+                if (used + k > _slots) { ScoreBatch(batch); batch.Clear(); used = 0; }
+                batch.Add(new Group(requests, g, k, used, results[i]));
+                used += k;
+            }
+        }
+        if (batch.Count > 0) ScoreBatch(batch);
+        return results;
+    }
+
+    /// <summary>The input ids the model sees for a request (context + continuation without its last id, cut from the left).</summary>
+    public int[] Input(EncodedRequest r, out int scoreFrom)
+    {
+        if (r.Continuation.Length == 0) throw new ArgumentException("a continuation encodes to no tokens; there is nothing to score");
+        if (r.Context.Length == 0) throw new ArgumentException("a context encodes to no tokens (it was only whitespace); the first continuation token has nothing to be predicted from");
+        if (r.Continuation.Length > MaxLength)
+            throw new ArgumentException($"a continuation of {r.Continuation.Length} tokens does not fit the model's context of {MaxLength}");
+        int full = r.Context.Length + r.Continuation.Length;
+        int start = Math.Max(0, full - (MaxLength + 1));
+        var input = new int[full - 1 - start];
+        for (int i = 0; i < input.Length; i++) input[i] = At(r, start + i);
+        scoreFrom = input.Length - r.Continuation.Length;
+        foreach (int id in input)
+            if ((uint)id >= (uint)_vocab) throw new ArgumentException($"token id {id} is outside the model's vocabulary [0, {_vocab})");
+        foreach (int id in r.Continuation)
+            if ((uint)id >= (uint)_vocab) throw new ArgumentException($"token id {id} is outside the model's vocabulary [0, {_vocab})");
+        return input;
+    }
+
+    private static int At(EncodedRequest r, int i) => i < r.Context.Length ? r.Context[i] : r.Continuation[i - r.Context.Length];
+
+    /// <summary>Requests [First, First + Count) of one item, in cache slots [Slot, Slot + Count), results into Results.</summary>
+    private sealed record Group(IReadOnlyList<EncodedRequest> All, int First, int Count, int Slot, RequestScore[] Results)
+    {
+        public int[][] Inputs = [];
+        public int[] ScoreFrom = [];
+        public int Prefix;
+    }
+
+    private void ScoreBatch(List<Group> batch)
+    {
+        TokenFormerConfig cfg = _model.Config;
+        int total = batch.Sum(g => g.Count);
+        var ll = new double[total];
+        var greedy = new bool[total];
+        Array.Fill(greedy, true);
+        foreach (Group g in batch)
+        {
+            g.Inputs = new int[g.Count][];
+            g.ScoreFrom = new int[g.Count];
+            for (int r = 0; r < g.Count; r++)
+            {
+                g.Inputs[r] = Input(g.All[g.First + r], out g.ScoreFrom[r]);
+                if (g.Inputs[r].Length > CacheLength)
+                    throw new ArgumentException($"an input of {g.Inputs[r].Length} tokens is longer than this scorer's cache of {CacheLength} positions");
+            }
+            // the shared prefix: the whole input when alone, else the longest common prefix of the group's inputs
+            int p = g.Inputs[0].Length;
+            for (int r = 1; r < g.Count; r++)
+            {
+                int q = 0, max = Math.Min(p, g.Inputs[r].Length);
+                while (q < max && g.Inputs[r][q] == g.Inputs[0][q]) q++;
+                p = q;
+            }
+            g.Prefix = p;
+        }
+
+        // pass 1: every group's prefix in its first slot; a logit row there may serve several requests (own targets)
+        Begin();
+        foreach (Group g in batch)
+        {
+            int minFrom = g.ScoreFrom.Min();
+            for (int pos = 0; pos < g.Prefix; pos++)
+            {
+                bool wantLogits = pos >= minFrom;
+                if (!AddRow(g.Inputs[0][pos], g.Slot, pos, wantLogits, ll, greedy)) { pos--; continue; }
+                if (!wantLogits) continue;
+                for (int r = 0; r < g.Count; r++)
+                    if (pos >= g.ScoreFrom[r]) _wanted.Add((_logitCount - 1, g.Slot + r, Target(g.All[g.First + r], g.Inputs[r], pos)));
+            }
+        }
+        Flush(ll, greedy);
+
+        // each prefix's keys and values go to its group's other slots, then all tails run as one batch of rows
+        KvCache cache = _runner.Cache;
+        int d = cache.Width;
+        foreach (Group g in batch)
+        {
+            for (int r = 1; r < g.Count; r++)
+            {
+                if (g.Inputs[r].Length == g.Prefix || g.Prefix == 0) continue;
+                for (int l = 0; l < cfg.NumLayers; l++)
+                {
+                    Array.Copy(cache.Keys(l), cache.Offset(g.Slot, 0), cache.Keys(l), cache.Offset(g.Slot + r, 0), g.Prefix * d);
+                    Array.Copy(cache.Values(l), cache.Offset(g.Slot, 0), cache.Values(l), cache.Offset(g.Slot + r, 0), g.Prefix * d);
+                }
+            }
+        }
+        Begin();
+        foreach (Group g in batch)
+        {
+            for (int r = 0; r < g.Count; r++)
+            {
+                for (int pos = g.Prefix; pos < g.Inputs[r].Length; pos++)
+                {
+                    bool wantLogits = pos >= g.ScoreFrom[r];
+                    if (!AddRow(g.Inputs[r][pos], g.Slot + r, pos, wantLogits, ll, greedy)) { pos--; continue; }
+                    if (wantLogits) _wanted.Add((_logitCount - 1, g.Slot + r, Target(g.All[g.First + r], g.Inputs[r], pos)));
+                }
+            }
+        }
+        Flush(ll, greedy);
+        foreach (Group g in batch)
+            for (int r = 0; r < g.Count; r++)
+                g.Results[g.First + r] = new RequestScore(ll[g.Slot + r], greedy[g.Slot + r], g.All[g.First + r].Continuation.Length);
+    }
+
+    /// <summary>The id row <paramref name="pos"/> of the input predicts: the next input id, or the continuation's last id.</summary>
+    private static int Target(EncodedRequest r, int[] input, int pos) =>
+        pos + 1 < input.Length ? input[pos + 1] : r.Continuation[^1];
+
+    private int _rowCount, _logitCount;
+
+    private void Begin() { _rowCount = 0; _logitCount = 0; _wanted.Clear(); }
+
+    /// <summary>Queues a row; when the call is full, runs it first and returns false (the caller adds the row again).</summary>
+    private bool AddRow(int token, int slot, int position, bool logits, double[] ll, bool[] greedy)
+    {
+        if (_rowCount == _tokens.Length || (logits && _logitCount == _runner.MaxLogitRows))
+        {
+            Flush(ll, greedy);
+            Begin();
+            return false;
+        }
+        _tokens[_rowCount] = token; _rowSlots[_rowCount] = slot; _positions[_rowCount] = position;
+        Cost.AddRow(_model.Config, position);
+        if (logits) { _logitRows[_logitCount++] = _rowCount; Cost.AddLogitRow(_model.Config); }
+        _rowCount++;
+        return true;
+    }
+
+    private void Flush(double[] ll, bool[] greedy)
+    {
+        if (_rowCount == 0) return;
+        _runner.Forward(_tokens.AsSpan(0, _rowCount), _rowSlots.AsSpan(0, _rowCount), _positions.AsSpan(0, _rowCount), _logitRows.AsSpan(0, _logitCount));
+        Cost.AddCall();
+        int current = -1, argmax = 0;
+        double lse = 0;
+        foreach ((int logit, int r, int target) in _wanted)
+        {
+            ReadOnlySpan<float> row = _runner.Logits(logit);
+            if (logit != current) { (lse, argmax) = LogSumExp(row); current = logit; }
+            ll[r] += row[target] - lse;
+            if (argmax != target) greedy[r] = false;
+        }
+        _wanted.Clear();
+        _rowCount = 0; _logitCount = 0;
+    }
+
+    /// <summary>log Σ exp over the row (in double) and the index of its first maximum.</summary>
+    internal static (double Lse, int Argmax) LogSumExp(ReadOnlySpan<float> row)
+    {
+        int argmax = 0;
+        float max = row[0];
+        for (int i = 1; i < row.Length; i++) if (row[i] > max) { max = row[i]; argmax = i; }
+        double sum = 0;
+        for (int i = 0; i < row.Length; i++) sum += Math.Exp(row[i] - (double)max);
+        return (max + Math.Log(sum), argmax);
+    }
+}
