@@ -90,3 +90,40 @@ public sealed class TrainingTests
         Assert.Contains(cfg, e.Message);
     }
 }
+
+/// <summary>Growing a vision model: preserve mode computes the same function, the stem is copied, official mode changes it.</summary>
+public sealed class GrowthTests
+{
+    [Theory]
+    [InlineData(1, 8, 4)]
+    [InlineData(3, 12, 4)]
+    public void PreserveGrowthKeepsTheLogits(int channels, int size, int patch)
+    {
+        VisionModel model = VisionFiniteDifferenceTests.SmallModel(21, size, channels, patch);
+        float[] images = VisionFiniteDifferenceTests.RandomImages(model.Config, 3, 2);
+        var before = new VisionNetwork(model, 3);
+        before.Forward(images);
+        VisionModel grown = VisionGrower.Grow(model, new Model.Growth.GrowthOptions(new Model.Growth.TokenCounts(48, 32, 96)));
+        Assert.Equal(48, grown.Config.Blocks.QkvSlotNum);
+        Assert.True(grown.Core.Parameters.Length > 3 * model.Core.Parameters.Length);
+        Assert.Equal(model.Stem, grown.Stem);
+        var after = new VisionNetwork(grown, 3);
+        after.Forward(images);
+        float max = before.Logits.Max(MathF.Abs);
+        for (int i = 0; i < before.Logits.Length; i++)
+            Assert.True(MathF.Abs(before.Logits[i] - after.Logits[i]) <= 1e-5f * max, $"logit {i}: {before.Logits[i]} → {after.Logits[i]}");
+
+        VisionModel official = VisionGrower.Grow(model, new Model.Growth.GrowthOptions(new Model.Growth.TokenCounts(48, 32, 96), Model.Growth.GrowthMode.Official));
+        var changed = new VisionNetwork(official, 3);
+        changed.Forward(images);
+        float moved = Enumerable.Range(0, before.Logits.Length).Max(i => MathF.Abs(before.Logits[i] - changed.Logits[i]));
+        Assert.True(moved > 1e-3f * max, $"official growth moved the logits by only {moved}");
+
+        // the grown model saves and loads back (lineage kept), and trains
+        string dir = TempFolders.Create("vision-grown");
+        grown.Save(dir);
+        VisionModel back = VisionModel.Load(dir);
+        Assert.Equal(grown.Core.Parameters, back.Core.Parameters);
+        Assert.Contains("growth", File.ReadAllText(Path.Combine(dir, VisionModel.ConfigFile)));
+    }
+}

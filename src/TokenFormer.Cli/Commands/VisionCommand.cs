@@ -77,10 +77,11 @@ public static class VisionCommand
         var logEvery = new Option<long>("--log-every") { Description = "Progress line every N steps (default 50)", DefaultValueFactory = _ => 50 };
         var trainLimit = new Option<int>("--train-limit") { Description = "Use only the first N training images (smoke tests)" };
         var testLimit = new Option<int>("--test-limit") { Description = "Use only the first N test images (smoke tests)" };
+        var initFrom = new Option<string?>("--init-from") { Description = "Start from this vision model directory (a grown model, or another run's checkpoint) with fresh optimiser state and schedule" };
         var cmd = new Command("train", "Train a vision TokenFormer classifier (defaults: preset small on Fashion-MNIST, 10 epochs, batch 128, AdamW, warmup + cosine, random crop + flip)")
         {
             data, output, preset, layers, hidden, heads, patch, qkv, proj, ffn, imageSize, channels, epochs, steps, batch, lr, minLr, warmup, wd, clip, seed,
-            pad, noFlip, evalEvery, saveEvery, keep, stopAt, resume, logEvery, trainLimit, testLimit,
+            pad, noFlip, evalEvery, saveEvery, keep, stopAt, resume, logEvery, trainLimit, testLimit, initFrom,
         };
         cmd.SetAction(parse => Guard(() =>
         {
@@ -116,6 +117,12 @@ public static class VisionCommand
                     throw new CliException($"--resume: the options differ from those stored in {Path.Combine(from, VisionCheckpoint.StateFile)}; resume with the same options (only --stop-at and --log-every may change)");
                 model = VisionModel.Load(from);
                 Console.WriteLine($"resuming {run} from {from} (step {latest.Step})");
+            }
+            else if (parse.GetValue(initFrom) is { } init)
+            {
+                model = VisionModel.Load(VisionEvalCommand.ResolveModel(init));
+                Directory.CreateDirectory(run);
+                Console.WriteLine($"initialised from {init} (fresh AdamW state and schedule)");
             }
             else
             {
