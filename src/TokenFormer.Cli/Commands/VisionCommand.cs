@@ -20,6 +20,7 @@ public static class VisionCommand
         cmd.Subcommands.Add(Train());
         cmd.Subcommands.Add(VisionEvalCommand.Create());
         cmd.Subcommands.Add(VisionPredictCommand.Create());
+        cmd.Subcommands.Add(Bench());
         return cmd;
     }
 
@@ -150,6 +151,63 @@ public static class VisionCommand
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"done: step {r.Step}, last training loss {r.LastLoss:F4}{(r.LastEvaluation is { } e ? $", test accuracy {e.Accuracy * 100:F2}% (loss {e.Loss:F4})" : "")}, training time {ProgressDisplay.FormatEta(TimeSpan.FromSeconds(r.ElapsedSeconds))}"));
             if (r.Checkpoint != null) Console.WriteLine($"model: {r.Checkpoint}  (tokenformer vision eval --model {r.Checkpoint})");
+            return 0;
+        }));
+        return cmd;
+    }
+
+    /// <summary>
+    /// <c>vision bench</c>: images/s of a training step (forward, backward, clipping, AdamW) and of inference (forward) on
+    /// random 28×28 greyscale images, median of --reps timed repetitions after two untimed ones; the same measurement as
+    /// tools/reference/vision_bench.py does for PyTorch (docs/vision.md, Throughput).
+    /// </summary>
+    private static Command Bench()
+    {
+        var preset = new Option<string>("--preset") { Description = "Model size", DefaultValueFactory = _ => VisionPresets.Default };
+        var batch = new Option<int>("--batch") { Description = "Images per step", DefaultValueFactory = _ => 128 };
+        var reps = new Option<int>("--reps") { Description = "Timed repetitions", DefaultValueFactory = _ => 10 };
+        var cmd = new Command("bench", "Training and inference throughput (images/s) of a vision preset on random images") { preset, batch, reps };
+        cmd.SetAction(parse => Guard(() =>
+        {
+            VisionPresets.Preset p = VisionPresets.Find(parse.GetValue(preset)!) ?? throw new CliException($"--preset {parse.GetValue(preset)}: unknown");
+            int b = parse.GetValue(batch), n = parse.GetValue(reps);
+            if (b < 1 || n < 1) throw new CliException("--batch and --reps must be positive");
+            var config = VisionConfig.Create(28, 1, p.PatchSize, 10, p.Layers, p.Hidden, p.Heads, p.QkvTokens, p.ProjTokens, p.FfnTokens, [0.5], [0.5]);
+            var model = new VisionModel(config);
+            model.InitializeRandom(1);
+            var net = new VisionNetwork(model, b);
+            var rng = new Random(2);
+            float[] images = Enumerable.Range(0, b * 28 * 28).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+            int[] labels = Enumerable.Range(0, b).Select(i => i % 10).ToArray();
+            var gCore = new float[model.Core.Parameters.Length];
+            var gStem = new float[model.Stem.Length];
+            var adamCore = new TokenFormer.Model.Optimizer.AdamW(model.Core.Layout);
+            var adamStem = new TokenFormer.Model.Optimizer.AdamW(model.StemLayout);
+            double Time(Action a)
+            {
+                var times = new List<double>();
+                for (int i = 0; i < n + 2; i++)
+                {
+                    var sw = System.Diagnostics.Stopwatch.StartNew();
+                    a();
+                    if (i >= 2) times.Add(sw.Elapsed.TotalSeconds);
+                }
+                times.Sort();
+                return times[times.Count / 2];
+            }
+            double train = Time(() =>
+            {
+                Array.Clear(gCore); Array.Clear(gStem);
+                net.ForwardBackward(images, labels, gCore, gStem);
+                double norm = Math.Sqrt(Math.Pow(GradientMath.GlobalNorm(gCore), 2) + Math.Pow(GradientMath.GlobalNorm(gStem), 2));
+                if (norm > 1) { GradientMath.Scale(gCore, (float)(1 / norm)); GradientMath.Scale(gStem, (float)(1 / norm)); }
+                adamCore.Update(model.Core.Parameters, gCore, 1e-4f);
+                adamStem.Update(model.Stem, gStem, 1e-4f);
+            });
+            double infer = Time(() => net.Forward(images));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"tokenformer vision bench: preset {p.Name} ({model.ParameterCount:N0} parameters), batch {b}, {TokenFormer.Core.Threading.Parallelism.ThreadCount} threads, median of {n}"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"train step {train * 1000:F1} ms = {b / train:F0} images/s; inference {infer * 1000:F1} ms = {b / infer:F0} images/s"));
             return 0;
         }));
         return cmd;
