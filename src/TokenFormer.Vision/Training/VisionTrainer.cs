@@ -16,7 +16,7 @@ public sealed record VisionTrainingResult(long Step, double LastLoss, VisionEval
 /// generator seeded by (seed, s): a step's batch depends on nothing but the seed and s, so a resumed run repeats the
 /// straight run exactly. Then: global-norm clipping over both arenas, AdamW (one per arena, the same hyper-parameters)
 /// at the warmup + cosine rate of <see cref="LearningRateSchedule"/>; RUN/metrics.jsonl gets a line per step and per
-/// evaluation, RUN/loss.svg and RUN/accuracy.svg are redrawn at each evaluation, checkpoints via <see cref="VisionCheckpoint"/>.
+/// evaluation (with the training FLOPs so far, <see cref="VisionFlops"/>), RUN/loss.svg and RUN/accuracy.svg are redrawn at each evaluation, checkpoints via <see cref="VisionCheckpoint"/>.
 /// </summary>
 public sealed class VisionTrainer
 {
@@ -137,7 +137,7 @@ public sealed class VisionTrainer
                 var evalClock = Stopwatch.StartNew();
                 lastEval = VisionEvaluator.Evaluate(net, _test);
                 Evaluations.Add((step, lastEval.Loss, lastEval.Accuracy));
-                if (metrics != null) WriteLine(metrics, $"{{\"step\":{step},\"test_loss\":{R(lastEval.Loss)},\"test_acc\":{R(lastEval.Accuracy)}}}");
+                if (metrics != null) WriteLine(metrics, $"{{\"step\":{step},\"test_loss\":{R(lastEval.Loss)},\"test_acc\":{R(lastEval.Accuracy)},\"train_flops\":{R(step * (double)_o.Batch * VisionFlops.TrainingPerImage(c))}}}");
                 display.Line(string.Create(CultureInfo.InvariantCulture,
                     $"eval step {step}: test_loss {lastEval.Loss:F4} | test_acc {lastEval.Accuracy * 100:F2}% ({lastEval.Count} images, {evalClock.Elapsed.TotalSeconds:F1} s) | elapsed {ProgressDisplay.FormatEta(TimeSpan.FromSeconds(elapsedBefore + clock.Elapsed.TotalSeconds))}"));
                 if (_run != null) SaveCurves();
