@@ -15,8 +15,9 @@ import torch.nn.functional as F
 
 PRESETS = {  # name: (layers, hidden, heads, patch, n_qkv, n_proj, n_ffn)
     "tiny": (2, 32, 2, 7, 32, 32, 64),
-    "small": (4, 64, 4, 4, 64, 64, 128),
-    "base": (6, 96, 4, 4, 96, 96, 256),
+    "small": (6, 64, 4, 7, 64, 64, 256),
+    "small-p4": (4, 64, 4, 4, 64, 64, 128),
+    "base": (6, 96, 4, 7, 96, 96, 384),
 }
 
 

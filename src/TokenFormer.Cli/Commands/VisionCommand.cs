@@ -59,7 +59,8 @@ public static class VisionCommand
         var imageSize = new Option<int>("--image-size") { Description = "Image side for image folders (IDX files keep theirs)", DefaultValueFactory = _ => 32 };
         var channels = new Option<int>("--channels") { Description = "Channels for image folders: 1 (greyscale) or 3 (RGB)", DefaultValueFactory = _ => 3 };
         var d = new VisionTrainingOptions();
-        var epochs = new Option<double?>("--epochs") { Description = "Epochs (passes over the training set; default 10); or --steps" };
+        var epochs = new Option<double?>("--epochs") { Description = "Epochs (passes over the training set); or --steps; without either, --minutes plans the steps" };
+        var minutes = new Option<double>("--minutes") { Description = "Without --epochs/--steps: plan the steps from a short timing so that training and evaluation take about M minutes (default 18)", DefaultValueFactory = _ => 18 };
         var steps = new Option<long?>("--steps") { Description = "Optimiser steps instead of --epochs" };
         var batch = new Option<int>("--batch") { Description = $"Images per step (default {d.Batch})", DefaultValueFactory = _ => d.Batch };
         var lr = new Option<double>("--lr") { Description = $"Peak learning rate (default {d.LearningRate})", DefaultValueFactory = _ => d.LearningRate };
@@ -79,9 +80,9 @@ public static class VisionCommand
         var trainLimit = new Option<int>("--train-limit") { Description = "Use only the first N training images (smoke tests)" };
         var testLimit = new Option<int>("--test-limit") { Description = "Use only the first N test images (smoke tests)" };
         var initFrom = new Option<string?>("--init-from") { Description = "Start from this vision model directory (a grown model, or another run's checkpoint) with fresh optimiser state and schedule" };
-        var cmd = new Command("train", "Train a vision TokenFormer classifier (defaults: preset small on Fashion-MNIST, 10 epochs, batch 128, AdamW, warmup + cosine, random crop + flip)")
+        var cmd = new Command("train", "Train a vision TokenFormer classifier (defaults: preset small on Fashion-MNIST, as many steps as fit --minutes 18 on this machine, batch 128, AdamW, warmup + cosine, horizontal flips)")
         {
-            data, output, preset, layers, hidden, heads, patch, qkv, proj, ffn, imageSize, channels, epochs, steps, batch, lr, minLr, warmup, wd, clip, seed,
+            data, output, preset, layers, hidden, heads, patch, qkv, proj, ffn, imageSize, channels, epochs, steps, minutes, batch, lr, minLr, warmup, wd, clip, seed,
             pad, noFlip, evalEvery, saveEvery, keep, stopAt, resume, logEvery, trainLimit, testLimit, initFrom,
         };
         cmd.SetAction(parse => Guard(() =>
@@ -101,6 +102,7 @@ public static class VisionCommand
             if (parse.GetValue(epochs) != null && parse.GetValue(steps) != null) throw new CliException("give --epochs or --steps, not both");
             double ep = parse.GetValue(epochs) ?? 10;
             if (!(ep > 0)) throw new CliException($"--epochs must be positive (got {ep.ToString(CultureInfo.InvariantCulture)})");
+            bool planByTime = !resuming && parse.GetValue(epochs) == null && parse.GetValue(steps) == null;
             var options = new VisionTrainingOptions
             {
                 Steps = parse.GetValue(steps) ?? (long)Math.Round(ep * perEpoch), Batch = b, LearningRate = parse.GetValue(lr), MinLearningRate = parse.GetValue(minLr),
@@ -140,6 +142,15 @@ public static class VisionCommand
                 Directory.CreateDirectory(run);
             }
             VisionConfig c = model.Config;
+            if (planByTime)
+            {
+                double m = parse.GetValue(minutes);
+                if (!(m > 0)) throw new CliException($"--minutes must be positive (got {m.ToString(CultureInfo.InvariantCulture)})");
+                var (planned, secondsPerStep) = PlanSteps(model, train, test.Count, options.Batch, m);
+                options = options with { Steps = planned, EvalEvery = parse.GetValue(evalEvery) ?? Math.Min(perEpoch, planned), SaveEvery = parse.GetValue(saveEvery) ?? Math.Min(perEpoch, planned) };
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"plan: {secondsPerStep * 1000:F0} ms per step measured, so {planned:N0} steps ({(double)planned / perEpoch:F1} epochs) fit --minutes {m:G4} with an evaluation per epoch; the same run again: --steps {planned}"));
+            }
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"data: {train.Count:N0} training and {test.Count:N0} test images of {c.Channels}×{c.ImageSize}×{c.ImageSize}, {c.NumClasses} classes ({train.Source})"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -154,6 +165,36 @@ public static class VisionCommand
             return 0;
         }));
         return cmd;
+    }
+
+    /// <summary>
+    /// Steps that fit <paramref name="minutes"/>: times forward + backward of a training batch (two untimed, five timed,
+    /// the median; the model is not changed), adds 3 % for the optimiser and the batch assembly, and one evaluation of the
+    /// test set per epoch at a third of a training step per batch (a forward only).
+    /// </summary>
+    private static (long Steps, double SecondsPerStep) PlanSteps(VisionModel model, ImageDataset train, int testCount, int batch, double minutes)
+    {
+        VisionConfig c = model.Config;
+        var net = new VisionNetwork(model, batch);
+        var builder = new BatchBuilder(c);
+        var images = new float[batch * c.Channels * c.ImageSize * c.ImageSize];
+        var labels = new int[batch];
+        builder.Fill(train, Enumerable.Range(0, batch).ToArray(), images, labels, null, 0, false);
+        var gCore = new float[model.Core.Parameters.Length];
+        var gStem = new float[model.Stem.Length];
+        var times = new List<double>();
+        for (int i = 0; i < 7; i++)
+        {
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            net.ForwardBackward(images, labels, gCore, gStem);
+            if (i >= 2) times.Add(sw.Elapsed.TotalSeconds);
+        }
+        times.Sort();
+        double step = times[times.Count / 2] * 1.03;
+        int perEpoch = Math.Max(1, train.Count / batch);
+        double evalPerEpoch = Math.Ceiling(testCount / (double)batch) * step / 3;
+        double perStep = step + evalPerEpoch / perEpoch;
+        return (Math.Max(1, (long)(minutes * 60 / perStep)), step);
     }
 
     /// <summary>

@@ -22,8 +22,11 @@ public sealed record VisionTrainingOptions
     [JsonPropertyName("clip")] public double Clip { get; init; } = 1.0;
     /// <summary>Seed of the initialisation, the epoch shuffles and the augmentation.</summary>
     [JsonPropertyName("seed")] public int Seed { get; init; } = 1234;
-    /// <summary>Random-crop padding in pixels (0 = no crop).</summary>
-    [JsonPropertyName("crop_padding")] public int CropPadding { get; init; } = 2;
+    /// <summary>
+    /// Random-crop padding in pixels (0 = no crop, the default: in runs of a few to twenty epochs the shifts cost more
+    /// accuracy than they gain, docs/vision.md, Results).
+    /// </summary>
+    [JsonPropertyName("crop_padding")] public int CropPadding { get; init; }
     /// <summary>Horizontal flips with probability ½.</summary>
     [JsonPropertyName("flip")] public bool Flip { get; init; } = true;
     /// <summary>Evaluate on the test set every N steps (0 = only at the end).</summary>
