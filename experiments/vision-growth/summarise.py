@@ -23,11 +23,11 @@ def main():
     s_flops = S[-1][1]
     G = [(st, fl + s_flops, acc, loss) for st, fl, acc, loss in G]
     grown_eval = [l for l in open(os.path.join(root, "S-grown-eval.log")) if l.startswith("accuracy ")][0].split()[1]
-    print("| run | epochs | training PFLOP | test accuracy | test loss |")
+    print("| run | epochs | training TFLOP | test accuracy | test loss |")
     print("|---|---|---|---|---|")
     for name, rows in (("L from scratch", L), ("S", S), ("S grown 4× → L, trained on", G)):
         for i, (st, fl, acc, loss) in enumerate(rows):
-            print(f"| {name} | {i + 1} | {fl / 1e15:.3f} | {acc * 100:.2f}% | {loss:.4f} |")
+            print(f"| {name} | {i + 1} | {fl / 1e12:.2f} | {acc * 100:.2f}% | {loss:.4f} |")
     print(f"\nS right after growth (preserve), before training on: accuracy {grown_eval} (S's last: {S[-1][2] * 100:.2f}%)")
     # a small SVG: accuracy against PFLOP
     series = [("L from scratch", "#08519c", [(f, a) for _, f, a, _ in L]), ("S", "#31a354", [(f, a) for _, f, a, _ in S]),
@@ -43,12 +43,12 @@ def main():
            f'<rect width="{W}" height="{H}" fill="white"/>',
            f'<text x="{W / 2}" y="22" text-anchor="middle" font-size="14">Fashion-MNIST test accuracy against training compute</text>',
            f'<line x1="{l}" y1="{H - b}" x2="{W - r}" y2="{H - b}" stroke="black"/><line x1="{l}" y1="{t}" x2="{l}" y2="{H - b}" stroke="black"/>',
-           f'<text x="{(W + l) / 2}" y="{H - 12}" text-anchor="middle">training PFLOP</text>',
+           f'<text x="{(W + l) / 2}" y="{H - 12}" text-anchor="middle">training TFLOP</text>',
            f'<text x="16" y="{H / 2}" text-anchor="middle" transform="rotate(-90 16 {H / 2})">test accuracy (%)</text>']
     for i in range(6):
         xv = x0 + (x1 - x0) * i / 5
         yv = y0 + (y1 - y0) * i / 5
-        svg.append(f'<text x="{X(xv)}" y="{H - b + 16}" text-anchor="middle">{xv / 1e15:.2f}</text>')
+        svg.append(f'<text x="{X(xv)}" y="{H - b + 16}" text-anchor="middle">{xv / 1e12:.1f}</text>')
         svg.append(f'<text x="{l - 6}" y="{Y(yv) + 4}" text-anchor="end">{yv * 100:.1f}</text>')
         svg.append(f'<line x1="{l}" y1="{Y(yv)}" x2="{W - r}" y2="{Y(yv)}" stroke="#eee"/>')
     for k, (name, color, pts) in enumerate(series):
