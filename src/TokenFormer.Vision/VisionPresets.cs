@@ -12,7 +12,7 @@ public static class VisionPresets
         new("tiny", 2, 32, 2, 7, 32, 32, 64, "tests and smoke runs"),
         new("small", 6, 64, 4, 7, 64, 64, 256, "the default: Fashion-MNIST in --minutes 18 on 2 threads (docs/vision.md, Results)"),
         new("small-p4", 4, 64, 4, 4, 64, 64, 128, "4×4 patches (49 tokens): about 3× the compute per image of 7×7"),
-        new("base", 6, 96, 4, 7, 96, 96, 384, "wider, about 2.5× the compute of small"),
+        new("base", 6, 96, 4, 7, 96, 96, 384, "wider, about 2.2× the compute of small"),
     ];
 
     /// <summary>The default preset's name.</summary>
