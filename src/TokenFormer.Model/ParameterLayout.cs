@@ -61,6 +61,27 @@ public sealed class ParameterLayout
         _byName = list.ToDictionary(t => t.Name);
     }
 
+    /// <summary>
+    /// A layout of explicitly given tensors (a model that is not the language model, such as the parameters a vision
+    /// model keeps beside its blocks): they must follow each other in the arena from offset 0 without gaps or overlaps
+    /// and have distinct names. AdamW, gradient clipping and checkpoints read it like the language model's layout.
+    /// </summary>
+    public ParameterLayout(IReadOnlyList<ParameterTensor> tensors)
+    {
+        long offset = 0;
+        foreach (ParameterTensor t in tensors)
+        {
+            if (t.Offset != offset)
+                throw new ArgumentException($"tensor '{t.Name}' starts at offset {t.Offset}, expected {offset} (tensors must be contiguous and in arena order)", nameof(tensors));
+            offset += t.Length;
+        }
+        Tensors = [.. tensors];
+        Count = offset;
+        _byName = new Dictionary<string, ParameterTensor>();
+        foreach (ParameterTensor t in tensors)
+            if (!_byName.TryAdd(t.Name, t)) throw new ArgumentException($"tensor name '{t.Name}' appears twice", nameof(tensors));
+    }
+
     /// <summary>The key or value tokens of the Pattention at <paramref name="site"/> of layer <paramref name="layer"/>.</summary>
     public ParameterTensor Tensor(int layer, PattentionSite site, ParameterRole role) =>
         Tensors.FirstOrDefault(t => t.Layer == layer && t.Site == site && t.Role == role)

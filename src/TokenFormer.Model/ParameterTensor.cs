@@ -15,6 +15,11 @@ public enum ParameterRole
     FinalNormWeight,
     /// <summary>Bias of the final LayerNorm [d].</summary>
     FinalNormBias,
+    /// <summary>
+    /// A tensor outside the language model's definition (a vision model's patch embedding, position table or head bias):
+    /// never grown, initialised by the model that owns it.
+    /// </summary>
+    Auxiliary,
 }
 
 /// <summary>Which Pattention of a layer a parameter-token tensor belongs to.</summary>

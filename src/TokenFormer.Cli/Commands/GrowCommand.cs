@@ -52,6 +52,9 @@ public static class GrowCommand
             string outDir = parse.GetValue(output)!;
             if (File.Exists(Path.Combine(outDir, ModelDirectory.WeightsFile)) || File.Exists(Path.Combine(outDir, ModelDirectory.ConfigFile)))
                 throw new CliException($"{outDir} already holds a model ({ModelDirectory.ConfigFile} or {ModelDirectory.WeightsFile}); choose another --out");
+            // a vision model (model_type tokenformer_vision) grows its blocks the same way (docs/vision.md, Growth)
+            if (TokenFormer.Vision.VisionConfig.IsVisionConfig(Path.Combine(source, ModelDirectory.ConfigFile)))
+                return VisionGrowCommand.Grow(source, outDir, parse.GetValue(qkv), parse.GetValue(proj), parse.GetValue(ffn), parse.GetValue(factor), parse.GetValue(mode)!, parse.GetValue(seed));
             TokenFormerModel model = LoadModel(source);
             TokenCounts old = TokenCounts.Of(model.Config);
             int? q = parse.GetValue(qkv), p = parse.GetValue(proj), f = parse.GetValue(ffn);

@@ -1,0 +1,101 @@
+using StbImageSharp;
+
+namespace TokenFormer.Vision.Data;
+
+/// <summary>
+/// Decodes an image file (PNG, JPEG, BMP, GIF, TGA, PSD, HDR via StbImageSharp; docs/vision.md, Images) into the bytes a
+/// model takes: C channels (RGB is turned into greyscale by luminance 0.299R + 0.587G + 0.114B, greyscale into RGB by
+/// copying; alpha is dropped), resized to S×S (area averaging when shrinking, bilinear when enlarging; a non-square
+/// image is stretched), [C, S, S] channel-major. Every failure is a <see cref="VisionFormatException"/> naming the file.
+/// </summary>
+public static class ImageLoader
+{
+    /// <summary>File extensions read as images in an image folder.</summary>
+    public static readonly string[] Extensions = [".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tga"];
+
+    /// <summary>Reads <paramref name="path"/> as [channels, size, size] bytes.</summary>
+    public static byte[] Load(string path, int channels, int size)
+    {
+        var (rgb, w, h) = Decode(path);
+        return Convert(rgb, w, h, channels, size);
+    }
+
+    /// <summary>Decodes <paramref name="path"/> into interleaved RGB bytes [h, w, 3].</summary>
+    public static (byte[] Rgb, int Width, int Height) Decode(string path)
+    {
+        byte[] bytes;
+        try { bytes = File.ReadAllBytes(path); }
+        catch (FileNotFoundException) { throw new VisionFormatException($"{path}: file not found"); }
+        catch (DirectoryNotFoundException) { throw new VisionFormatException($"{path}: file not found"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new VisionFormatException($"{path}: cannot be read ({e.Message})"); }
+        if (bytes.Length == 0) throw new VisionFormatException($"{path}: empty file, not an image");
+        ImageResult img;
+        try { img = ImageResult.FromMemory(bytes, ColorComponents.RedGreenBlue); }
+        catch (Exception e) // StbImageSharp reports every decoding failure as a plain Exception with stb's reason
+        {
+            throw new VisionFormatException($"{path}: not a readable image ({e.Message}; truncated or corrupt file, or a format other than PNG, JPEG, BMP, GIF, TGA)");
+        }
+        if (img == null || img.Data == null || img.Width <= 0 || img.Height <= 0 || img.Data.Length < img.Width * img.Height * 3)
+            throw new VisionFormatException($"{path}: not a readable image (the decoder returned no pixels)");
+        return (img.Data, img.Width, img.Height);
+    }
+
+    /// <summary>Converts interleaved RGB [h, w, 3] into [channels, size, size].</summary>
+    public static byte[] Convert(byte[] rgb, int w, int h, int channels, int size)
+    {
+        // planes of the requested channels at the source size
+        var planes = new float[channels][];
+        for (int c = 0; c < channels; c++) planes[c] = new float[w * h];
+        for (int i = 0; i < w * h; i++)
+        {
+            float r = rgb[3 * i], g = rgb[3 * i + 1], b = rgb[3 * i + 2];
+            if (channels == 1) planes[0][i] = 0.299f * r + 0.587f * g + 0.114f * b;
+            else { planes[0][i] = r; planes[1][i] = g; planes[2][i] = b; }
+        }
+        var output = new byte[channels * size * size];
+        for (int c = 0; c < channels; c++)
+        {
+            float[] resized = Resize(planes[c], w, h, size);
+            for (int i = 0; i < resized.Length; i++) output[c * size * size + i] = (byte)Math.Clamp(MathF.Round(resized[i]), 0, 255);
+        }
+        return output;
+    }
+
+    /// <summary>One plane [h, w] resized to [size, size].</summary>
+    public static float[] Resize(float[] src, int w, int h, int size)
+    {
+        var dst = new float[size * size];
+        if (w == size && h == size) { Array.Copy(src, dst, dst.Length); return dst; }
+        for (int y = 0; y < size; y++)
+            for (int x = 0; x < size; x++)
+                dst[y * size + x] = Sample(src, w, h, x, y, size);
+        return dst;
+    }
+
+    private static float Sample(float[] src, int w, int h, int x, int y, int size)
+    {
+        double sx = (double)w / size, sy = (double)h / size;
+        if (sx >= 1 && sy >= 1)
+        {
+            // area average over the source rectangle [x·sx, (x+1)·sx) × [y·sy, (y+1)·sy), partial pixels weighted
+            double x0 = x * sx, x1 = (x + 1) * sx, y0 = y * sy, y1 = (y + 1) * sy, sum = 0, area = 0;
+            for (int yy = (int)y0; yy < Math.Min(h, (int)Math.Ceiling(y1)); yy++)
+            {
+                double wy = Math.Min(yy + 1, y1) - Math.Max(yy, y0);
+                for (int xx = (int)x0; xx < Math.Min(w, (int)Math.Ceiling(x1)); xx++)
+                {
+                    double wx = Math.Min(xx + 1, x1) - Math.Max(xx, x0);
+                    sum += wx * wy * src[yy * w + xx];
+                    area += wx * wy;
+                }
+            }
+            return (float)(sum / area);
+        }
+        // bilinear at the pixel centre
+        double fx = Math.Clamp((x + 0.5) * sx - 0.5, 0, w - 1), fy = Math.Clamp((y + 0.5) * sy - 0.5, 0, h - 1);
+        int ix = (int)fx, iy = (int)fy, ix1 = Math.Min(ix + 1, w - 1), iy1 = Math.Min(iy + 1, h - 1);
+        double ax = fx - ix, ay = fy - iy;
+        double top = src[iy * w + ix] * (1 - ax) + src[iy * w + ix1] * ax, bottom = src[iy1 * w + ix] * (1 - ax) + src[iy1 * w + ix1] * ax;
+        return (float)(top * (1 - ay) + bottom * ay);
+    }
+}
