@@ -9,7 +9,7 @@ namespace TokenFormer.Cli.Commands;
 /// (<see cref="MpiLaunch"/>; otherwise nothing is loaded), silences standard output on ranks other than 0, and turns an
 /// error on any rank of a several-rank job into MPI_Abort, so that no rank is left waiting in a collective.
 /// </summary>
-internal static class DistributedRun
+public static class DistributedRun
 {
     public static int Run(Func<ICommunicator, int> body)
     {

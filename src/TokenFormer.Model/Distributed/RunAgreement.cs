@@ -13,7 +13,7 @@ public static class RunAgreement
     /// <summary>Fields compared (a fixed number, so that the all-gather has the same size on every rank).</summary>
     public const int MaxFields = 8;
     /// <summary>Bytes per field: its name and value (or hash), UTF-8.</summary>
-    public const int SlotBytes = 160;
+    public const int SlotBytes = 1024;
 
     /// <summary>The text a field is compared by: the value itself when short, else its SHA-256 (with the value's start).</summary>
     public static string Summary(string field, string value)
@@ -21,7 +21,7 @@ public static class RunAgreement
         string text = field + "=" + value;
         if (Encoding.UTF8.GetByteCount(text) <= SlotBytes) return text;
         string hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(value)))[..16].ToLowerInvariant();
-        string head = value.Length > 60 ? value[..60] + "…" : value;
+        string head = value.Length > 200 ? value[..200] + "…" : value;
         text = $"{field}=sha256 {hash} ({head})";
         while (Encoding.UTF8.GetByteCount(text) > SlotBytes) text = text[..^2] + "…";
         return text;
@@ -48,11 +48,27 @@ public static class RunAgreement
             var differing = Enumerable.Range(1, comm.Size - 1).Where(r => Slot(r, i) != reference).ToArray();
             if (differing.Length == 0) continue;
             string name = reference.Contains('=') ? reference[..reference.IndexOf('=')] : Slot(differing[0], i).Split('=')[0];
-            problems.Add($"{name}: rank 0 has {Value(reference)}, " + string.Join(", ", differing.Select(r => $"rank {r} {Value(Slot(r, i))}")));
+            problems.Add($"{name}: rank 0 has {Value(reference)}, " + string.Join(", ", differing.Select(r => $"rank {r} {Value(Slot(r, i))}"))
+                + FirstDifference(reference, Slot(differing[0], i), differing[0]));
         }
         if (problems.Count > 0)
             throw new RankMismatchException("the ranks were started differently and the job is refused: " + string.Join("; ", problems)
                 + " (every rank needs the same tokenformer version, data, model and options)");
+    }
+
+    /// <summary>For values of words (a command line): the first word that differs, with the word before it (its flag).</summary>
+    private static string FirstDifference(string a, string b, int rank)
+    {
+        string[] x = a.Split(' '), y = b.Split(' ');
+        for (int i = 0; i < Math.Max(x.Length, y.Length); i++)
+        {
+            string? u = i < x.Length ? x[i] : null, v = i < y.Length ? y[i] : null;
+            if (u == v) continue;
+            if (u == null || v == null || x.Length < 3) return "";
+            string before = i > 0 && x[i - 1] == y[i - 1] && x[i - 1].StartsWith("--", StringComparison.Ordinal) ? x[i - 1] + " " : "";
+            return $" (first difference: '{before}{u}' on rank 0, '{before}{v}' on rank {rank})";
+        }
+        return "";
     }
 
     private static string Value(string slot) => slot.Contains('=') ? "'" + slot[(slot.IndexOf('=') + 1)..] + "'" : "(nothing)";
