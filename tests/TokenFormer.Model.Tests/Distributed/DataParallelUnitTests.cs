@@ -128,3 +128,27 @@ public class DataParallelUnitTests
         public void CopyTo(long start, Span<int> destination) => ids.AsSpan((int)start, destination.Length).CopyTo(destination);
     }
 }
+
+/// <summary>The α–β cost model's arithmetic.</summary>
+public class ScalingModelTests
+{
+    [Fact]
+    public void RingAllreduce_IsTwoNMinusOneLatenciesPlusTwoNMinusOneOverNTimesTheBytes()
+    {
+        Assert.Equal(0, ScalingModel.RingAllreduce(1e6, 1, 1e-5, 1e9));
+        Assert.Equal(2 * 3 * 1e-5 + 2.0 * 3 / 4 * 1e6 / 1e9, ScalingModel.RingAllreduce(1e6, 4, 1e-5, 1e9), 15);
+    }
+
+    [Fact]
+    public void Efficiency_RisesWithBandwidthAndOverlap_AndComputeIsTheFlopCount()
+    {
+        TokenFormerConfig c = TokenFormerPresets.Get("150m");
+        var slow = ScalingModel.Predict(c, 2048, 65536, 1e14, 64, 2e-5, 25e9 / 8, overlap: true);
+        var fast = ScalingModel.Predict(c, 2048, 65536, 1e14, 64, 2e-5, 400e9 / 8, overlap: true);
+        var none = ScalingModel.Predict(c, 2048, 65536, 1e14, 64, 2e-5, 25e9 / 8, overlap: false);
+        Assert.Equal(TrainingFlops.PerToken(c, 2048) * 65536 / 1e14, slow.ComputeSeconds, 12);
+        Assert.True(fast.Efficiency > slow.Efficiency && slow.Efficiency > none.Efficiency);
+        Assert.Equal(none.AllreduceSeconds, none.ExposedSeconds);
+        Assert.InRange(slow.Efficiency, 0, 1);
+    }
+}
