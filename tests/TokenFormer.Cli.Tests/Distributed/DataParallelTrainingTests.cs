@@ -134,6 +134,28 @@ public sealed class DataParallelTrainingTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void GrownModel_TrainsOnUnderMpirun_WithCarriedShardedOptimizer_LikeOneProcess()
+    {
+        if (Mpi.Require(output) is not string mpirun) return;
+        string dir = Fixtures.TempDir("mpi-grown");
+        var (data, config) = Fixtures.PrepareTinyCorpus(dir);
+        string small = Path.Combine(dir, "small"), grown = Path.Combine(dir, "grown"), one = Path.Combine(dir, "one"), two = Path.Combine(dir, "two");
+        var (code, stdout, err) = Mpi.Run(mpirun, 2, Train(data, config, small, batch: 2, steps: 10));
+        Assert.True(code == 0, stdout + err);
+        (code, stdout, err) = Fixtures.RunCli("grow", "--from", new CheckpointStore(small).PathOf(10), "--factor", "2", "--out", grown);
+        Assert.True(code == 0, stdout + err);
+        string[] From(string run, int batch) => ["train", "--data", data, "--init-from", grown, "--carry-optimizer", "--schedule", "continue", "--out", run,
+            "--steps", "10", "--batch", batch.ToString(CultureInfo.InvariantCulture), "--seq", "16", "--eval-every", "10", "--eval-windows", "4",
+            "--save-every", "10", "--keep-last", "0", "--threads", "1"];
+        (code, stdout, err) = Fixtures.RunCli(From(one, 4));
+        Assert.True(code == 0, stdout + err);
+        (code, stdout, err) = Mpi.Run(mpirun, 2, [.. From(two, 2), "--shard-optimizer"]);
+        Assert.True(code == 0, stdout + err);
+        Assert.Contains("carried optimiser state", stdout);
+        AssertEquivalent(one, two, 10, "grown model, carried sharded optimizer");
+    }
+
+    [Fact]
     public async Task KilledRank_EndsTheJobNamingTheRank_TheLastCheckpointLoads_AndResumeCompletes()
     {
         if (Mpi.Require(output) is not string mpirun) return;
