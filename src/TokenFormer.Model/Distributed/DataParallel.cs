@@ -25,6 +25,12 @@ public sealed class DataParallel
     private int _nextBucket;
     private readonly double[] _small = new double[3];
 
+    /// <summary>
+    /// Test hook: the rank named in this environment variable changes one of its weights just before the checksum at
+    /// each checkpoint, so that a test sees the mismatch stop the job.
+    /// </summary>
+    public const string PerturbEnvironmentVariable = "TOKENFORMER_TEST_PERTURB_WEIGHTS_RANK";
+
     /// <summary>This process's rank.</summary>
     public int Rank => _comm.Rank;
     /// <summary>Number of ranks.</summary>
@@ -209,6 +215,9 @@ public sealed class DataParallel
     /// </summary>
     public void CheckWeights(float[] parameters, long step)
     {
+        if (Environment.GetEnvironmentVariable(PerturbEnvironmentVariable) is string r && r == Rank.ToString(CultureInfo.InvariantCulture))
+            parameters[0] += 1e-3f; // test hook: make this rank's weights diverge
+
         Span<byte> hash = stackalloc byte[32];
         SHA256.HashData(MemoryMarshal.AsBytes(parameters.AsSpan()), hash);
         var all = new byte[8 * Size];

@@ -239,6 +239,22 @@ public sealed class DataParallelTrainingTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void WeightsThatDivergeAcrossRanks_StopTheJobAtTheCheckpoint_NamingTheRank()
+    {
+        if (Mpi.Require(output) is not string mpirun) return;
+        string dir = Fixtures.TempDir("mpi-checksum");
+        var (data, config) = Fixtures.PrepareTinyCorpus(dir);
+        string run = Path.Combine(dir, "run");
+        var env = new Dictionary<string, string> { [TokenFormer.Model.Distributed.DataParallel.PerturbEnvironmentVariable] = "1" };
+        var (code, stdout, stderr) = Mpi.Wait(Mpi.Start(mpirun, (2, env, Train(data, config, run, batch: 2, steps: 20))), "checksum mismatch");
+        output.WriteLine(stderr.Split('\n').FirstOrDefault(l => l.StartsWith("error:", StringComparison.Ordinal)) ?? stderr);
+        Assert.NotEqual(0, code);
+        Assert.Contains("error: step 10: the weights differ across ranks at the checkpoint: rank 1 (checksum", stderr);
+        Assert.Contains("differs from rank 0", stderr);
+        Assert.Null(new CheckpointStore(run).Latest()); // nothing saved for the diverged step
+    }
+
+    [Fact]
     public async Task LaunchedByMpirunWithoutAnMpiLibrary_SaysWhatToInstall()
     {
         // no mpirun needed: the launcher's variable is set by hand and the library path points nowhere
