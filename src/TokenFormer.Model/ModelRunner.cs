@@ -110,12 +110,14 @@ public sealed class ModelRunner
     /// <summary>
     /// Backward of the last <see cref="Forward"/> (which must have been called with targets and computeGradient).
     /// Adds ∂ℒ/∂θ into <see cref="Gradients"/>; clears them first unless <paramref name="accumulate"/>.
+    /// <paramref name="layerDone"/> (optional) is called with l after block l's parameter gradients are final (and with
+    /// the layer count after the head's, i.e. the final norm's): data-parallel training starts reducing them there.
     /// </summary>
-    public void Backward(bool accumulate = false)
+    public void Backward(bool accumulate = false, Action<int>? layerDone = null)
     {
         float[] grad = Gradients ?? throw new InvalidOperationException("this runner was built without gradients (training: false)");
         if (!LogitsHoldGradient) throw new InvalidOperationException("Backward needs a Forward with targets and computeGradient: true first");
         if (!accumulate) Array.Clear(grad);
-        _stack.Backward(_tokens, _logits, _layers, _attention, _final, _scratch!, grad);
+        _stack.Backward(_tokens, _logits, _layers, _attention, _final, _scratch!, grad, layerDone);
     }
 }

@@ -14,6 +14,8 @@ public static class BenchCommand
         bench.Subcommands.Add(KernelBenchCommand.Create());
         bench.Subcommands.Add(GenerateBenchCommand.Create());
         bench.Subcommands.Add(EvalBenchCommand.Create());
+        bench.Subcommands.Add(AllreduceBenchCommand.Create());
+        bench.Subcommands.Add(ScalingModelCommand.Create());
         return bench;
     }
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using TokenFormer.Core.Threading;
 using TokenFormer.Model;
+using TokenFormer.Model.Distributed;
 using TokenFormer.Model.Growth;
 using TokenFormer.Model.Optimizer;
 using TokenFormer.Model.Training;
@@ -75,15 +76,29 @@ public static class TrainCommand
         var saveEvery = new Option<long>("--save-every") { Description = "Checkpoint every N steps; the last step is always saved (default 500)", DefaultValueFactory = _ => 500 };
         var keepLast = new Option<int>("--keep-last") { Description = "Keep the newest K checkpoints, 0 = all (default 3)", DefaultValueFactory = _ => 3 };
         var stopAt = new Option<long>("--stop-at") { Description = "End this invocation after step N with a checkpoint (continue later with --resume)" };
+        var shard = new Option<bool>("--shard-optimizer")
+        {
+            Description = "Under mpirun/srun: shard the AdamW state over the ranks (ZeRO stage 1: reduce-scatter of the gradients, each rank " +
+                "updates its slice of moments and weights, all-gather of the weights); checkpoints keep the ordinary format",
+        };
+        var bucketMb = new Option<double>("--bucket-mb")
+        {
+            Description = "Under mpirun/srun: gradient bucket size in MB reduced while the backward pass runs on earlier layers; 0 = one allreduce after the backward (default 4)",
+            DefaultValueFactory = _ => 4,
+        };
         var logEvery = new Option<long>("--log-every") { Description = "Log line interval when output is not a terminal (default 10)", DefaultValueFactory = _ => 10 };
         var cmd = new Command("train", "Train a TokenFormer on prepared token streams, with evaluation, metrics, a loss curve and resumable checkpoints.")
         {
             data, preset, config, output, resume, initFrom, freezeOld, carry, schedule, decaySteps, oldLrScale, steps, batch, seq, accum, lr, minLr, warmup, wd, clip, seed, evalWindows,
-            evalEvery, saveEvery, keepLast, stopAt, logEvery,
+            evalEvery, saveEvery, keepLast, stopAt, logEvery, shard, bucketMb,
         };
-        cmd.SetAction(parse =>
+        cmd.SetAction(parse => DistributedRun.Run(comm =>
         {
             string dataDir = parse.GetValue(data)!, runDir = parse.GetValue(output)!;
+            if (parse.GetValue(bucketMb) is var mb && !(mb >= 0 && mb <= 1024))
+                throw new CliException($"--bucket-mb must be between 0 and 1024 (got {mb.ToString(CultureInfo.InvariantCulture)})");
+            if (comm.Size > 1)
+                RunAgreement.Check(comm, StartupFields(parse, dataDir, runDir, parse.GetValue(resume), parse.GetValue(preset), parse.GetValue(config), parse.GetValue(initFrom)));
             using TokenDataset train = OpenSplit(dataDir, "train");
             using TokenDataset val = OpenSplit(dataDir, "val");
             string tokenizerPath = Path.Combine(dataDir, DatasetMeta.TokenizerFile);
@@ -107,6 +122,7 @@ public static class TrainCommand
             {
                 ExtraFiles = [tokenizerPath], TokenizerHash = train.Meta.TokenizerHash, Output = Console.Out,
                 Interactive = !Console.IsOutputRedirected, Stop = interrupt.Token,
+                Communicator = comm, ShardOptimizer = parse.GetValue(shard), BucketFloats = (int)(parse.GetValue(bucketMb) * (1 << 20) / sizeof(float)),
             };
             Trainer trainer;
             try
@@ -115,7 +131,7 @@ public static class TrainCommand
                 {
                     CheckFreezeOnResume(runDir, parse.GetResult(freezeOld) is { Implicit: false } ? parse.GetValue(freezeOld) : null);
                     CheckGrowthOnResume(runDir, parse.GetValue(schedule), parse.GetValue(carry));
-                    CheckResumable(runDir, train.Meta, parse, (batch, "--batch"), (seq, "--seq"), (accum, "--grad-accum"), (lr, "--lr"), (minLr, "--min-lr"), (decaySteps, "--decay-steps"),
+                    CheckResumable(runDir, train.Meta, parse, comm.Size, (batch, "--batch"), (seq, "--seq"), (accum, "--grad-accum"), (lr, "--lr"), (minLr, "--min-lr"), (decaySteps, "--decay-steps"),
                         (warmup, "--warmup"), (wd, "--weight-decay"), (clip, "--clip"), (seed, "--seed"), (evalWindows, "--eval-windows"), (oldLrScale, "--old-lr-scale"));
                     CheckResumeModel(runDir, parse.GetValue(preset), parse.GetValue(config), parse.GetValue(initFrom), train.Meta.VocabSize);
                     trainer = Trainer.Resume(runDir, scheduling, parse.GetValue(steps), new DatasetSource(train), new DatasetSource(val), context);
@@ -200,6 +216,16 @@ public static class TrainCommand
             {
                 throw LibraryErrors.ToCli(e, LibraryErrors.TrainFlags);
             }
+            if (trainer.DataParallel is { } dp)
+            {
+                long[] floats = dp.OptimizerFloatsPerRank(trainer.OptimizerState);
+                long full = 2 * trainer.Model.Parameters.LongLength;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"data parallel: {dp.Size} ranks × {trainer.Options.Batch} windows × {trainer.Options.GradAccum} micro-batches = global batch {(long)dp.Size * trainer.Options.Batch * trainer.Options.GradAccum} windows; {comm.Description}"));
+                string perRank = string.Join(", ", floats.Select((f, r) => string.Create(CultureInfo.InvariantCulture, $"rank {r} {f:N0} floats ({f * 4 / 1048576.0:F2} MB, {100.0 * f / full:F1} %)")));
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"AdamW state per rank ({(dp.Sharded ? "sharded" : "replicated")}): {perRank} of the full {full:N0} floats ({full * 4 / 1048576.0:F2} MB)"));
+            }
             using (trainer)
             {
                 TrainingResult result;
@@ -213,7 +239,7 @@ public static class TrainCommand
             }
             Console.CancelKeyPress -= onCancel;
             return 0;
-        });
+        }));
         return cmd;
     }
 
@@ -342,7 +368,7 @@ public static class TrainCommand
             throw new CliException($"--resume: --freeze-old {(g ? "given" : "false")} but the checkpoint {latest.Value.Path} was trained with freeze_old {state.FreezeOld.ToString().ToLowerInvariant()}; leave it out (a resumed run keeps its settings)");
     }
 
-    private static void CheckResumable(string runDir, DatasetMeta meta, ParseResult parse, params (Option Option, string Name)[] fixedOptions)
+    private static void CheckResumable(string runDir, DatasetMeta meta, ParseResult parse, int ranks, params (Option Option, string Name)[] fixedOptions)
     {
         var store = new CheckpointStore(runDir);
         var latest = store.Latest() ?? throw new CliException($"--resume: {runDir} holds no complete checkpoint (looked in {store.Directory})");
@@ -355,7 +381,10 @@ public static class TrainCommand
         if (state.TrainTokens != 0 && state.TrainTokens != meta.TrainTokens)
             Console.WriteLine($"note: the checkpoint's train split had {state.TrainTokens:N0} tokens and --data has {meta.TrainTokens:N0}; " +
                 "the run continues on the new data (windows will differ from an uninterrupted run)");
-        TrainingOptions stored = state.ToOptions(new TrainingOptions());
+        // the per-rank batch that keeps the checkpoint's global batch on this many ranks (elastic resume)
+        int perRank = state.BatchFor(ranks) ?? throw new CliException(
+            $"--resume: the checkpoint {latest.Path} has a global batch of {state.Batch} × {state.Ranks} rank(s) = {(long)state.Batch * state.Ranks} windows, which {ranks} rank(s) cannot share evenly; resume on a number of ranks that divides it");
+        TrainingOptions stored = state.ToOptions(new TrainingOptions()) with { Batch = perRank };
         foreach (var (option, name) in fixedOptions)
         {
             object? given = parse.GetResult(option) is { Implicit: false } r ? r.GetValueOrDefault<object?>() : null;
@@ -369,6 +398,36 @@ public static class TrainCommand
             if (!Equals(Convert.ToDouble(given, CultureInfo.InvariantCulture), Convert.ToDouble(storedValue, CultureInfo.InvariantCulture)))
                 throw new CliException($"--resume: {name} {given} differs from the checkpoint's {storedValue}; leave it out (a resumed run keeps its settings)");
         }
+    }
+
+    /// <summary>
+    /// What a rank of a data-parallel job was started with, compared across ranks before training (<see cref="RunAgreement"/>):
+    /// the tool's version, the data (meta.json and the token streams), the model (preset, config file, --init-from
+    /// model, or the checkpoint resumed from) and the remaining command line (--threads may differ).
+    /// </summary>
+    private static List<(string, string)> StartupFields(ParseResult parse, string dataDir, string runDir, bool resume, string? preset, string? config, string? initFrom)
+    {
+        string model = resume
+            ? new CheckpointStore(runDir).Latest() is { } latest ? $"checkpoint {latest.Path}: " + DistributedRun.FileFingerprint(Path.Combine(latest.Path, TrainerState.FileName)) : "no checkpoint"
+            : initFrom != null ? $"--init-from {initFrom}: " + DistributedRun.FileFingerprint(Path.Combine(initFrom, ModelDirectory.WeightsFile))
+            : config != null ? $"--config {config}: " + DistributedRun.FileFingerprint(config)
+            : $"--preset {preset}";
+        var rest = new List<string>();
+        var tokens = parse.Tokens.Select(t => t.Value).ToList();
+        for (int i = 0; i < tokens.Count; i++)
+        {
+            if (tokens[i] is "--threads" or "--data" or "--config" or "--init-from") { i++; continue; }
+            rest.Add(tokens[i]);
+        }
+        return
+        [
+            ("version", DistributedRun.Version()),
+            ("data meta.json", DistributedRun.FileFingerprint(Path.Combine(dataDir, "meta.json"))),
+            ("data train.bin", DistributedRun.FileFingerprint(Path.Combine(dataDir, "train.bin"))),
+            ("data val.bin", DistributedRun.FileFingerprint(Path.Combine(dataDir, "val.bin"))),
+            ("model", model),
+            ("options", string.Join(' ', rest)),
+        ];
     }
 
     /// <summary>Opens a split with errors as <see cref="CliException"/>.</summary>

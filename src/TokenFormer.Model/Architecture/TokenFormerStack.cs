@@ -72,9 +72,11 @@ public sealed class TokenFormerStack
     /// <summary>
     /// Backward of the last <see cref="Forward"/> over all of its rows, from dLogits = ∂ℒ/∂logits [rows, V]; adds the
     /// parameter gradients into <paramref name="grad"/> (laid out like the parameters). Needs float32 weights.
+    /// <paramref name="layerDone"/> (optional) is called with l once block l's gradients are final, and first with
+    /// the layer count once the final norm's are (the tied embedding's are final only at the end).
     /// </summary>
     public void Backward(ReadOnlySpan<int> tokens, float[] dLogits, IReadOnlyList<BlockActivations> activations,
-        SequenceAttentionContext attention, FinalActivations final, BackwardScratch s, float[] grad)
+        SequenceAttentionContext attention, FinalActivations final, BackwardScratch s, float[] grad, Action<int>? layerDone = null)
     {
         int rows = tokens.Length, d = _d;
         // tied head: logits = z·Eᵀ → ∂E += dLogitsᵀ·z, ∂z = dLogits·E
@@ -88,8 +90,12 @@ public sealed class TokenFormerStack
             for (int i = 0; i < d; i++) { dw[i] += dz[i] * xh[i]; db[i] += dz[i]; }
         }
         _finalBackward.Run(rows, s.DTmp, final, s);
+        layerDone?.Invoke(Blocks.Count);
         for (int l = Blocks.Count - 1; l >= 0; l--)
+        {
             Blocks[l].Backward(rows, activations[l], attention, s, grad);
+            layerDone?.Invoke(l);
+        }
         // embedding rows
         Span<float> dE = grad.AsSpan(_embeddingTensor.Offset, _vocab * d);
         for (int i = 0; i < rows; i++)

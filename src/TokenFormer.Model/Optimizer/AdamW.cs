@@ -17,6 +17,7 @@ public sealed class AdamW
 {
     private readonly ParameterLayout _layout;
     private readonly float[] _m, _v;
+    private readonly int _total;
     private readonly StepJob _job;
     private Segment[] _segments;
 
@@ -38,12 +39,28 @@ public sealed class AdamW
     /// <summary>Second moments (parameter layout).</summary>
     public float[] SecondMoment => _v;
 
+    /// <summary>First float of the arena whose moments this optimiser holds (0 unless sharded).</summary>
+    public int ShardOffset { get; }
+    /// <summary>Floats whose moments this optimiser holds (the whole arena unless sharded).</summary>
+    public int ShardLength => _m.Length;
+
     /// <summary>Creates zeroed moment arenas for <paramref name="layout"/>.</summary>
-    public AdamW(ParameterLayout layout)
+    public AdamW(ParameterLayout layout) : this(layout, 0, checked((int)layout.Count)) { }
+
+    /// <summary>
+    /// A sharded optimiser (ZeRO stage 1, docs/distributed.md): moments only for the arena's floats
+    /// [<paramref name="shardOffset"/>, +<paramref name="shardLength"/>), and <see cref="Update"/> changes only those
+    /// parameters. The update of each float is the same arithmetic as the whole optimiser's.
+    /// </summary>
+    public AdamW(ParameterLayout layout, int shardOffset, int shardLength)
     {
+        if (shardOffset < 0 || shardLength < 0 || (long)shardOffset + shardLength > layout.Count)
+            throw new ArgumentOutOfRangeException(nameof(shardOffset), $"the shard [{shardOffset}, +{shardLength}) is outside the {layout.Count}-float arena");
         _layout = layout;
-        _m = new float[layout.Count];
-        _v = new float[layout.Count];
+        _total = checked((int)layout.Count);
+        ShardOffset = shardOffset;
+        _m = new float[shardLength];
+        _v = new float[shardLength];
         _job = new StepJob(this);
         _segments = layout.Tensors.Select(t => new Segment(t.Offset, t.Length, t.Decay, 1f)).ToArray();
     }
@@ -74,23 +91,30 @@ public sealed class AdamW
         _segments = [.. segments];
     }
 
-    /// <summary>One update of <paramref name="parameters"/> from <paramref name="gradients"/> at learning rate <paramref name="lr"/>.</summary>
+    /// <summary>
+    /// One update of <paramref name="parameters"/> from <paramref name="gradients"/> at learning rate <paramref name="lr"/>.
+    /// A sharded optimiser updates only its shard and takes either the whole gradient arena or only its shard's gradients.
+    /// </summary>
     public void Update(float[] parameters, float[] gradients, float lr)
     {
-        if (parameters.Length != _m.Length || gradients.Length != _m.Length)
-            throw new ArgumentException($"AdamW: parameters ({parameters.Length}) and gradients ({gradients.Length}) must both have {_m.Length} floats");
+        if (parameters.Length != _total || (gradients.Length != _total && gradients.Length != _m.Length))
+            throw new ArgumentException($"AdamW: parameters ({parameters.Length}) must have {_total} floats and gradients ({gradients.Length}) {_total} or the shard's {_m.Length}");
         Step++;
         _job.P = parameters;
         _job.G = gradients;
+        _job.GradBase = gradients.Length == _total ? 0 : ShardOffset;
         _job.Bc1 = (float)(1 - Math.Pow(Beta1, Step));
         _job.Bc2Sqrt = (float)Math.Sqrt(1 - Math.Pow(Beta2, Step));
+        int shardEnd = ShardOffset + _m.Length;
         foreach (Segment s in _segments)
         {
-            _job.Offset = s.Offset;
-            _job.Length = s.Length;
+            int from = Math.Max(s.Offset, ShardOffset), to = Math.Min(s.Offset + s.Length, shardEnd);
+            if (from >= to) continue;
+            _job.Offset = from;
+            _job.Length = to - from;
             _job.Lr = lr * s.LrScale;
             _job.Decay = s.Decay ? WeightDecay : 0f;
-            RowRanges.Run((s.Length + StepJob.Chunk - 1) / StepJob.Chunk, _job, 1);
+            RowRanges.Run((_job.Length + StepJob.Chunk - 1) / StepJob.Chunk, _job, 1);
         }
         _job.P = _job.G = null!;
     }
@@ -100,7 +124,7 @@ public sealed class AdamW
         public const int Chunk = 1 << 14;
         public float[] P = null!, G = null!;
         public float Lr, Bc1, Bc2Sqrt, Decay;
-        public int Offset, Length;
+        public int Offset, Length, GradBase;
 
         /// <summary>Rows are chunks of <see cref="Chunk"/> floats of the current segment.</summary>
         public void Rows(int start, int end) =>
@@ -110,8 +134,9 @@ public sealed class AdamW
         {
             float b1 = owner.Beta1, b2 = owner.Beta2, eps = owner.Epsilon;
             float decayFactor = 1f - Lr * Decay, stepSize = Lr / Bc1, invBc2 = 1f / Bc2Sqrt;
-            Span<float> p = P.AsSpan(from, to - from), g = G.AsSpan(from, to - from);
-            Span<float> m = owner._m.AsSpan(from, to - from), v = owner._v.AsSpan(from, to - from);
+            Span<float> p = P.AsSpan(from, to - from), g = G.AsSpan(from - GradBase, to - from);
+            int mb = owner.ShardOffset;
+            Span<float> m = owner._m.AsSpan(from - mb, to - from), v = owner._v.AsSpan(from - mb, to - from);
             int i = 0;
             if (Vector512.IsHardwareAccelerated)
             {

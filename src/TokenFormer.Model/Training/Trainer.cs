@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using TokenFormer.Core.Threading;
+using TokenFormer.Model.Distributed;
 using TokenFormer.Model.Growth;
 using TokenFormer.Model.Optimizer;
 
@@ -20,6 +21,10 @@ namespace TokenFormer.Model.Training;
 /// <see cref="TrainingOptions.OldLearningRateScale"/> train the old parameters at a multiple of the learning rate.
 /// Without a run directory (null) nothing is written: no metrics file, curve or checkpoint; the figures reach the
 /// caller through <see cref="TrainerContext.OnStep"/>, <see cref="StepRecords"/> and the returned result.
+/// With <see cref="TrainerContext.Communicator"/> of several ranks it trains data-parallel (<see cref="DataParallel"/>,
+/// docs/distributed.md): every micro-batch's global Batch × ranks windows are drawn in the same order whatever the rank
+/// count and rank r takes the r-th share; gradients, losses and the norm are reduced over the ranks; only rank 0 evaluates,
+/// writes and reports.
 /// </summary>
 public sealed class Trainer : IDisposable
 {
@@ -30,6 +35,7 @@ public sealed class Trainer : IDisposable
 
     private readonly TokenFormerModel _model;
     private readonly AdamW _adam;
+    private readonly DataParallel? _dp;
     private readonly ModelRunner _runner;
     private readonly Evaluator _evaluator;
     private readonly WindowSampler _sampler;
@@ -65,12 +71,21 @@ public sealed class Trainer : IDisposable
     public LearningRateSchedule Schedule => _schedule;
     /// <summary>Whether the run started from carried optimiser state (<see cref="StartFrom"/> with an optimizer).</summary>
     public bool CarriedOptimizer => _carried;
+    /// <summary>The AdamW state this process steps with (with the sharded optimiser: this rank's slice).</summary>
+    public AdamW OptimizerState => _adam;
 
     private Trainer(TokenFormerModel model, AdamW adam, TrainingOptions options, ITokenSource train, ITokenSource? val,
         string? runDirectory, TrainerContext context, TrainerState? resumed, string? initFrom = null, bool carried = false)
     {
         options.Validate();
         _schedule = LearningRateSchedule.For(options);
+        ICommunicator? comm = context.Communicator;
+        if ((comm != null && comm.Size > 1) || context.ShardOptimizer)
+        {
+            _dp = new DataParallel(comm ?? SingleProcessCommunicator.Instance, model, context.ShardOptimizer, context.BucketFloats);
+            _dp.BroadcastWeights(model.Parameters);
+            adam = _dp.LocalOptimizer(model, adam);
+        }
         if (options.OldLearningRateScale != 1)
         {
             try { adam.ScaleLearningRate(OldParameters.Ranges(model), (float)options.OldLearningRateScale); }
@@ -108,8 +123,9 @@ public sealed class Trainer : IDisposable
         _tokens = new int[options.Batch * t];
         _targets = new int[options.Batch * t];
         if (runDirectory != null)
-        {
             _store = new CheckpointStore(runDirectory);
+        if (runDirectory != null && IsWriter)
+        {
             Directory.CreateDirectory(runDirectory);
             _metrics = new MetricsLog(Path.Combine(runDirectory, MetricsFile), resumed?.MetricsBytes ?? 0);
         }
@@ -125,6 +141,12 @@ public sealed class Trainer : IDisposable
         }
     }
 
+    /// <summary>Whether this process writes files and reports (always, unless it is a rank other than 0 of a data-parallel job).</summary>
+    public bool IsWriter => _dp == null || _dp.IsWriter;
+
+    /// <summary>The data-parallel machinery (null when training in one process).</summary>
+    public DataParallel? DataParallel => _dp;
+
     private static ulong SamplerSeed(int seed) => WindowSampler.Mix((ulong)(uint)seed ^ 0x5DEECE66DUL);
 
     /// <summary>
@@ -135,7 +157,7 @@ public sealed class Trainer : IDisposable
     public static Trainer Start(TokenFormerConfig config, TrainingOptions options, ITokenSource train, ITokenSource? val,
         string? runDirectory, TrainerContext context)
     {
-        PrepareRunDirectory(runDirectory);
+        PrepareRunDirectory(runDirectory, context);
         options.Validate();
         var model = new TokenFormerModel(config);
         model.InitializeRandom(options.Seed);
@@ -156,7 +178,7 @@ public sealed class Trainer : IDisposable
     public static Trainer StartFrom(TokenFormerModel model, TrainingOptions options, ITokenSource train, ITokenSource? val,
         string? runDirectory, TrainerContext context, string? initFrom = null, AdamW? optimizer = null)
     {
-        PrepareRunDirectory(runDirectory);
+        PrepareRunDirectory(runDirectory, context);
         options.Validate();
         var adam = new AdamW(model.Layout) { WeightDecay = (float)options.WeightDecay };
         if (optimizer != null)
@@ -171,12 +193,12 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>A new run may not overwrite a run's checkpoints; leftovers of an interrupted save are removed.</summary>
-    private static void PrepareRunDirectory(string? runDirectory)
+    private static void PrepareRunDirectory(string? runDirectory, TrainerContext context)
     {
         if (runDirectory == null) return;
         var store = new CheckpointStore(runDirectory);
         if (store.Latest() is { } existing) throw new ExistingRunException(runDirectory, existing.Path);
-        store.RemoveTemporary();
+        if ((context.Communicator?.Rank ?? 0) == 0) store.RemoveTemporary();
     }
 
     /// <summary>Parameters held fixed by <see cref="TrainingOptions.FreezeOld"/> (null when every parameter trains).</summary>
@@ -192,9 +214,13 @@ public sealed class Trainer : IDisposable
         var store = new CheckpointStore(runDirectory);
         var latest = store.Latest()
             ?? throw new ArgumentException($"{runDirectory}: no complete checkpoint to resume from (looked in {store.Directory})");
-        store.RemoveTemporary();
+        int ranks = context.Communicator?.Size ?? 1;
+        if ((context.Communicator?.Rank ?? 0) == 0) store.RemoveTemporary();
         TrainerState state = TrainerState.Load(Path.Combine(latest.Path, TrainerState.FileName));
-        TrainingOptions options = state.ToOptions(scheduling);
+        // elastic resume: the global batch (batch × ranks) stays, whatever the number of ranks now
+        int batch = state.BatchFor(ranks) ?? throw new InvalidSettingException(nameof(TrainingOptions.Batch),
+            $"cannot be kept: the checkpoint {latest.Path} has a global batch of {state.Batch} × {state.Ranks} ranks = {(long)state.Batch * state.Ranks} windows, which {ranks} ranks cannot share evenly; resume on a number of ranks that divides it", ranks);
+        TrainingOptions options = state.ToOptions(scheduling) with { Batch = batch };
         if (steps is long s) options = options with { Steps = s };
         if (options.Steps <= state.Step)
             throw new InvalidSettingException(nameof(TrainingOptions.Steps), $"must be greater than the step {state.Step} of the checkpoint {latest.Path}", options.Steps);
@@ -203,7 +229,9 @@ public sealed class Trainer : IDisposable
         CheckpointStore.LoadOptimizer(model, adam, Path.Combine(latest.Path, CheckpointStore.OptimizerFile));
         var trainer = new Trainer(model, adam, options, train, val, runDirectory, context, state);
         trainer._lastCheckpoint = latest.Path;
-        string note = state.Threads != Parallelism.ThreadCount
+        string note = state.Ranks != ranks
+            ? $" (written by {state.Ranks} rank{(state.Ranks == 1 ? "" : "s")}, continued on {ranks} with {batch} windows each: the same global batch and data order; losses match an uninterrupted run up to rounding)"
+            : state.Threads != Parallelism.ThreadCount
             ? $" (warning: the checkpoint was made with {state.Threads} threads and this run uses {Parallelism.ThreadCount}; losses will not match an uninterrupted run bit for bit)"
             : "";
         trainer._progress.Line($"resuming from {latest.Path} at step {state.Step}{note}");
@@ -223,7 +251,7 @@ public sealed class Trainer : IDisposable
         double lastLoss = double.NaN;
         string title = string.Create(CultureInfo.InvariantCulture,
             $"TokenFormer {_model.Parameters.LongLength / 1e6:F2}M parameters, batch {o.Batch}×{o.Sequence}×{o.GradAccum}, lr {o.LearningRate:G3}");
-        if (Step == 0 && o.EvalEvery > 0) Evaluate(title);
+        if (Step == 0 && o.EvalEvery > 0 && IsWriter) Evaluate(title);
         while (Step < end)
         {
             long stepStart = Stopwatch.GetTimestamp();
@@ -232,14 +260,14 @@ public sealed class Trainer : IDisposable
             lastLoss = loss;
             Step = step;
             double seconds = Stopwatch.GetElapsedTime(stepStart).TotalSeconds;
-            double tps = (double)o.Batch * o.Sequence * o.GradAccum / seconds;
+            double tps = (double)o.Batch * Ranks * o.Sequence * o.GradAccum / seconds;
             var m = new StepMetrics(step, loss, lr, tps, norm, _elapsedBefore + clock.Elapsed.TotalSeconds);
             _metrics.Add(m);
             _context.OnStep?.Invoke(m);
             double perStep = clock.Elapsed.TotalSeconds / (step - startStep);
             _progress.Step(m, o.Steps, TimeSpan.FromSeconds(perStep * (o.Steps - step)));
-            if (o.EvalEvery > 0 && (step % o.EvalEvery == 0 || step == o.Steps)) Evaluate(title);
-            bool stop = _context.Stop.IsCancellationRequested;
+            if (o.EvalEvery > 0 && (step % o.EvalEvery == 0 || step == o.Steps) && IsWriter) Evaluate(title);
+            bool stop = _dp != null ? _stopAgreed : _context.Stop.IsCancellationRequested;
             if (_store != null && ((o.SaveEvery > 0 && step % o.SaveEvery == 0) || step == end || stop)) Save(loss, clock.Elapsed.TotalSeconds);
             if (stop)
             {
@@ -248,6 +276,15 @@ public sealed class Trainer : IDisposable
             }
         }
         _progress.Finish();
+        if (_dp is { Times.Steps: > 0 } dp)
+        {
+            StepTimes tm = dp.Times;
+            double total = tm.Compute + tm.ExposedCommunication + tm.Optimizer;
+            _progress.Line(string.Create(CultureInfo.InvariantCulture,
+                $"data parallel: {dp.Size} ranks{(dp.Sharded ? ", sharded optimizer" : dp.BucketCount > 0 ? $", {dp.BucketCount} gradient buckets overlapped with the backward" : ", one allreduce after the backward")}; " +
+                $"per step {1000 * total / tm.Steps:F1} ms: compute {1000 * tm.Compute / tm.Steps:F1} ms, exposed communication {1000 * tm.ExposedCommunication / tm.Steps:F1} ms " +
+                $"({100 * tm.ExposedCommunication / total:F1} %), optimizer {1000 * tm.Optimizer / tm.Steps:F1} ms"));
+        }
         return new TrainingResult(Step, lastLoss, _lastVal, _lastCheckpoint, Step >= o.Steps);
     }
 
@@ -257,11 +294,16 @@ public sealed class Trainer : IDisposable
         int b = o.Batch, t = o.Sequence;
         float[] grad = _runner.Gradients!;
         double lossSum = 0;
+        int ranks = Ranks, rank = _dp?.Rank ?? 0;
+        long computeStart = Stopwatch.GetTimestamp();
         for (int micro = 0; micro < o.GradAccum; micro++)
         {
-            for (int r = 0; r < b; r++)
+            // the global micro-batch is ranks × b windows in the sampler's order; this rank takes windows [rank·b, rank·b + b)
+            for (int j = 0; j < ranks * b; j++)
             {
                 long start = _sampler.Next(_train.Count, t + 1);
+                int r = j - rank * b;
+                if ((uint)r >= (uint)b) continue;
                 _train.CopyTo(start, _window);
                 _window.AsSpan(0, t).CopyTo(_tokens.AsSpan(r * t, t));
                 _window.AsSpan(1, t).CopyTo(_targets.AsSpan(r * t, t));
@@ -270,9 +312,25 @@ public sealed class Trainer : IDisposable
             if (!float.IsFinite(loss))
                 throw new TrainingDivergedException(step, $"step {step}: the training loss is {loss} (micro-batch {micro + 1} of {o.GradAccum}); " +
                     $"stopping without saving this step{LastGood()}. A lower peak learning rate or a longer warmup may help.");
-            _runner.Backward(accumulate: micro > 0);
+            if (_dp != null && micro == o.GradAccum - 1) _dp.Backward(_runner, accumulate: micro > 0);
+            else _runner.Backward(accumulate: micro > 0);
             lossSum += loss;
-            _tokensSeen += (long)b * t;
+            _tokensSeen += (long)ranks * b * t;
+        }
+        if (_dp != null)
+        {
+            _dp.Times.Compute += Stopwatch.GetElapsedTime(computeStart).TotalSeconds;
+            _frozen?.ZeroGradients(grad);
+            (lossSum, _stopAgreed, norm) = _dp.Reduce(grad, lossSum, _context.Stop.IsCancellationRequested, 1f / (o.GradAccum * ranks));
+            if (!_dp.Sharded) norm = GradientMath.GlobalNorm(grad);
+            if (!double.IsFinite(norm))
+                throw new TrainingDivergedException(step, $"step {step}: the gradient norm is {norm} (a gradient is NaN or infinite); " +
+                    $"stopping without saving this step{LastGood()}. A lower peak learning rate or a longer warmup may help.");
+            if (o.Clip > 0 && norm > o.Clip) _dp.Clip(grad, (float)(o.Clip / (norm + 1e-6)));
+            lr = Schedule.At(step - 1);
+            _dp.Update(_adam, _model.Parameters, grad, (float)lr);
+            _frozen?.Restore(_model.Parameters);
+            return lossSum / ((double)o.GradAccum * ranks);
         }
         if (o.GradAccum > 1) GradientMath.Scale(grad, 1f / o.GradAccum);
         _frozen?.ZeroGradients(grad);
@@ -286,6 +344,11 @@ public sealed class Trainer : IDisposable
         _frozen?.Restore(_model.Parameters);
         return lossSum / o.GradAccum;
     }
+
+    /// <summary>Ranks training together (1 in one process).</summary>
+    private int Ranks => _dp?.Size ?? 1;
+
+    private bool _stopAgreed;
 
     private string LastGood() => _store == null ? "" : _lastCheckpoint != null ? $"; the last good checkpoint is {_lastCheckpoint}" : "; no checkpoint was written yet";
 
@@ -313,10 +376,18 @@ public sealed class Trainer : IDisposable
     private void Save(double lastLoss, double elapsed)
     {
         TrainingOptions o = Options;
+        AdamW? adam = _adam;
+        if (_dp != null)
+        {
+            // collective: every rank checks the weights and hands over its optimiser slice; then only rank 0 writes
+            _dp.CheckWeights(_model.Parameters, Step);
+            adam = _dp.GatherOptimizer(_model, _adam);
+            if (!_dp.IsWriter) { _lastCheckpoint = _store!.PathOf(Step); return; }
+        }
         var state = new TrainerState
         {
             Step = Step, SamplerSeed = _sampler.Seed, WindowsDrawn = _sampler.Drawn, TokensSeen = _tokensSeen,
-            Steps = o.Steps, Batch = o.Batch, Sequence = o.Sequence, GradAccum = o.GradAccum, LearningRate = o.LearningRate,
+            Steps = o.Steps, Batch = o.Batch, Ranks = Ranks, Sequence = o.Sequence, GradAccum = o.GradAccum, LearningRate = o.LearningRate,
             MinLearningRate = o.MinLearningRate, Warmup = o.Warmup, WeightDecay = o.WeightDecay, Clip = o.Clip, Seed = o.Seed,
             EvalWindows = o.EvalWindows, Beta1 = _adam.Beta1, Beta2 = _adam.Beta2, Epsilon = _adam.Epsilon,
             NextLearningRate = Schedule.At(Step), Threads = Parallelism.ThreadCount, MetricsBytes = _metrics.Length,
@@ -326,7 +397,7 @@ public sealed class Trainer : IDisposable
             DecaySteps = o.Schedule is ScheduleKind.Wsd or ScheduleKind.Continue ? LearningRateSchedule.DecayStepsOf(o) : null,
             CarryOptimizer = _carried,
         };
-        _lastCheckpoint = _store!.Save(_model, _adam, state, _context.ExtraFiles);
+        _lastCheckpoint = _store!.Save(_model, adam!, state, _context.ExtraFiles);
         _store.Prune(o.KeepLast);
         _progress.Line($"saved checkpoint {_lastCheckpoint}");
     }

@@ -17,6 +17,16 @@ public sealed record TrainerContext
     public Action<StepMetrics>? OnStep { get; init; }
     /// <summary>Called on the training thread after every evaluation with its figures (null: not called).</summary>
     public Action<EvalMetrics>? OnEvaluation { get; init; }
+    /// <summary>
+    /// Data-parallel training (docs/distributed.md): the ranks of the job (null or one rank: training in one process, as
+    /// before). Each rank trains on its share of every global batch (<see cref="TrainingOptions.Batch"/> windows per rank
+    /// and micro-batch); only rank 0 writes files and reports progress.
+    /// </summary>
+    public Distributed.ICommunicator? Communicator { get; init; }
+    /// <summary>Shard the AdamW state over the ranks (ZeRO stage 1): reduce-scatter, update of a slice, all-gather.</summary>
+    public bool ShardOptimizer { get; init; }
+    /// <summary>Floats per gradient bucket reduced during the backward pass (0: one allreduce after it). Default 1 M (4 MB).</summary>
+    public int BucketFloats { get; init; } = 1 << 20;
 }
 
 /// <summary>How a <see cref="Trainer.Run"/> ended; <see cref="LastCheckpoint"/> is null when nothing was saved (no run directory).</summary>

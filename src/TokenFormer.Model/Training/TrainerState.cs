@@ -25,8 +25,10 @@ public sealed class TrainerState
     [JsonPropertyName("tokens_seen")] public long TokensSeen { get; set; }
     /// <summary>Optimiser steps of the whole run (the end of the cosine schedule).</summary>
     [JsonPropertyName("steps")] public long Steps { get; set; }
-    /// <summary>Sequences per micro-batch.</summary>
+    /// <summary>Sequences per micro-batch of each rank (the global micro-batch is <see cref="Batch"/> × <see cref="Ranks"/>).</summary>
     [JsonPropertyName("batch")] public int Batch { get; set; }
+    /// <summary>Data-parallel ranks the checkpoint was written by (absent = 1).</summary>
+    [JsonPropertyName("ranks")] public int Ranks { get; set; } = 1;
     /// <summary>Tokens per sequence.</summary>
     [JsonPropertyName("seq")] public int Sequence { get; set; }
     /// <summary>Micro-batches per optimiser step.</summary>
@@ -89,6 +91,12 @@ public sealed class TrainerState
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
+    /// <summary>
+    /// Sequences per micro-batch on each of <paramref name="ranks"/> ranks that keep this checkpoint's global batch
+    /// (<see cref="Batch"/> × <see cref="Ranks"/>); null when it does not divide evenly.
+    /// </summary>
+    public int? BatchFor(int ranks) => (long)Batch * Ranks % ranks == 0 ? (int)((long)Batch * Ranks / ranks) : null;
+
     /// <summary>The numeric options stored here.</summary>
     public TrainingOptions ToOptions(TrainingOptions scheduling) => scheduling with
     {
@@ -108,6 +116,7 @@ public sealed class TrainerState
             TrainerState s = JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(path), Options)
                 ?? throw new InvalidDataException($"{path}: empty");
             if (s.FormatVersion != 1) throw new InvalidDataException($"{path}: format_version {s.FormatVersion} is not supported (expected 1)");
+            if (s.Ranks < 1) throw new InvalidDataException($"{path}: ranks {s.Ranks} must be at least 1");
             return s;
         }
         catch (JsonException e) { throw new InvalidDataException($"{path}: {e.Message}"); }
