@@ -24,7 +24,7 @@ public static class ServeCommand
         };
         var quiet = new Option<bool>("--quiet") { Description = "Do not print a line per request" };
         var cmd = new Command("serve",
-            "Serve a model over HTTP: OpenAI-compatible POST /v1/completions (server-sent events with \"stream\": true), " +
+            "Serve a model over HTTP: OpenAI-compatible POST /v1/completions and /v1/chat/completions (server-sent events with \"stream\": true), " +
             "GET /v1/models, GET /health, and a page at / to type a prompt and watch the tokens stream.")
         {
             model, host, port, maxQueue, maxBatch, maxLength, quiet,
@@ -51,6 +51,8 @@ public static class ServeCommand
     private static int Run(string modelDirectory, int maxLength, ServeOptions options)
     {
         TextGeneratorEngine engine = TextGeneratorEngine.Load(modelDirectory, options.MaxBatch, maxLength);
+        options = options with { Chat = ChatTemplate.ForModel(modelDirectory, out string? chatNote) };
+        if (chatNote is not null) Console.WriteLine("note: " + chatNote);
         ServeApp app = ServeApp.Create(engine, options);
         try
         {
@@ -63,7 +65,7 @@ public static class ServeCommand
         string url = app.Urls.First();
         Console.WriteLine($"Serving {engine.ModelId} ({engine.ContextLength}-token context, batches of up to {engine.MaxBatch}, " +
             $"queue of {options.MaxQueue}) at {url}/");
-        Console.WriteLine($"  page: {url}/   API: POST {url}/v1/completions   Ctrl+C to stop");
+        Console.WriteLine($"  page: {url}/   API: POST {url}/v1/completions, {url}/v1/chat/completions   Ctrl+C to stop");
         app.App.WaitForShutdownAsync().GetAwaiter().GetResult();
         app.DisposeAsync().AsTask().GetAwaiter().GetResult();
         Console.WriteLine("Stopped.");

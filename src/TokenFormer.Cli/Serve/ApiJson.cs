@@ -58,6 +58,70 @@ public static class ApiJson
         w.WriteEndObject();
     }
 
+    /// <summary>A whole chat.completion: one choice (message with role assistant) per result, plus usage.</summary>
+    public static void WriteChatCompletion(Utf8JsonWriter w, string id, long created, string model, IReadOnlyList<EngineCompletion> results)
+    {
+        w.WriteStartObject();
+        WriteHeader(w, id, "chat.completion", created, model);
+        w.WriteStartArray("choices");
+        for (int i = 0; i < results.Count; i++)
+        {
+            w.WriteStartObject();
+            w.WriteNumber("index", i);
+            w.WriteStartObject("message");
+            w.WriteString("role", "assistant");
+            w.WriteString("content", results[i].Text);
+            w.WriteNull("refusal");
+            w.WriteEndObject();
+            w.WriteNull("logprobs");
+            w.WriteString("finish_reason", results[i].FinishReason);
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        WriteUsage(w, results);
+        w.WriteEndObject();
+    }
+
+    /// <summary>One chat.completion.chunk with one choice: a delta with the role and/or a piece of content, or the finish reason.</summary>
+    public static void WriteChatChunk(Utf8JsonWriter w, string id, long created, string model, int index, string? role, string? content, string? finishReason)
+    {
+        w.WriteStartObject();
+        WriteHeader(w, id, "chat.completion.chunk", created, model);
+        w.WriteStartArray("choices");
+        w.WriteStartObject();
+        w.WriteNumber("index", index);
+        w.WriteStartObject("delta");
+        if (role is not null) w.WriteString("role", role);
+        if (content is not null) w.WriteString("content", content);
+        w.WriteEndObject();
+        w.WriteNull("logprobs");
+        if (finishReason is null) w.WriteNull("finish_reason"); else w.WriteString("finish_reason", finishReason);
+        w.WriteEndObject();
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    /// <summary>The last chat chunk when the client asked for usage: no choices, the token counts.</summary>
+    public static void WriteChatUsageChunk(Utf8JsonWriter w, string id, long created, string model, IReadOnlyList<EngineCompletion> results)
+    {
+        w.WriteStartObject();
+        WriteHeader(w, id, "chat.completion.chunk", created, model);
+        w.WriteStartArray("choices");
+        w.WriteEndArray();
+        WriteUsage(w, results);
+        w.WriteEndObject();
+    }
+
+    private static void WriteUsage(Utf8JsonWriter w, IReadOnlyList<EngineCompletion> results)
+    {
+        int prompt = results.Sum(r => r.PromptTokens), completion = results.Sum(r => r.CompletionTokens);
+        w.WriteStartObject("usage");
+        w.WriteNumber("prompt_tokens", prompt);
+        w.WriteNumber("completion_tokens", completion);
+        w.WriteNumber("total_tokens", prompt + completion);
+        w.WriteEndObject();
+    }
+
     /// <summary>Writes <paramref name="body"/> as the application/json response.</summary>
     public static async Task WriteJson(HttpResponse response, Action<Utf8JsonWriter> body)
     {
@@ -67,10 +131,13 @@ public static class ApiJson
         await response.Body.WriteAsync(buffer.WrittenMemory);
     }
 
-    private static void WriteHeader(Utf8JsonWriter w, string id, long created, string model)
+    private static void WriteHeader(Utf8JsonWriter w, string id, long created, string model) =>
+        WriteHeader(w, id, "text_completion", created, model);
+
+    private static void WriteHeader(Utf8JsonWriter w, string id, string objectType, long created, string model)
     {
         w.WriteString("id", id);
-        w.WriteString("object", "text_completion");
+        w.WriteString("object", objectType);
         w.WriteNumber("created", created);
         w.WriteString("model", model);
     }

@@ -9,7 +9,8 @@ namespace TokenFormer.Cli.Serve;
 /// <summary>
 /// <c>POST /v1/completions</c>: validates the body, queues a <see cref="CompletionJob"/> (503 when the queue is full)
 /// and answers with one JSON object, or with server-sent events (<c>data: {chunk}</c> per piece of text, then
-/// <c>data: [DONE]</c>) when <c>stream</c> is true. A client that disconnects cancels its job.
+/// <c>data: [DONE]</c>) when <c>stream</c> is true. A client that disconnects cancels its job. <c>POST /v1/chat/completions</c>
+/// (<see cref="HandleChat"/>) runs the same way with the chat shapes (<see cref="ResponseFormat"/>).
 /// </summary>
 public sealed class CompletionEndpoint(ICompletionEngine engine, CompletionQueue queue, ServeOptions options)
 {
@@ -20,16 +21,25 @@ public sealed class CompletionEndpoint(ICompletionEngine engine, CompletionQueue
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
     private static readonly byte[] DoneEvent = "data: [DONE]\n\n"u8.ToArray();
 
-    public async Task Handle(HttpContext context)
+    /// <summary>Handles <c>POST /v1/completions</c>.</summary>
+    public Task Handle(HttpContext context) => Handle(context, body =>
+        (CompletionRequestParser.Parse(body, engine.CountTokens, engine.ContextLength, options.MaxPromptsPerRequest), ResponseFormat.Text));
+
+    /// <summary>Handles <c>POST /v1/chat/completions</c>: the messages rendered by <see cref="ServeOptions.Chat"/> as one prompt.</summary>
+    public Task HandleChat(HttpContext context) => Handle(context, body =>
+        (ChatRequestParser.Parse(body, options.Chat, engine.CountTokens, engine.ContextLength), ResponseFormat.ForChat(body)));
+
+    private async Task Handle(HttpContext context, Func<byte[], (CompletionRequest, ResponseFormat)> parse)
     {
         long started = Stopwatch.GetTimestamp();
         HttpResponse response = context.Response;
         CancellationToken aborted = context.RequestAborted;
         CompletionRequest request;
+        ResponseFormat format;
         try
         {
             byte[] body = await ReadBody(context.Request, aborted);
-            request = CompletionRequestParser.Parse(body, engine.CountTokens, engine.ContextLength, options.MaxPromptsPerRequest);
+            (request, format) = parse(body);
         }
         catch (ApiError e)
         {
@@ -49,13 +59,13 @@ public sealed class CompletionEndpoint(ICompletionEngine engine, CompletionQueue
             return;
         }
 
-        string id = "cmpl-" + Guid.NewGuid().ToString("N")[..24];
+        string id = format.IdPrefix + Guid.NewGuid().ToString("N")[..24];
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        if (request.Stream) await Stream(context, job, id, created, started);
-        else await Whole(context, job, id, created, started);
+        if (request.Stream) await Stream(context, job, format, id, created, started);
+        else await Whole(context, job, format, id, created, started);
     }
 
-    private async Task Whole(HttpContext context, CompletionJob job, string id, long created, long started)
+    private async Task Whole(HttpContext context, CompletionJob job, ResponseFormat format, string id, long created, long started)
     {
         EngineCompletion[] results;
         try
@@ -71,10 +81,10 @@ public sealed class CompletionEndpoint(ICompletionEngine engine, CompletionQueue
             return;
         }
         Log(context, 200, started, $"{results.Sum(r => r.CompletionTokens)} tokens");
-        await ApiJson.WriteJson(context.Response, w => ApiJson.WriteCompletion(w, id, created, engine.ModelId, results));
+        await ApiJson.WriteJson(context.Response, w => format.WriteWhole(w, id, created, engine.ModelId, results));
     }
 
-    private async Task Stream(HttpContext context, CompletionJob job, string id, long created, long started)
+    private async Task Stream(HttpContext context, CompletionJob job, ResponseFormat format, string id, long created, long started)
     {
         HttpResponse response = context.Response;
         CancellationToken aborted = context.RequestAborted;
@@ -87,18 +97,20 @@ public sealed class CompletionEndpoint(ICompletionEngine engine, CompletionQueue
         try
         {
             await response.StartAsync(aborted);
+            foreach (Action<Utf8JsonWriter> e in format.StartEvents(id, created, engine.ModelId, job.Prompts.Count))
+                AppendEvent(buffer, json, e);
             while (await job.Pieces!.WaitToReadAsync(aborted))
             {
                 // Everything produced since the last flush goes out together: one event per piece.
                 while (job.Pieces.TryRead(out TextPiece piece))
-                    AppendEvent(buffer, json, w => ApiJson.WriteChunk(w, id, created, engine.ModelId, piece.PromptIndex, piece.Text, null));
+                    AppendEvent(buffer, json, format.Piece(id, created, engine.ModelId, piece.PromptIndex, piece.Text));
                 await response.Body.WriteAsync(buffer.WrittenMemory, aborted);
                 await response.Body.FlushAsync(aborted);
                 buffer.ResetWrittenCount();
             }
             EngineCompletion[] results = await job.Result;
-            for (int i = 0; i < results.Length; i++)
-                AppendEvent(buffer, json, w => ApiJson.WriteChunk(w, id, created, engine.ModelId, i, "", results[i].FinishReason));
+            foreach (Action<Utf8JsonWriter> e in format.EndEvents(id, created, engine.ModelId, results))
+                AppendEvent(buffer, json, e);
             buffer.Write(DoneEvent);
             await response.Body.WriteAsync(buffer.WrittenMemory, aborted);
             await response.Body.FlushAsync(aborted);
@@ -169,7 +181,7 @@ public sealed class CompletionEndpoint(ICompletionEngine engine, CompletionQueue
         if (!options.LogToConsole) return;
         double ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         Console.WriteLine(new StringBuilder().Append(DateTime.UtcNow.ToString("HH:mm:ss")).Append(' ')
-            .Append(context.Connection.RemoteIpAddress).Append(" POST /v1/completions ").Append(status)
+            .Append(context.Connection.RemoteIpAddress).Append(' ').Append(context.Request.Method).Append(' ').Append(context.Request.Path.Value).Append(' ').Append(status)
             .Append(' ').Append(ms.ToString("F0")).Append(" ms ").Append(what).ToString());
     }
 }

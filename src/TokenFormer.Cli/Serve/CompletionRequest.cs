@@ -97,7 +97,7 @@ public static class CompletionRequestParser
         }
     }
 
-    private static JsonElement? Get(JsonElement root, string name) =>
+    internal static JsonElement? Get(JsonElement root, string name) =>
         root.TryGetProperty(name, out JsonElement e) && e.ValueKind != JsonValueKind.Null ? e : null;
 
     private static IReadOnlyList<string> ReadPrompts(JsonElement root, int maxPrompts)
@@ -124,7 +124,7 @@ public static class CompletionRequestParser
         return prompts;
     }
 
-    private static IReadOnlyList<string> ReadStop(JsonElement root)
+    internal static IReadOnlyList<string> ReadStop(JsonElement root)
     {
         if (Get(root, "stop") is not { } s) return [];
         var stop = new List<string>();
@@ -144,7 +144,7 @@ public static class CompletionRequestParser
         return stop;
     }
 
-    private static int ReadInt(JsonElement root, string name, int fallback, int min)
+    internal static int ReadInt(JsonElement root, string name, int fallback, int min)
     {
         if (Get(root, name) is not { } e) return fallback;
         if (e.ValueKind != JsonValueKind.Number)
@@ -157,7 +157,7 @@ public static class CompletionRequestParser
         return (int)v;
     }
 
-    private static float ReadFloat(JsonElement root, string name, float fallback)
+    internal static float ReadFloat(JsonElement root, string name, float fallback)
     {
         if (Get(root, name) is not { } e) return fallback;
         if (e.ValueKind != JsonValueKind.Number)
@@ -167,7 +167,7 @@ public static class CompletionRequestParser
         return (float)v;
     }
 
-    private static bool ReadBool(JsonElement root, string name, bool fallback)
+    internal static bool ReadBool(JsonElement root, string name, bool fallback)
     {
         if (Get(root, name) is not { } e) return fallback;
         return e.ValueKind switch
@@ -178,7 +178,7 @@ public static class CompletionRequestParser
         };
     }
 
-    private static string Describe(JsonElement e) => e.ValueKind switch
+    internal static string Describe(JsonElement e) => e.ValueKind switch
     {
         JsonValueKind.String => "a string",
         JsonValueKind.Number => $"the number {e.GetRawText()}",

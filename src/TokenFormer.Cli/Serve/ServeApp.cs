@@ -11,11 +11,11 @@ namespace TokenFormer.Cli.Serve;
 /// <summary>
 /// The HTTP server of <c>tokenformer serve</c>: an ASP.NET Core minimal API over an <see cref="ICompletionEngine"/>.
 /// Routes: <c>GET /</c> (the page), <c>GET /health</c>, <c>GET /v1/models</c>, <c>GET /v1/models/{id}</c>,
-/// <c>POST /v1/completions</c>; anything else is a JSON 404 (405 for a known path with the wrong method).
+/// <c>POST /v1/completions</c>, <c>POST /v1/chat/completions</c>; anything else is a JSON 404 (405 for a known path with the wrong method).
 /// </summary>
 public sealed class ServeApp : IAsyncDisposable
 {
-    private static readonly string[] KnownPaths = ["/", "/health", "/v1/models", "/v1/completions"];
+    private static readonly string[] KnownPaths = ["/", "/health", "/v1/models", "/v1/completions", "/v1/chat/completions"];
 
     private ServeApp(WebApplication app, CompletionQueue queue, ICompletionEngine engine)
     {
@@ -101,12 +101,13 @@ public sealed class ServeApp : IAsyncDisposable
             : ApiJson.WriteError(c.Response, new ApiError(404, $"model '{id}' not found (this server has '{engine.ModelId}')",
                 "invalid_request_error", "model", "model_not_found")));
         app.MapPost("/v1/completions", completions.Handle);
+        app.MapPost("/v1/chat/completions", completions.HandleChat);
         app.MapFallback((HttpContext c) =>
         {
             string path = c.Request.Path.Value ?? "/";
             ApiError error = KnownPaths.Contains(path.TrimEnd('/') is "" ? "/" : path.TrimEnd('/'))
                 ? new ApiError(405, $"{c.Request.Method} is not allowed on {path}", "invalid_request_error")
-                : new ApiError(404, $"no route {c.Request.Method} {path} (routes: GET /, GET /health, GET /v1/models, POST /v1/completions)",
+                : new ApiError(404, $"no route {c.Request.Method} {path} (routes: GET /, GET /health, GET /v1/models, POST /v1/completions, POST /v1/chat/completions)",
                     "invalid_request_error", code: "not_found");
             return ApiJson.WriteError(c.Response, error);
         });

@@ -15,6 +15,8 @@ public sealed record ServeOptions
     public int MaxBatch { get; init; } = 4;
     /// <summary>Most prompts in one request (an array prompt).</summary>
     public int MaxPromptsPerRequest { get; init; } = 16;
+    /// <summary>How <c>POST /v1/chat/completions</c> turns messages into a prompt (see <see cref="ChatTemplate.ForModel"/>).</summary>
+    public ChatTemplate Chat { get; init; } = ChatTemplate.Default;
     /// <summary>Write a line per request to the console (the CLI does; tests do not).</summary>
     public bool LogToConsole { get; init; }
 

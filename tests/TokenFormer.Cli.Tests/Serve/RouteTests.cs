@@ -38,7 +38,8 @@ public sealed class RouteTests
 
         foreach ((string method, string path, HttpStatusCode status) in new[]
         {
-            ("GET", "nope", HttpStatusCode.NotFound), ("POST", "v1/chat/completions", HttpStatusCode.NotFound),
+            ("GET", "nope", HttpStatusCode.NotFound), ("POST", "v1/embeddings", HttpStatusCode.NotFound),
+            ("POST", "v1/chat/completions", HttpStatusCode.BadRequest), ("GET", "v1/chat/completions", HttpStatusCode.MethodNotAllowed),
             ("GET", "v1/models/other", HttpStatusCode.NotFound), ("GET", "v1/completions", HttpStatusCode.MethodNotAllowed),
         })
         {
