@@ -15,7 +15,7 @@ public enum ReducedFormat
 /// <summary>bfloat16 conversions (round to nearest even; NaN stays NaN).</summary>
 public static class BFloat16
 {
-    /// <summary>Largest relative error of <see cref="FromFloat(float)"/> for a normal finite value: 2⁻⁸ (half a unit in the 8th significant bit is 2⁻⁹ of the leading bit's weight; relative to a value ≥ that weight, at most 2⁻⁸).</summary>
+    /// <summary>Largest relative error of <see cref="FromFloat(float)"/> for a normal finite value: 2⁻⁸ (8 significant bits: a unit in the last place is 2⁻⁷ of the leading bit's weight, rounding to nearest errs by at most half of it).</summary>
     public const double RelativeBound = 1.0 / 256;
 
     /// <summary>The bfloat16 bits nearest to <paramref name="value"/>.</summary>
