@@ -13,6 +13,7 @@ public static class BenchCommand
         bench.Subcommands.Add(TrainBenchCommand.Create());
         bench.Subcommands.Add(KernelBenchCommand.Create());
         bench.Subcommands.Add(GenerateBenchCommand.Create());
+        bench.Subcommands.Add(QuantizationBenchCommand.Create());
         return bench;
     }
 
