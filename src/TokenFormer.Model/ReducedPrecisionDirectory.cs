@@ -38,7 +38,7 @@ public static class ReducedPrecisionDirectory
     }
 
     /// <summary>Writes config.json (with weight_format) and model.safetensors of a reduced-precision model (temporary file, then rename).</summary>
-    public static void Save(TokenFormerModel model, string directory)
+    public static void Save(TokenFormerModel model, string directory, Action? beforeCommit = null)
     {
         ReducedPrecisionWeights w = model.ReducedWeights ?? throw new ArgumentException("the model is float32; use ModelDirectory.Save");
         Directory.CreateDirectory(directory);
@@ -67,7 +67,7 @@ public static class ReducedPrecisionDirectory
                 writer.AddFloat32(t.Name + ScalesSuffix, w.Int8Scales.AsMemory(checked((int)w.ScaleOffset(t)), rows * blocks), rows, blocks);
             }
         }
-        writer.Save(Path.Combine(directory, ModelDirectory.WeightsFile));
+        writer.Save(Path.Combine(directory, ModelDirectory.WeightsFile), beforeCommit);
         model.Config.Save(Path.Combine(directory, ModelDirectory.ConfigFile));
     }
 

@@ -159,6 +159,30 @@ public class ReducedPrecisionModelTests
         Assert.Contains(t.Name, e.Message);
     }
 
+    [Theory]
+    [InlineData("fp32", WeightFormat.BFloat16)]
+    [InlineData("fp32", WeightFormat.Int8)]
+    [InlineData("bf16", WeightFormat.Int8)]
+    public void ImportWithADtype_WritesWhatQuantizingTheFloat32ImportGives(string fixture, WeightFormat format)
+    {
+        string dir = Path.Combine(Fixtures.Root, "torch", fixture);
+        TokenFormerConfig config = TokenFormer.Model.Import.OfficialConfigReader.Load(Path.Combine(dir, "config.json"));
+        using Core.PyTorch.TorchCheckpoint ckpt = Core.PyTorch.TorchCheckpoint.Open(Path.Combine(dir, "pytorch_model.bin"));
+        TokenFormer.Model.Import.OfficialCheckpointImporter.Plan plan = TokenFormer.Model.Import.OfficialCheckpointImporter.Check(ckpt, config);
+        string outDir = TempFolders.Create("import-" + fixture);
+        TokenFormer.Model.Import.ReducedPrecisionImport.Write(ckpt, plan, format, outDir);
+        TokenFormerModel imported = ModelDirectory.Load(outDir);
+        ReducedPrecisionWeights expected = ReducedPrecisionWeights.From(TokenFormer.Model.Import.OfficialCheckpointImporter.Load(ckpt, plan), format);
+        Assert.Equal(format, imported.ReducedWeights!.Format);
+        if (format == WeightFormat.BFloat16) Assert.Equal(expected.BFloat16Values, imported.ReducedWeights.BFloat16Values);
+        else
+        {
+            Assert.Equal(expected.Int8Values, imported.ReducedWeights.Int8Values);
+            Assert.Equal(expected.Int8Scales, imported.ReducedWeights.Int8Scales);
+        }
+        Assert.DoesNotContain(Directory.GetFiles(outDir), f => f.Contains(".tmp"));
+    }
+
     // ---------------------------------------------------------------- bad files
 
     private static (string Dir, string Weights, ParameterTensor Tensor) SavedInt8()
