@@ -74,7 +74,8 @@ public static class GenerateBenchmark
             model.InitializeRandom(1234);
         }
         else model = ReducedPrecisionWeights.RandomModel(cfg, o.Dtype, 1234);
-        GC.Collect();
+        // return what building freed to the system, so the resident figures are the model's
+        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         double modelRss = CurrentRssMB();
         if (o.Batch < 1 || o.Batch > 8) throw new ArgumentException($"--batch must be 1 to 8 (got {o.Batch})");
         int maxLength = Math.Max(o.PrefillTokens, o.PromptTokens + o.NewTokens + 1);

@@ -221,13 +221,15 @@ public sealed class ReducedPrecisionWeights : IWeightSource
         config.Validate();
         var w = new ReducedPrecisionWeights(new ParameterLayout(config, config.Vocab), format);
         var rng = new Random(seed);
+        // one buffer for the tensors drawn whole (vectors, value tokens), so that building leaves no garbage behind
+        float[] buffer = new float[w.Layout.Tensors.Where(t => t.Shape.Length == 1 || IsStoredTransposed(t)).Max(t => t.Length)];
         foreach (ParameterTensor t in w.Layout.Tensors)
         {
             double std = t.InitialStd(config);
             if (t.Shape.Length == 1 || IsStoredTransposed(t))
             {
-                float[] values = new float[t.Length];
-                if (double.IsNaN(std)) values.AsSpan().Fill(t.InitialConstant);
+                Span<float> values = buffer.AsSpan(0, t.Length);
+                if (double.IsNaN(std)) values.Fill(t.InitialConstant);
                 else GaussianFill.Fill(rng, values, std);
                 w.Store(t, values);
                 continue;
