@@ -239,6 +239,14 @@ public static class KernelBenchmark
             var variants = new List<Variant> { new("float32 (GEMV / small batch)", () => f32.MultiplyTransposed(m, a, 0, k, c, 0, n, false)) };
             variants.AddRange(Paths("bf16", () => bf.MultiplyTransposed(m, a, 0, k, c, 0, n, false)).Select(v => v with { Bytes = bf.StoredBytes }));
             variants.AddRange(Paths("int8", () => q8.MultiplyTransposed(m, a, 0, k, c, 0, n, false)).Select(v => v with { Bytes = q8.StoredBytes }));
+            if (m == 1 && SimdPaths.Best >= SimdPath.Vector256)
+                variants.Add(new Variant("int8 integer dot (AVX2 maddubs)", () =>
+                {
+                    Int8DotMode saved = ReducedMatrix.Int8Dot;
+                    ReducedMatrix.Int8Dot = Int8DotMode.Integer;
+                    try { q8.MultiplyTransposed(m, a, 0, k, c, 0, n, false); }
+                    finally { ReducedMatrix.Int8Dot = saved; }
+                }, q8.StoredBytes));
             yield return new Case(name, $"{m}×{k}·({n}×{k})ᵀ", (long)m * k * n, 4L * n * k, variants.ToArray());
         }
     }

@@ -106,6 +106,42 @@ public class ReducedPrecisionTests
     }
 
     [Fact]
+    public void Int8IntegerDotRow_MatchesItsTwin_AtAwkwardSizes()
+    {
+        var rng = new Random(13);
+        Int8DotMode saved = ReducedProduct.Int8Dot;
+        try
+        {
+            ReducedProduct.Int8Dot = Int8DotMode.Integer;
+            foreach (SimdPath path in SimdPaths.Supported().Where(p => p != SimdPath.Scalar))
+                foreach (int k in Widths)
+                    foreach (int n in new[] { 1, 65, 130 })
+                    {
+                        ReducedMatrix w = RandomMatrix(rng, ReducedFormat.Int8Block32, n, k);
+                        float[] a = new float[3 + k];
+                        for (int i = 0; i < a.Length; i++) a[i] = (float)((rng.NextDouble() * 2 - 1) * (1 + i % 7));
+                        foreach (bool accumulate in new[] { false, true })
+                        {
+                            float[] c = new float[n + 2], expected = new float[n + 2];
+                            for (int i = 0; i < c.Length; i++) c[i] = expected[i] = (float)rng.NextDouble();
+                            ReducedProductReference.MultiplyTransposedIntegerDot(w, a, 3, expected, 1, accumulate);
+                            ReducedProduct.Run(w, 1, a, 3, k, c, 1, n, accumulate, path);
+                            for (int j = 0; j < n; j++)
+                            {
+                                double scale = 0;
+                                for (int q = 0; q < k; q++) scale += Math.Abs(a[3 + q] * w.Value(j, q));
+                                Assert.True(Math.Abs(c[1 + j] - expected[1 + j]) <= 1e-5 * scale + 1e-6,
+                                    $"{path} k={k} n={n} accumulate={accumulate}: C[{j}] = {c[1 + j]}, twin {expected[1 + j]}");
+                            }
+                            Assert.Equal(expected[0], c[0]);
+                            Assert.Equal(expected[n + 1], c[n + 1]);
+                        }
+                    }
+        }
+        finally { ReducedProduct.Int8Dot = saved; }
+    }
+
+    [Fact]
     public void Multiply_OtherOrientation_MatchesWidenedValues()
     {
         var rng = new Random(11);

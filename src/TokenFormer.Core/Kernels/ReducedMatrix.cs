@@ -13,6 +13,9 @@ public sealed class ReducedMatrix
     internal readonly float[]? Scales;
     internal readonly long Offset, ScaleOffset;
 
+    /// <summary>How one-row products over int8 weights run (default: weights widened to float32; <c>TOKENFORMER_INT8_DOT=integer</c>: integer dot products).</summary>
+    public static Int8DotMode Int8Dot { get => ReducedProduct.Int8Dot; set => ReducedProduct.Int8Dot = value; }
+
     /// <summary>The storage format.</summary>
     public ReducedFormat Format { get; }
     /// <summary>Rows of W (outputs of <see cref="MultiplyTransposed"/>).</summary>

@@ -17,6 +17,17 @@ namespace TokenFormer.Core.Kernels;
 /// </summary>
 internal sealed unsafe class ReducedProduct : IParallelWork
 {
+    /// <summary>
+    /// How one row runs over int8 weights: widen the weights to float32 in registers (default), or quantise the activation
+    /// row per block of 32 to int8 and take integer dot products (AVX2 <c>vpmaddubsw</c>/<c>vpmaddwd</c>: .NET exposes no
+    /// VNNI this CPU runs; docs/quantization.md). Set by <c>TOKENFORMER_INT8_DOT=integer</c> or by benchmarks.
+    /// </summary>
+    public static Int8DotMode Int8Dot { get; set; } =
+        Environment.GetEnvironmentVariable("TOKENFORMER_INT8_DOT") is "integer" ? Int8DotMode.Integer : Int8DotMode.Float;
+
+    private sbyte[] _xq = [];
+    private byte[] _xa = [];
+    private float[] _xs = [];
     /// <summary>Most rows the streaming path takes; more go through the widened GEMM.</summary>
     public const int MaxStreamRows = 8;
     private const int RowBlock = 64;
@@ -30,7 +41,7 @@ internal sealed unsafe class ReducedProduct : IParallelWork
     private ReducedMatrix _w = null!;
     private float[] _a = null!, _c = null!;
     private int _aOff, _lda, _cOff, _ldc, _m, _parts, _panelRow0, _panelRows;
-    private bool _accumulate, _widen;
+    private bool _accumulate, _widen, _integer;
     private SimdPath _path;
 
     /// <summary>Validates the operands and runs the product on <paramref name="path"/>.</summary>
@@ -53,6 +64,8 @@ internal sealed unsafe class ReducedProduct : IParallelWork
         if (_zero.Length < w.Columns) _zero = new float[w.Columns];
         _w = w; _m = m; _a = a; _aOff = aOffset; _lda = lda; _c = c; _cOff = cOffset; _ldc = ldc; _accumulate = accumulate; _path = path;
         _widen = false;
+        _integer = m == 1 && w.Format == ReducedFormat.Int8Block32 && Int8Dot == Int8DotMode.Integer && path != SimdPath.Scalar;
+        if (_integer) QuantizeActivations(a, aOffset, w.Columns);
         _parts = (w.Rows + RowBlock - 1) / RowBlock;
         if ((long)m * w.Rows * w.Columns < 1 << 15) for (int i = 0; i < _parts; i++) Execute(i);
         else Parallelism.For(_parts, this);
@@ -88,6 +101,12 @@ internal sealed unsafe class ReducedProduct : IParallelWork
         int j0 = index * RowBlock, j1 = Math.Min(n, j0 + RowBlock);
         fixed (float* a = _a, c = _c, zero = _zero, sink = _sink)
         {
+            if (_integer)
+            {
+                fixed (sbyte* xq = _xq) fixed (byte* xa = _xa) fixed (float* xs = _xs)
+                    Int8Row1Integer(_w, j0, j1, xq, xa, xs, c + _cOff, _accumulate);
+                return;
+            }
             for (int m0 = 0; m0 < _m; m0 += 4)
             {
                 int rows = Math.Min(4, _m - m0);
@@ -151,6 +170,73 @@ internal sealed unsafe class ReducedProduct : IParallelWork
                     fixed (sbyte* wq = _w.Quants)
                     fixed (float* ws = _w.Scales)
                         WidenInt8(wq + _w.Offset + (long)j * k, ws + _w.ScaleOffset + (long)j * _w.BlocksPerRow, k, dst, _path);
+            }
+        }
+    }
+
+    /// <summary>The activation row as int8 per block of 32 (the same rounding as the weights): signs, magnitudes, scales.</summary>
+    private void QuantizeActivations(float[] a, int aOffset, int k)
+    {
+        int blocks = Int8Blocks.BlocksPerRow(k), padded = blocks * Int8Blocks.BlockSize;
+        if (_xq.Length < padded) { _xq = new sbyte[padded]; _xa = new byte[padded]; }
+        if (_xs.Length < blocks) _xs = new float[blocks];
+        QuantizeActivationRow(a.AsSpan(aOffset, k), _xq.AsSpan(0, padded), _xs.AsSpan(0, blocks));
+        for (int i = 0; i < padded; i++) _xa[i] = (byte)Math.Abs((int)_xq[i]);
+    }
+
+    /// <summary>x [K] → int8 [⌈K/32⌉·32] (zero-padded) and one scale per block; shared with the reference twin.</summary>
+    internal static void QuantizeActivationRow(ReadOnlySpan<float> x, Span<sbyte> quants, Span<float> scales)
+    {
+        int k = x.Length;
+        quants.Clear();
+        Int8Blocks.QuantizeRow(x, quants[..k], scales);
+    }
+
+    /// <summary>
+    /// One row of A (quantised: signs <paramref name="xq"/>, magnitudes <paramref name="xa"/>, scales <paramref name="xs"/>)
+    /// against int8 rows [j0, j1) of W: per block, Σ |x_q|·(w_q·sign x_q) with vpmaddubsw (pairs stay within int16:
+    /// 2·127·127 &lt; 32768) and vpmaddwd, then times s_x·s_w into a float accumulator. Partial last blocks read the
+    /// zero padding of the activations, so the weights past K (the next row's) add nothing.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Int8Row1Integer(ReducedMatrix w, int j0, int j1, sbyte* xq, byte* xa, float* xs, float* y, bool accumulate)
+    {
+        int k = w.Columns, blocks = w.BlocksPerRow, full = k / Int8Blocks.BlockSize;
+        var ones = Vector256.Create((short)1);
+        fixed (sbyte* wq = w.Quants)
+        fixed (float* ws = w.Scales)
+        {
+            for (int j = j0; j < j1; j++)
+            {
+                sbyte* row = wq + w.Offset + (long)j * k;
+                float* scales = ws + w.ScaleOffset + (long)j * blocks;
+                Vector256<float> acc0 = default, acc1 = default;
+                int b = 0;
+                for (; b + 2 <= full; b += 2)
+                {
+                    int q = b * 32;
+                    Vector256<sbyte> w0 = Avx2.Sign(Vector256.Load(row + q), Vector256.Load(xq + q));
+                    Vector256<sbyte> w1 = Avx2.Sign(Vector256.Load(row + q + 32), Vector256.Load(xq + q + 32));
+                    Vector256<int> d0 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Vector256.Load(xa + q), w0), ones);
+                    Vector256<int> d1 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Vector256.Load(xa + q + 32), w1), ones);
+                    acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(d0), Vector256.Create(scales[b] * xs[b]), acc0);
+                    acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(d1), Vector256.Create(scales[b + 1] * xs[b + 1]), acc1);
+                }
+                for (; b < full; b++)
+                {
+                    int q = b * 32;
+                    Vector256<sbyte> w0 = Avx2.Sign(Vector256.Load(row + q), Vector256.Load(xq + q));
+                    Vector256<int> d0 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Vector256.Load(xa + q), w0), ones);
+                    acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(d0), Vector256.Create(scales[b] * xs[b]), acc0);
+                }
+                float s = Vector256.Sum(acc0 + acc1);
+                for (; b < blocks; b++)
+                {
+                    int dot = 0;
+                    for (int q = b * 32; q < k; q++) dot += xq[q] * row[q];
+                    s += dot * (scales[b] * xs[b]);
+                }
+                if (accumulate) y[j] += s; else y[j] = s;
             }
         }
     }
@@ -352,9 +438,38 @@ internal sealed unsafe class ReducedProduct : IParallelWork
     }
 }
 
+/// <summary>How a one-row product over int8 weights is computed (<see cref="ReducedProduct.Int8Dot"/>).</summary>
+public enum Int8DotMode
+{
+    /// <summary>Weights widened to float32 in registers; activations exact.</summary>
+    Float,
+    /// <summary>Activations quantised per block of 32 to int8; integer dot products per block.</summary>
+    Integer,
+}
+
 /// <summary>The plain reference twin of <see cref="ReducedProduct"/>: every weight widened one by one, sums in double.</summary>
 public static class ReducedProductReference
 {
+    /// <summary>The twin of the integer-dot row: x quantised per block exactly as the kernel does, then Σ_b s_x·s_w·Σ x_q·w_q.</summary>
+    public static void MultiplyTransposedIntegerDot(ReducedMatrix w, float[] a, int aOffset, float[] c, int cOffset, bool accumulate)
+    {
+        int k = w.Columns, blocks = w.BlocksPerRow;
+        var xq = new sbyte[blocks * Int8Blocks.BlockSize];
+        var xs = new float[blocks];
+        ReducedProduct.QuantizeActivationRow(a.AsSpan(aOffset, k), xq, xs);
+        for (int j = 0; j < w.Rows; j++)
+        {
+            double s = 0;
+            for (int b = 0; b < blocks; b++)
+            {
+                long dot = 0;
+                for (int q = b * 32; q < Math.Min(k, b * 32 + 32); q++) dot += xq[q] * w.Quants![w.Offset + (long)j * k + q];
+                s += dot * (double)(w.Scales![w.ScaleOffset + (long)j * blocks + b] * xs[b]);
+            }
+            c[cOffset + j] = accumulate ? (float)(c[cOffset + j] + s) : (float)s;
+        }
+    }
+
     /// <summary>C[m, N] (+)= A[m, K]·Wᵀ.</summary>
     public static void MultiplyTransposed(ReducedMatrix w, int m, float[] a, int aOffset, int lda, float[] c, int cOffset, int ldc, bool accumulate)
     {
