@@ -41,8 +41,8 @@ public sealed record GenerateBenchResult(string Preset, long Parameters, int Thr
     /// <summary>Bytes of weights the products read per step (a step reads every weight once).</summary>
     public double WeightBytes { get; init; }
 
-    /// <summary>Decode tokens/s the measured bandwidth allows at batch 1.</summary>
-    public double BandwidthLimitTokensPerSecond => MeasuredReadGBps * 1e9 / BytesPerToken;
+    /// <summary>Decode tokens/s the measured bandwidth allows: a step reads <see cref="BytesPerToken"/> (per step: the weights once and every sequence's cache) and yields <see cref="Batch"/> tokens.</summary>
+    public double BandwidthLimitTokensPerSecond => Batch * MeasuredReadGBps * 1e9 / BytesPerToken;
     /// <summary>Fraction of that limit reached.</summary>
     public double BandwidthFraction => DecodeTokensPerSecond / BandwidthLimitTokensPerSecond;
 
