@@ -71,6 +71,16 @@ public class ReducedPrecisionTests
     [MemberData(nameof(PathsAndFormats))]
     public void Product_MatchesReferenceTwin_AtAwkwardSizes(SimdPath path, ReducedFormat format)
     {
+        foreach (bool wide in new[] { false, true })
+        {
+            ReducedProduct.UseInt8Dot4V512 = wide;
+            try { ProductMatchesTwin(path, format); }
+            finally { ReducedProduct.UseInt8Dot4V512 = false; }
+        }
+    }
+
+    private static void ProductMatchesTwin(SimdPath path, ReducedFormat format)
+    {
         var rng = new Random(7 + (int)path * 10 + (int)format);
         int[] rowCounts = [1, 2, 3, 4, 5, 7, 8, 9, 13, 40];
         int[] outputs = [1, 5, 65, 130];
