@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.Intrinsics;
 using TokenFormer.Core.Threading;
 using TokenFormer.Model;
+using TokenFormer.Model.Architecture;
 using TokenFormer.Model.Inference;
 
 namespace TokenFormer.Bench;
@@ -16,6 +17,10 @@ public sealed record GenerateBenchOptions
     public int NewTokens { get; init; } = 128;
     public int Reps { get; init; } = 5;
     public bool Json { get; init; }
+    /// <summary>Weight storage of the benchmarked model (docs/quantization.md); the random weights are the same draws.</summary>
+    public WeightFormat Dtype { get; init; } = WeightFormat.Float32;
+    /// <summary>Sequences decoded together (1: the batch-1 figure; 2–8: the serving path's small batches).</summary>
+    public int Batch { get; init; } = 1;
 }
 
 /// <summary>
@@ -27,13 +32,23 @@ public sealed record GenerateBenchResult(string Preset, long Parameters, int Thr
     double PrefillTokensPerSecond, double PrefillSecondsMedian, double DecodeTokensPerSecond, double DecodeTokensPerSecondBest,
     double MillisecondsPerTokenMedian, double PeakRssMB, double BytesPerToken, double MeasuredReadGBps, int[] FirstTokens, double AllocatedBytesPerToken)
 {
-    /// <summary>Decode tokens/s the measured bandwidth allows at batch 1.</summary>
-    public double BandwidthLimitTokensPerSecond => MeasuredReadGBps * 1e9 / BytesPerToken;
+    /// <summary>Weight storage name (float32, bf16, int8).</summary>
+    public string Dtype { get; init; } = "float32";
+    /// <summary>Sequences decoded per step; decode tokens/s count all of them.</summary>
+    public int Batch { get; init; } = 1;
+    /// <summary>Resident memory (VmRSS) right after the model was built, before the runner's buffers, MB.</summary>
+    public double ModelRssMB { get; init; }
+    /// <summary>Bytes of weights the products read per step (a step reads every weight once).</summary>
+    public double WeightBytes { get; init; }
+
+    /// <summary>Decode tokens/s the measured bandwidth allows: a step reads <see cref="BytesPerToken"/> (per step: the weights once and every sequence's cache) and yields <see cref="Batch"/> tokens.</summary>
+    public double BandwidthLimitTokensPerSecond => Batch * MeasuredReadGBps * 1e9 / BytesPerToken;
     /// <summary>Fraction of that limit reached.</summary>
     public double BandwidthFraction => DecodeTokensPerSecond / BandwidthLimitTokensPerSecond;
 
     public string ToJson() => string.Create(CultureInfo.InvariantCulture,
         $"{{\"prefill_tok_s\":{PrefillTokensPerSecond:F1},\"decode_tok_s\":{DecodeTokensPerSecond:F2},\"peak_rss_mb\":{PeakRssMB:F1}," +
+        $"\"dtype\":\"{Dtype}\",\"batch\":{Batch},\"model_rss_mb\":{ModelRssMB:F1},\"weight_mb\":{WeightBytes / 1e6:F1}," +
         $"\"bench\":\"generate\",\"preset\":\"{Preset}\",\"params\":{Parameters},\"threads\":{Threads},\"prefill_tokens\":{PrefillTokens}," +
         $"\"prefill_s_median\":{PrefillSecondsMedian:F4},\"prompt_tokens\":{PromptTokens},\"new_tokens\":{NewTokens},\"reps\":{Reps}," +
         $"\"decode_tok_s_best\":{DecodeTokensPerSecondBest:F2},\"ms_per_token_median\":{MillisecondsPerTokenMedian:F3}," +
@@ -52,12 +67,21 @@ public static class GenerateBenchmark
     public static GenerateBenchResult Run(GenerateBenchOptions o, TextWriter log)
     {
         TokenFormerConfig cfg = TokenFormerPresets.Get(o.Preset);
-        var model = new TokenFormerModel(cfg);
-        model.InitializeRandom(1234);
+        TokenFormerModel model;
+        if (o.Dtype == WeightFormat.Float32)
+        {
+            model = new TokenFormerModel(cfg);
+            model.InitializeRandom(1234);
+        }
+        else model = ReducedPrecisionWeights.RandomModel(cfg, o.Dtype, 1234);
+        // return what building freed to the system, so the resident figures are the model's
+        GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        double modelRss = CurrentRssMB();
+        if (o.Batch < 1 || o.Batch > 8) throw new ArgumentException($"--batch must be 1 to 8 (got {o.Batch})");
         int maxLength = Math.Max(o.PrefillTokens, o.PromptTokens + o.NewTokens + 1);
         if (maxLength > cfg.MaxPositionEmbeddings)
             throw new ArgumentException($"{maxLength} positions exceed the preset's max_position_embeddings {cfg.MaxPositionEmbeddings}");
-        var generator = new Generator(model, maxBatch: 1, maxLength: maxLength);
+        var generator = new Generator(model, maxBatch: o.Batch, maxLength: maxLength);
         var rng = new Random(2);
 
         // prefill: one prompt of PrefillTokens rows in passes of up to MaxRows rows, logits of the last row only
@@ -75,8 +99,12 @@ public static class GenerateBenchmark
         }
 
         // decode: prompt, then NewTokens greedy decode steps timed between the first token (from the prefill) and the last
-        int[] prompt = new int[o.PromptTokens];
-        for (int i = 0; i < prompt.Length; i++) prompt[i] = rng.Next(model.Vocab);
+        var prompts = new int[o.Batch][];
+        for (int b = 0; b < o.Batch; b++)
+        {
+            prompts[b] = new int[o.PromptTokens];
+            for (int i = 0; i < o.PromptTokens; i++) prompts[b][i] = rng.Next(model.Vocab);
+        }
         var options = new SamplingOptions { MaxNewTokens = o.NewTokens + 1, Temperature = 0 };
         var rates = new List<double>();
         var perToken = new List<double>();
@@ -87,28 +115,37 @@ public static class GenerateBenchmark
         {
             int count = 0;
             long allocated = GC.GetAllocatedBytesForCurrentThread();
-            int[][] output = generator.Generate([prompt], options, (_, _) => { stamps[count++] = Stopwatch.GetTimestamp(); return true; });
+            // one stamp per step: every live sequence reports its token in a step, sequence 0 first
+            int[][] output = generator.Generate(prompts, options, (seq, _) => { if (seq == 0) stamps[count++] = Stopwatch.GetTimestamp(); return true; });
             double s = Stopwatch.GetElapsedTime(stamps[0], stamps[o.NewTokens]).TotalSeconds;
             if (rep > 0) allocatedPerToken = (GC.GetAllocatedBytesForCurrentThread() - allocated) / (double)(o.NewTokens + 1);
             if (rep == 0) first = output[0].Take(8).ToArray();
             else
             {
-                rates.Add(o.NewTokens / s);
+                rates.Add((double)o.Batch * o.NewTokens / s);
                 for (int i = 1; i <= o.NewTokens; i++) perToken.Add(Stopwatch.GetElapsedTime(stamps[i - 1], stamps[i]).TotalMilliseconds);
             }
             if (!o.Json) log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"decode {o.NewTokens} tokens after a {o.PromptTokens}-token prompt{(rep == 0 ? " (warm-up)" : "")}: {s:F3} s, {o.NewTokens / s:F1} tok/s"));
+                $"decode {o.NewTokens} tokens × {o.Batch} sequences after a {o.PromptTokens}-token prompt{(rep == 0 ? " (warm-up)" : "")}: {s:F3} s, {o.Batch * o.NewTokens / s:F1} tok/s"));
         }
         double peak = PeakRssMB();
 
         long matmulParams = (long)cfg.NumLayers * 2 * cfg.HiddenSize * (3L * cfg.QkvSlotNum + cfg.ProjSlotNum + cfg.FfnSlotNum) + (long)model.Vocab * cfg.HiddenSize;
         double meanContext = o.PromptTokens + (o.NewTokens + 1) / 2.0;
-        double bytesPerToken = 4.0 * matmulParams + 2.0 * cfg.NumLayers * cfg.HiddenSize * 4 * meanContext;
-        double gbps = ReadBandwidth(model.Parameters, o.Reps);
+        ReducedPrecisionWeights? reduced = model.ReducedWeights;
+        // a step reads every weight once whatever the batch; each sequence reads its own KV cache
+        double weightBytes = reduced == null ? 4.0 * matmulParams
+            : reduced.Format == WeightFormat.BFloat16 ? 2.0 * matmulParams : matmulParams + 4.0 * reduced.Int8Scales!.LongLength;
+        double bytesPerToken = weightBytes + o.Batch * 2.0 * cfg.NumLayers * cfg.HiddenSize * 4 * meanContext;
+        // the read bandwidth of the model's own weight arrays (the same probe for every format: an integer sum)
+        double gbps = reduced == null ? ReadBandwidth([model.Parameters.LongLength * 4], [model.Parameters], o.Reps)
+            : reduced.Format == WeightFormat.BFloat16 ? ReadBandwidth([reduced.BFloat16Values!.LongLength * 2], [reduced.BFloat16Values], o.Reps)
+            : ReadBandwidth([reduced.Int8Values!.LongLength, reduced.Int8Scales!.LongLength * 4], [reduced.Int8Values, reduced.Int8Scales], o.Reps);
         double prefillMedian = Measure.Median(prefillTimes);
-        return new GenerateBenchResult(o.Preset, model.Parameters.LongLength, Parallelism.ThreadCount, o.PrefillTokens, o.PromptTokens, o.NewTokens, o.Reps,
+        return new GenerateBenchResult(o.Preset, model.Layout.Count, Parallelism.ThreadCount, o.PrefillTokens, o.PromptTokens, o.NewTokens, o.Reps,
             o.PrefillTokens / prefillMedian, prefillMedian, Measure.Median(rates), rates.Max(), Measure.Median(perToken), peak,
-            bytesPerToken, gbps, first, allocatedPerToken);
+            bytesPerToken, gbps, first, allocatedPerToken)
+        { Dtype = WeightFormats.Name(o.Dtype), Batch = o.Batch, ModelRssMB = modelRss, WeightBytes = weightBytes };
     }
 
     /// <summary>Runs <paramref name="tokens"/> as slot 0, positions 0…n−1, in passes of MaxRows rows; logits of the last row only.</summary>
@@ -139,42 +176,65 @@ public static class GenerateBenchmark
         return p.PeakWorkingSet64 / (1024.0 * 1024.0);
     }
 
-    private sealed unsafe class SumJob(float[] data, int parts) : IParallelWork
+    /// <summary>Resident memory now (VmRSS), MB; 0 where /proc is absent.</summary>
+    public static double CurrentRssMB()
     {
-        public readonly float[] Partial = new float[parts];
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/self/status"))
+                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                    return long.Parse(line["VmRSS:".Length..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024.0;
+        }
+        catch (IOException) { }
+        return 0;
+    }
+
+    /// <summary>Sums the bytes of some arrays as 32-bit integers, each thread a contiguous share of each array.</summary>
+    private sealed unsafe class SumJob(long[] lengths, Array[] arrays, int parts) : IParallelWork
+    {
+        public readonly int[] Partial = new int[parts];
         public void Execute(int index)
         {
-            long chunk = (data.LongLength + parts - 1) / parts & ~63L;
-            long start = Math.Min(data.LongLength, index * chunk);
-            long end = index == parts - 1 ? data.LongLength : Math.Min(data.LongLength, start + chunk);
-            fixed (float* d = data)
+            int total = 0;
+            for (int a = 0; a < arrays.Length; a++)
             {
-                float* a = d + start;
-                long n = end - start, i = 0;
-                Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
-                for (; i + 64 <= n; i += 64)
+                long ints = lengths[a] / 4;
+                long chunk = (ints + parts - 1) / parts & ~63L;
+                long start = Math.Min(ints, index * chunk);
+                long end = index == parts - 1 ? ints : Math.Min(ints, start + chunk);
+                var handle = System.Runtime.InteropServices.GCHandle.Alloc(arrays[a], System.Runtime.InteropServices.GCHandleType.Pinned);
+                try
                 {
-                    s0 += Vector512.Load(a + i); s1 += Vector512.Load(a + i + 16);
-                    s2 += Vector512.Load(a + i + 32); s3 += Vector512.Load(a + i + 48);
+                    int* p = (int*)handle.AddrOfPinnedObject() + start;
+                    long n = end - start, i = 0;
+                    Vector512<int> s0 = default, s1 = default, s2 = default, s3 = default;
+                    for (; i + 64 <= n; i += 64)
+                    {
+                        s0 += Vector512.Load(p + i); s1 += Vector512.Load(p + i + 16);
+                        s2 += Vector512.Load(p + i + 32); s3 += Vector512.Load(p + i + 48);
+                    }
+                    int sum = Vector512.Sum(s0 + s1 + s2 + s3);
+                    for (; i < n; i++) sum += p[i];
+                    total += sum;
                 }
-                float sum = Vector512.Sum(s0 + s1 + s2 + s3);
-                for (; i < n; i++) sum += a[i];
-                Partial[index] = sum;
+                finally { handle.Free(); }
             }
+            Partial[index] = total;
         }
     }
 
-    /// <summary>Read-only bandwidth (GB/s, median of reps) of a parallel sum over <paramref name="data"/> (already resident).</summary>
-    public static double ReadBandwidth(float[] data, int reps)
+    /// <summary>Read-only bandwidth (GB/s, median of reps) of a parallel sum over the bytes of <paramref name="arrays"/> (already resident).</summary>
+    public static double ReadBandwidth(long[] byteLengths, Array[] arrays, int reps)
     {
-        var job = new SumJob(data, Parallelism.ThreadCount);
+        var job = new SumJob(byteLengths, arrays, Parallelism.ThreadCount);
+        long bytes = byteLengths.Sum(b => b / 4 * 4);
         var rates = new List<double>();
         for (int r = 0; r < reps + 1; r++)
         {
             long t0 = Stopwatch.GetTimestamp();
             Parallelism.For(Parallelism.ThreadCount, job);
             double s = Stopwatch.GetElapsedTime(t0).TotalSeconds;
-            if (r > 0) rates.Add(data.LongLength * 4.0 / s / 1e9);
+            if (r > 0) rates.Add(bytes / s / 1e9);
         }
         return Measure.Median(rates);
     }

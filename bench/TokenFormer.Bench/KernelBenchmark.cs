@@ -36,9 +36,10 @@ public sealed record KernelBenchResult(string Case, string Variant, int Threads,
 public static class KernelBenchmark
 {
     public static readonly string[] CaseNames =
-        ["gelu", "gelu-backward", "cross-entropy", "pattention-l2-gelu", "exp-shifted"];
+        ["gelu", "gelu-backward", "cross-entropy", "pattention-l2-gelu", "exp-shifted", "weights-head", "weights-ffn-values", "weights-batch4"];
 
-    private sealed record Variant(string Name, Action Run);
+    /// <summary>A variant; <paramref name="Bytes"/> overrides the case's bytes (weight formats of different sizes).</summary>
+    private sealed record Variant(string Name, Action Run, long? Bytes = null);
 
     private sealed record Case(string Name, string Shape, long Elements, long Bytes, Variant[] Variants);
 
@@ -67,7 +68,7 @@ public static class KernelBenchmark
                 for (int i = 0; i < c.Variants.Length; i++)
                 {
                     var r = new KernelBenchResult(c.Name, c.Variants[i].Name, Parallelism.ThreadCount,
-                        Measure.Median(samples[i]), c.Elements, c.Bytes);
+                        Measure.Median(samples[i]), c.Elements, c.Variants[i].Bytes ?? c.Bytes);
                     results.Add(r);
                     if (options.Json) output.WriteLine(r.ToJson());
                     else
@@ -220,6 +221,33 @@ public static class KernelBenchmark
                          Activations.Gelu(row, s.AsSpan(r * n, n));
                      }
                  })]);
+        }
+
+        // the decode products over float32, bf16 and int8 weights (docs/quantization.md): C[m, N] = A[m, K]·Wᵀ with W
+        // [N, K] contiguous along K; bytes = the weights read once (the activations are in L1)
+        foreach ((string name, int m, int k, int n) in new[] { ("weights-head", 1, 768, 50304), ("weights-ffn-values", 1, 3072, 768), ("weights-batch4", 4, 768, 3072) })
+        {
+            float[] w = Fill(n * k, -0.05f, 0.05f), a = Fill(m * k, -1f, 1f), c = new float[m * n];
+            var f32 = new TokenFormer.Model.Architecture.Float32Matrix(w, 0, n, k);
+            var bits = new ushort[n * k];
+            BFloat16.FromFloat(w, bits);
+            var quants = new sbyte[n * k];
+            int blocks = Int8Blocks.BlocksPerRow(k);
+            var scales = new float[n * blocks];
+            for (int j = 0; j < n; j++) Int8Blocks.QuantizeRow(w.AsSpan(j * k, k), quants.AsSpan(j * k, k), scales.AsSpan(j * blocks, blocks));
+            ReducedMatrix bf = ReducedMatrix.BFloat16(bits, 0, n, k), q8 = ReducedMatrix.Int8(quants, 0, scales, 0, n, k);
+            var variants = new List<Variant> { new("float32 (GEMV / small batch)", () => f32.MultiplyTransposed(m, a, 0, k, c, 0, n, false)) };
+            variants.AddRange(Paths("bf16", () => bf.MultiplyTransposed(m, a, 0, k, c, 0, n, false)).Select(v => v with { Bytes = bf.StoredBytes }));
+            variants.AddRange(Paths("int8", () => q8.MultiplyTransposed(m, a, 0, k, c, 0, n, false)).Select(v => v with { Bytes = q8.StoredBytes }));
+            if (m == 1 && SimdPaths.Best >= SimdPath.Vector256)
+                variants.Add(new Variant("int8 integer dot (AVX2 maddubs)", () =>
+                {
+                    Int8DotMode saved = ReducedMatrix.Int8Dot;
+                    ReducedMatrix.Int8Dot = Int8DotMode.Integer;
+                    try { q8.MultiplyTransposed(m, a, 0, k, c, 0, n, false); }
+                    finally { ReducedMatrix.Int8Dot = saved; }
+                }, q8.StoredBytes));
+            yield return new Case(name, $"{m}×{k}·({n}×{k})ᵀ", (long)m * k * n, 4L * n * k, variants.ToArray());
         }
     }
 }

@@ -24,6 +24,11 @@ public static class ModelDirectory
         try { config = TokenFormerConfig.Load(configPath); }
         catch (TokenFormerConfigException e) { throw new ModelFormatException(e.Message); }
         if (!File.Exists(weightsPath)) throw new ModelFormatException($"{weightsPath}: file not found");
+        Architecture.WeightFormat format;
+        try { format = Architecture.WeightFormats.Of(config, configPath); }
+        catch (TokenFormerConfigException e) { throw new ModelFormatException(e.Message); }
+        // bf16 / int8 weights (docs/quantization.md): the model's stack reads them in place of the float32 arena
+        if (format != Architecture.WeightFormat.Float32) return ReducedPrecisionDirectory.Load(weightsPath, config, format);
         using SafeTensorsFile file = OpenWeights(weightsPath);
         const string embKey = "sequential.0.word_embeddings.weight";
         if (!file.Contains(embKey)) throw new ModelFormatException($"{weightsPath}: tensor '{embKey}' is missing");
@@ -56,6 +61,7 @@ public static class ModelDirectory
     /// <summary>Writes config.json and model.safetensors (each via a temporary file and rename).</summary>
     public static void Save(TokenFormerModel model, string directory)
     {
+        if (model.ReducedWeights != null) { ReducedPrecisionDirectory.Save(model, directory); return; }
         Directory.CreateDirectory(directory);
         var writer = new SafeTensorsWriter();
         foreach (ParameterTensor t in model.Layout.Tensors)

@@ -47,6 +47,10 @@ public sealed class ModelRunner
         if (batch <= 0 || sequence <= 0) throw new ArgumentException($"batch ({batch}) and sequence ({sequence}) must be positive");
         if (sequence > cfg.MaxPositionEmbeddings)
             throw new ArgumentException($"sequence length {sequence} exceeds max_position_embeddings {cfg.MaxPositionEmbeddings}");
+        if (training && model.ReducedWeights != null)
+            throw new NotSupportedException(
+                $"the model is stored in {Architecture.WeightFormats.Name(model.ReducedWeights.Format)} (config.json weight_format); training needs float32 weights: " +
+                "train the float32 model and quantize it afterwards (tokenformer quantize)");
         Model = model;
         Batch = batch;
         Sequence = sequence;

@@ -1,3 +1,5 @@
+using TokenFormer.Model.Architecture;
+
 namespace TokenFormer.Model;
 
 /// <summary>
@@ -14,6 +16,26 @@ public sealed class TokenFormerModel
     public ParameterLayout Layout { get; }
     /// <summary>All parameters.</summary>
     public float[] Parameters { get; }
+
+    /// <summary>
+    /// The bf16/int8 weights of a model stored in reduced precision (docs/quantization.md), which every runner's stack
+    /// reads instead of <see cref="Parameters"/> (then empty); null for a float32 model. Such a model runs forward
+    /// (generate, score, serve) but does not train.
+    /// </summary>
+    public ReducedPrecisionWeights? ReducedWeights { get; }
+
+    /// <summary>A model whose weights are <paramref name="weights"/> (bf16 or int8); <see cref="Parameters"/> is empty.</summary>
+    public TokenFormerModel(TokenFormerConfig config, ReducedPrecisionWeights weights)
+    {
+        config.Validate();
+        Config = config;
+        Vocab = config.Vocab;
+        Layout = weights.Layout;
+        if (Layout.Count != new ParameterLayout(config, Vocab).Count) throw new ArgumentException("the reduced-precision weights were laid out for another config");
+        Parameters = [];
+        ReducedWeights = weights;
+        WeightFormats.Set(config, weights.Format);
+    }
 
     /// <summary>Creates a model with zeroed parameters; <paramref name="config"/> must give vocab_size.</summary>
     public TokenFormerModel(TokenFormerConfig config)
@@ -39,6 +61,7 @@ public sealed class TokenFormerModel
     /// </summary>
     public void InitializeRandom(int seed)
     {
+        if (ReducedWeights != null) throw new InvalidOperationException("a reduced-precision model is not initialised in place; use ReducedPrecisionWeights.RandomModel");
         var rng = new Random(seed);
         foreach (ParameterTensor t in Layout.Tensors)
         {

@@ -16,6 +16,7 @@ public static class BenchCommand
         bench.Subcommands.Add(EvalBenchCommand.Create());
         bench.Subcommands.Add(AllreduceBenchCommand.Create());
         bench.Subcommands.Add(ScalingModelCommand.Create());
+        bench.Subcommands.Add(QuantizationBenchCommand.Create());
         return bench;
     }
 

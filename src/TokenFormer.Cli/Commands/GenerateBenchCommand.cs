@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using TokenFormer.Bench;
 using TokenFormer.Model;
+using TokenFormer.Model.Architecture;
 
 namespace TokenFormer.Cli.Commands;
 
@@ -15,13 +16,15 @@ public static class GenerateBenchCommand
         var prompt = new Option<int>("--prompt-tokens") { Description = "Prompt length before decoding", DefaultValueFactory = _ => 32 };
         var newTokens = new Option<int>("--new-tokens") { Description = "Greedy decode steps timed", DefaultValueFactory = _ => 128 };
         var reps = new Option<int>("--reps") { Description = "Timed repetitions (medians are reported; at least 5)", DefaultValueFactory = _ => 5 };
+        var dtype = new Option<string>("--dtype") { Description = "Weight storage: float32, bf16 or int8 (docs/quantization.md); the same random weights", DefaultValueFactory = _ => "float32" };
+        var batch = new Option<int>("--batch") { Description = "Sequences decoded together (1–8); decode tok/s counts all of them", DefaultValueFactory = _ => 1 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object {\"prefill_tok_s\",\"decode_tok_s\",\"peak_rss_mb\",…}" };
         var cmd = new Command("generate",
             "Prefill tokens/s of a 512-token prompt and decode tokens/s at batch 1 (32-token prompt, 128 new tokens, greedy) on a preset " +
             "with random weights, peak memory, and the fraction of the memory-bandwidth limit reached. Compare with " +
             "shared/reference/torch-anchors/bench_torch.py prefill / decode on the same machine.")
         {
-            preset, prefill, prompt, newTokens, reps, json,
+            preset, prefill, prompt, newTokens, reps, dtype, batch, json,
         };
         cmd.SetAction(parse =>
         {
@@ -33,7 +36,11 @@ public static class GenerateBenchCommand
                 NewTokens = parse.GetValue(newTokens),
                 Reps = parse.GetValue(reps),
                 Json = parse.GetValue(json),
+                Dtype = WeightFormats.TryParse(parse.GetValue(dtype), out WeightFormat f) ? f
+                    : throw new CliException($"--dtype '{parse.GetValue(dtype)}' is not one of {string.Join(", ", WeightFormats.Names)}"),
+                Batch = parse.GetValue(batch),
             };
+            if (o.Batch < 1 || o.Batch > 8) throw new CliException($"--batch must be 1 to 8 (got {o.Batch})");
             if (o.PrefillTokens < 1 || o.PromptTokens < 1 || o.NewTokens < 1)
                 throw new CliException($"--prefill-tokens, --prompt-tokens and --new-tokens must be at least 1 (got {o.PrefillTokens}, {o.PromptTokens}, {o.NewTokens})");
             if (o.Reps < 5) throw new CliException($"--reps must be at least 5 (got {o.Reps})");
@@ -43,10 +50,10 @@ public static class GenerateBenchCommand
             if (o.Json) Console.WriteLine(r.ToJson());
             else
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"generate {r.Preset} ({r.Parameters:N0} params), {r.Threads} threads: prefill {r.PrefillTokens} tokens {r.PrefillTokensPerSecond:F0} tok/s " +
-                    $"(median {r.PrefillSecondsMedian:F3} s); decode batch 1 {r.DecodeTokensPerSecond:F1} tok/s (best {r.DecodeTokensPerSecondBest:F1}, " +
+                    $"generate {r.Preset} {r.Dtype} ({r.Parameters:N0} params), {r.Threads} threads: prefill {r.PrefillTokens} tokens {r.PrefillTokensPerSecond:F0} tok/s " +
+                    $"(median {r.PrefillSecondsMedian:F3} s); decode batch {r.Batch} {r.DecodeTokensPerSecond:F1} tok/s (best {r.DecodeTokensPerSecondBest:F1}, " +
                     $"median {r.MillisecondsPerTokenMedian:F2} ms/token); {r.BytesPerToken / 1e6:F1} MB read per token at {r.MeasuredReadGBps:F1} GB/s measured " +
-                    $"→ limit {r.BandwidthLimitTokensPerSecond:F1} tok/s, {100 * r.BandwidthFraction:F0}% reached; peak RSS {r.PeakRssMB:F0} MB; " +
+                    $"→ limit {r.BandwidthLimitTokensPerSecond:F1} tok/s, {100 * r.BandwidthFraction:F0}% reached; peak RSS {r.PeakRssMB:F0} MB (model built: {r.ModelRssMB:F0} MB); " +
                     $"first tokens [{string.Join(", ", r.FirstTokens)}]"));
             return 0;
         });

@@ -152,6 +152,10 @@ public static class GrowCommand
         TokenFormerModel model;
         try { model = ModelDirectory.Load(directory); }
         catch (Exception e) when (e is ModelFormatException or TokenFormerConfigException or GrowthException) { throw new CliException(e.Message); }
+        // grow and train --init-from change the weights: they need the float32 model, not a quantized copy
+        if (model.ReducedWeights != null)
+            throw new CliException($"{directory} is stored in {Model.Architecture.WeightFormats.Name(model.ReducedWeights.Format)} (config.json weight_format) for inference only; " +
+                "training and growth need float32 weights: use the float32 model it was quantized from");
         ConfigNotes.Print(model.Config);
         return model;
     }

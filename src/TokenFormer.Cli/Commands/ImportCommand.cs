@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using TokenFormer.Core.PyTorch;
 using TokenFormer.Model;
+using TokenFormer.Model.Architecture;
 using TokenFormer.Model.Import;
 using TokenFormer.Text;
 
@@ -41,13 +42,16 @@ public static class ImportCommand
         var tokenizer = new Option<string?>("--tokenizer") { Description = "tokenizer.json to copy into the model directory (default: the one beside the checkpoint)" };
         var output = new Option<string>("--out") { Description = "Model directory to write", Required = true };
         var force = new Option<bool>("--force") { Description = "Overwrite a model directory that already holds model.safetensors" };
-        var cmd = new Command("import", Help) { from, preset, config, tokenizer, output, force };
+        var dtype = new Option<string>("--dtype") { Description = "Weight format to write: float32 (default), bf16 or int8 (docs/quantization.md); converted tensor by tensor, never a whole float32 copy in memory", DefaultValueFactory = _ => "float32" };
+        var cmd = new Command("import", Help) { from, preset, config, tokenizer, output, force, dtype };
         cmd.SetAction(parse => Run(parse.GetValue(from)!, parse.GetValue(preset), parse.GetValue(config), parse.GetValue(tokenizer),
-            parse.GetValue(output)!, parse.GetValue(force)));
+            parse.GetValue(output)!, parse.GetValue(force),
+            WeightFormats.TryParse(parse.GetValue(dtype), out WeightFormat f) ? f
+                : throw new CliException($"--dtype '{parse.GetValue(dtype)}' is not one of {string.Join(", ", WeightFormats.Names)}")));
         return cmd;
     }
 
-    private static int Run(string from, string? presetName, string? configPath, string? tokenizerPath, string outDir, bool force)
+    private static int Run(string from, string? presetName, string? configPath, string? tokenizerPath, string outDir, bool force, WeightFormat format)
     {
         var watch = Stopwatch.StartNew();
         string bin, folder;
@@ -115,7 +119,8 @@ public static class ImportCommand
         ImportedModelWriter.Result written;
         try
         {
-            written = ImportedModelWriter.Write(ckpt, plan, outDir, CheckTokenizer);
+            written = format == WeightFormat.Float32 ? ImportedModelWriter.Write(ckpt, plan, outDir, CheckTokenizer)
+                : ReducedPrecisionImport.Write(ckpt, plan, format, outDir, CheckTokenizer);
             if (tokPath != null)
             {
                 string target = Path.Combine(outDir, "tokenizer.json");
@@ -128,6 +133,7 @@ public static class ImportCommand
             }
         }
         catch (PyTorchFormatException e) { throw new CliException(e.Message); }
+        catch (ArgumentException e) when (format != WeightFormat.Float32) { throw new CliException($"{bin}: {e.Message}"); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new CliException($"{outDir}: cannot write ({e.Message})"); }
 
         TokenFormerConfig c = plan.Config;
@@ -138,7 +144,7 @@ public static class ImportCommand
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"config: {configSource} → L{c.NumLayers} d{c.HiddenSize} heads {c.NumAttentionHeads} n_qkv/proj/ffn {c.QkvSlotNum}/{c.ProjSlotNum}/{c.FfnSlotNum} vocab {c.Vocab}, {c.NormActivationType}, rotary {c.RotaryPct}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"wrote {outDir}: config.json, model.safetensors ({written.ParameterCount:N0} parameters, {written.ParameterCount * 4 / 1e6:N1} MB){(tokPath != null ? ", tokenizer.json" : "")} " +
+            $"wrote {outDir}: config.json, model.safetensors ({written.ParameterCount:N0} parameters, {WeightFormats.Name(format)}, {new FileInfo(Path.Combine(outDir, ModelDirectory.WeightsFile)).Length / 1e6:N1} MB){(tokPath != null ? ", tokenizer.json" : "")} " +
             $"in {watch.Elapsed.TotalSeconds:F2} s (open and check {checkSeconds:F2} s, copy {written.Seconds:F2} s)"));
         if (tokPath == null)
             Console.WriteLine($"note: no tokenizer.json found beside {bin}; copy the release's tokenizer.json into {outDir} (or re-run with --tokenizer) before 'eval --text' or 'generate'");

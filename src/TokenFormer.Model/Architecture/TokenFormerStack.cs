@@ -35,7 +35,7 @@ public sealed class TokenFormerStack
     public TokenFormerStack(TokenFormerModel model, IWeightSource? weights = null)
     {
         Model = model;
-        weights ??= new Float32Weights(model);
+        weights ??= (IWeightSource?)model.ReducedWeights ?? new Float32Weights(model);
         TokenFormerConfig cfg = model.Config;
         ParameterLayout layout = model.Layout;
         _d = cfg.HiddenSize; _vocab = model.Vocab;

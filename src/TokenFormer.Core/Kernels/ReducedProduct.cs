@@ -1,0 +1,490 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using TokenFormer.Core.Threading;
+
+namespace TokenFormer.Core.Kernels;
+
+/// <summary>
+/// C[m, N] (+)= A[m, K]·Wᵀ over a <see cref="ReducedMatrix"/> W: [N, K] (twin: <see cref="ReducedProductReference"/>).
+/// <para>1–8 rows (decode, the serving batches): every thread streams a block of 64 rows of W once, widens each
+/// stretch of 16 values in registers (bfloat16: zero-extend and shift; int8: sign-extend, convert, times the block's
+/// scale) and multiplies it into up to four rows of A at once (a fifth to eighth row streams W a second time; W is
+/// then in L2 for small blocks). One row has its own kernel with two accumulators.</para>
+/// <para>More rows (prefill, scoring): W is widened into float32 in panels of about 4 MB and each panel goes through
+/// Core's GEMM (NT), so the work per weight is that of the float32 model and the widening is paid once per call.</para>
+/// AVX-512 and AVX2 (FMA) paths, and a scalar one; <see cref="SimdPaths.Current"/> picks.
+/// </summary>
+internal sealed unsafe class ReducedProduct : IParallelWork
+{
+    /// <summary>
+    /// How one row runs over int8 weights: widen the weights to float32 in registers (default), or quantise the activation
+    /// row per block of 32 to int8 and take integer dot products (AVX2 <c>vpmaddubsw</c>/<c>vpmaddwd</c>: .NET exposes no
+    /// VNNI this CPU runs; docs/quantization.md). Set by <c>TOKENFORMER_INT8_DOT=integer</c> or by benchmarks.
+    /// </summary>
+    public static Int8DotMode Int8Dot { get; set; } =
+        Environment.GetEnvironmentVariable("TOKENFORMER_INT8_DOT") is "integer" ? Int8DotMode.Integer : Int8DotMode.Float;
+
+    /// <summary>Use the 512-bit four-row int8 kernel (off: it measured slower than the 256-bit one; tests turn it on to check it).</summary>
+    internal static bool UseInt8Dot4V512;
+
+    private sbyte[] _xq = [];
+    private byte[] _xa = [];
+    private float[] _xs = [];
+    /// <summary>Most rows the streaming path takes; more go through the widened GEMM.</summary>
+    public const int MaxStreamRows = 8;
+    private const int RowBlock = 64;
+    private const int PanelFloats = 1 << 20;
+
+    [ThreadStatic] private static ReducedProduct? _current;
+
+    private float[] _zero = [];
+    private float[] _panel = [];
+    private readonly float[] _sink = new float[RowBlock];
+    private ReducedMatrix _w = null!;
+    private float[] _a = null!, _c = null!;
+    private int _aOff, _lda, _cOff, _ldc, _m, _parts, _panelRow0, _panelRows;
+    private bool _accumulate, _widen, _integer;
+    private SimdPath _path;
+
+    /// <summary>Validates the operands and runs the product on <paramref name="path"/>.</summary>
+    public static void Run(ReducedMatrix w, int m, float[] a, int aOffset, int lda, float[] c, int cOffset, int ldc, bool accumulate, SimdPath path)
+    {
+        int k = w.Columns, n = w.Rows;
+        if (m < 0 || lda < k || ldc < n || aOffset < 0 || cOffset < 0)
+            throw new ArgumentException($"reduced product [{m}, {k}]·[{n}, {k}]ᵀ: lda {lda} must be ≥ {k} and ldc {ldc} ≥ {n}");
+        if (m == 0 || n == 0) return;
+        if ((long)aOffset + (long)(m - 1) * lda + k > a.Length || (long)cOffset + (long)(m - 1) * ldc + n > c.Length)
+            throw new ArgumentException($"reduced product [{m}, {k}]·[{n}, {k}]ᵀ: an operand is shorter than its shape");
+        if (!SimdPaths.IsSupported(path)) throw new ArgumentException($"SIMD path {path} is not supported by this CPU");
+        ReducedProduct p = _current ??= new ReducedProduct();
+        if (m <= MaxStreamRows) p.Stream(w, m, a, aOffset, lda, c, cOffset, ldc, accumulate, path);
+        else p.Widened(w, m, a, aOffset, lda, c, cOffset, ldc, accumulate, path);
+    }
+
+    private void Stream(ReducedMatrix w, int m, float[] a, int aOffset, int lda, float[] c, int cOffset, int ldc, bool accumulate, SimdPath path)
+    {
+        if (_zero.Length < w.Columns) _zero = new float[w.Columns];
+        _w = w; _m = m; _a = a; _aOff = aOffset; _lda = lda; _c = c; _cOff = cOffset; _ldc = ldc; _accumulate = accumulate; _path = path;
+        _widen = false;
+        _integer = m == 1 && w.Format == ReducedFormat.Int8Block32 && Int8Dot == Int8DotMode.Integer && path != SimdPath.Scalar;
+        if (_integer) QuantizeActivations(a, aOffset, w.Columns);
+        _parts = (w.Rows + RowBlock - 1) / RowBlock;
+        if ((long)m * w.Rows * w.Columns < 1 << 15) for (int i = 0; i < _parts; i++) Execute(i);
+        else Parallelism.For(_parts, this);
+        _w = null!; _a = _c = null!;
+    }
+
+    private void Widened(ReducedMatrix w, int m, float[] a, int aOffset, int lda, float[] c, int cOffset, int ldc, bool accumulate, SimdPath path)
+    {
+        int k = w.Columns, n = w.Rows;
+        int panelRows = Math.Max(32, PanelFloats / Math.Max(1, k) / 32 * 32);
+        panelRows = Math.Min(panelRows, n);
+        if (_panel.Length < panelRows * k) _panel = new float[panelRows * k];
+        _w = w; _widen = true; _path = path;
+        try
+        {
+            for (int j0 = 0; j0 < n; j0 += panelRows)
+            {
+                int rows = Math.Min(panelRows, n - j0);
+                _panelRow0 = j0; _panelRows = rows;
+                _parts = (rows + RowBlock - 1) / RowBlock;
+                Parallelism.For(_parts, this);
+                Gemm.Compute(GemmForm.NT, m, k, rows, a.AsSpan(aOffset), lda, _panel.AsSpan(0, rows * k), k,
+                    c.AsSpan(cOffset + j0), ldc, 1f, accumulate);
+            }
+        }
+        finally { _w = null!; }
+    }
+
+    public void Execute(int index)
+    {
+        if (_widen) { WidenRows(index); return; }
+        int n = _w.Rows, k = _w.Columns;
+        int j0 = index * RowBlock, j1 = Math.Min(n, j0 + RowBlock);
+        fixed (float* a = _a, c = _c, zero = _zero, sink = _sink)
+        {
+            if (_integer)
+            {
+                fixed (sbyte* xq = _xq) fixed (byte* xa = _xa) fixed (float* xs = _xs)
+                    Int8Row1Integer(_w, j0, j1, xq, xa, xs, c + _cOff, _accumulate);
+                return;
+            }
+            for (int m0 = 0; m0 < _m; m0 += 4)
+            {
+                int rows = Math.Min(4, _m - m0);
+                float* x0 = a + _aOff + (long)m0 * _lda;
+                float* y0 = c + _cOff + (long)m0 * _ldc;
+                if (rows == 1 && _path == SimdPath.Vector512)
+                {
+                    if (_w.Format == ReducedFormat.BFloat16) Bf16Row1V512(_w, j0, j1, x0, y0, _accumulate);
+                    else Int8Row1V512(_w, j0, j1, x0, y0, _accumulate);
+                    continue;
+                }
+                // rows past M read zeros and write into a sink, so one body serves 1–4 rows
+                float* x1 = rows > 1 ? x0 + _lda : zero, x2 = rows > 2 ? x0 + 2L * _lda : zero, x3 = rows > 3 ? x0 + 3L * _lda : zero;
+                float* y1 = rows > 1 ? y0 + _ldc : sink - j0, y2 = rows > 2 ? y0 + 2L * _ldc : sink - j0, y3 = rows > 3 ? y0 + 3L * _ldc : sink - j0;
+                for (int j = j0; j < j1; j++)
+                {
+                    float s0, s1, s2, s3;
+                    if (_w.Format == ReducedFormat.BFloat16)
+                    {
+                        fixed (ushort* wb = _w.Bf16)
+                        {
+                            ushort* row = wb + _w.Offset + (long)j * k;
+                            if (_path == SimdPath.Vector512) Bf16Dot4V512(row, k, x0, x1, x2, x3, out s0, out s1, out s2, out s3);
+                            else if (_path == SimdPath.Vector256) Bf16Dot4V256(row, k, x0, x1, x2, x3, out s0, out s1, out s2, out s3);
+                            else Bf16Dot4Scalar(row, 0, k, x0, x1, x2, x3, out s0, out s1, out s2, out s3);
+                        }
+                    }
+                    else
+                    {
+                        fixed (sbyte* wq = _w.Quants)
+                        fixed (float* ws = _w.Scales)
+                        {
+                            sbyte* row = wq + _w.Offset + (long)j * k;
+                            float* scales = ws + _w.ScaleOffset + (long)j * _w.BlocksPerRow;
+                            // measured (docs/quantization.md, bench kernels weights-batch4): the 256-bit four-row kernel
+                            // runs 2.6x faster than the 512-bit one on Zen 4, so both paths use it; Int8Dot4V512 stays for study
+                            if (_path == SimdPath.Vector512 && UseInt8Dot4V512) Int8Dot4V512(row, scales, k, x0, x1, x2, x3, out s0, out s1, out s2, out s3);
+                            else if (_path >= SimdPath.Vector256) Int8Dot4V256(row, scales, k, x0, x1, x2, x3, out s0, out s1, out s2, out s3);
+                            else Int8Dot4Scalar(row, scales, 0, k, x0, x1, x2, x3, out s0, out s1, out s2, out s3);
+                        }
+                    }
+                    if (_accumulate) { y0[j] += s0; y1[j] += s1; y2[j] += s2; y3[j] += s3; }
+                    else { y0[j] = s0; y1[j] = s1; y2[j] = s2; y3[j] = s3; }
+                }
+            }
+        }
+    }
+
+    /// <summary>Widens rows [index·64, …) of the current panel into float32.</summary>
+    private void WidenRows(int index)
+    {
+        int k = _w.Columns;
+        int r0 = index * RowBlock, r1 = Math.Min(_panelRows, r0 + RowBlock);
+        fixed (float* panel = _panel)
+        {
+            for (int r = r0; r < r1; r++)
+            {
+                int j = _panelRow0 + r;
+                float* dst = panel + (long)r * k;
+                if (_w.Format == ReducedFormat.BFloat16)
+                    fixed (ushort* wb = _w.Bf16) WidenBf16(wb + _w.Offset + (long)j * k, k, dst, _path);
+                else
+                    fixed (sbyte* wq = _w.Quants)
+                    fixed (float* ws = _w.Scales)
+                        WidenInt8(wq + _w.Offset + (long)j * k, ws + _w.ScaleOffset + (long)j * _w.BlocksPerRow, k, dst, _path);
+            }
+        }
+    }
+
+    /// <summary>The activation row as int8 per block of 32 (the same rounding as the weights): signs, magnitudes, scales.</summary>
+    private void QuantizeActivations(float[] a, int aOffset, int k)
+    {
+        int blocks = Int8Blocks.BlocksPerRow(k), padded = blocks * Int8Blocks.BlockSize;
+        if (_xq.Length < padded) { _xq = new sbyte[padded]; _xa = new byte[padded]; }
+        if (_xs.Length < blocks) _xs = new float[blocks];
+        QuantizeActivationRow(a.AsSpan(aOffset, k), _xq.AsSpan(0, padded), _xs.AsSpan(0, blocks));
+        for (int i = 0; i < padded; i++) _xa[i] = (byte)Math.Abs((int)_xq[i]);
+    }
+
+    /// <summary>x [K] → int8 [⌈K/32⌉·32] (zero-padded) and one scale per block; shared with the reference twin.</summary>
+    internal static void QuantizeActivationRow(ReadOnlySpan<float> x, Span<sbyte> quants, Span<float> scales)
+    {
+        int k = x.Length;
+        quants.Clear();
+        Int8Blocks.QuantizeRow(x, quants[..k], scales);
+    }
+
+    /// <summary>
+    /// One row of A (quantised: signs <paramref name="xq"/>, magnitudes <paramref name="xa"/>, scales <paramref name="xs"/>)
+    /// against int8 rows [j0, j1) of W: per block, Σ |x_q|·(w_q·sign x_q) with vpmaddubsw (pairs stay within int16:
+    /// 2·127·127 &lt; 32768) and vpmaddwd, then times s_x·s_w into a float accumulator. Partial last blocks read the
+    /// zero padding of the activations, so the weights past K (the next row's) add nothing.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Int8Row1Integer(ReducedMatrix w, int j0, int j1, sbyte* xq, byte* xa, float* xs, float* y, bool accumulate)
+    {
+        int k = w.Columns, blocks = w.BlocksPerRow, full = k / Int8Blocks.BlockSize;
+        var ones = Vector256.Create((short)1);
+        fixed (sbyte* wq = w.Quants)
+        fixed (float* ws = w.Scales)
+        {
+            for (int j = j0; j < j1; j++)
+            {
+                sbyte* row = wq + w.Offset + (long)j * k;
+                float* scales = ws + w.ScaleOffset + (long)j * blocks;
+                Vector256<float> acc0 = default, acc1 = default;
+                int b = 0;
+                for (; b + 2 <= full; b += 2)
+                {
+                    int q = b * 32;
+                    Vector256<sbyte> w0 = Avx2.Sign(Vector256.Load(row + q), Vector256.Load(xq + q));
+                    Vector256<sbyte> w1 = Avx2.Sign(Vector256.Load(row + q + 32), Vector256.Load(xq + q + 32));
+                    Vector256<int> d0 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Vector256.Load(xa + q), w0), ones);
+                    Vector256<int> d1 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Vector256.Load(xa + q + 32), w1), ones);
+                    acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(d0), Vector256.Create(scales[b] * xs[b]), acc0);
+                    acc1 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(d1), Vector256.Create(scales[b + 1] * xs[b + 1]), acc1);
+                }
+                for (; b < full; b++)
+                {
+                    int q = b * 32;
+                    Vector256<sbyte> w0 = Avx2.Sign(Vector256.Load(row + q), Vector256.Load(xq + q));
+                    Vector256<int> d0 = Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(Vector256.Load(xa + q), w0), ones);
+                    acc0 = Fma.MultiplyAdd(Avx.ConvertToVector256Single(d0), Vector256.Create(scales[b] * xs[b]), acc0);
+                }
+                float s = Vector256.Sum(acc0 + acc1);
+                for (; b < blocks; b++)
+                {
+                    int dot = 0;
+                    for (int q = b * 32; q < k; q++) dot += xq[q] * row[q];
+                    s += dot * (scales[b] * xs[b]);
+                }
+                if (accumulate) y[j] += s; else y[j] = s;
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- widening a row
+
+    private static void WidenBf16(ushort* src, int k, float* dst, SimdPath path)
+    {
+        int q = 0;
+        if (path == SimdPath.Vector512)
+            for (; q + 16 <= k; q += 16)
+                Vector512.Store(Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Vector256.Load(src + q)), 16).AsSingle(), dst + q);
+        else if (path == SimdPath.Vector256)
+            for (; q + 8 <= k; q += 8)
+                Vector256.Store(Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(src + q), 16).AsSingle(), dst + q);
+        for (; q < k; q++) dst[q] = BitConverter.Int32BitsToSingle(src[q] << 16);
+    }
+
+    private static void WidenInt8(sbyte* src, float* scales, int k, float* dst, SimdPath path)
+    {
+        int q = 0;
+        if (path == SimdPath.Vector512)
+            for (; q + 32 <= k; q += 32)
+            {
+                var s = Vector512.Create(scales[q >> 5]);
+                Vector512.Store(Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(src + q))) * s, dst + q);
+                Vector512.Store(Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(src + q + 16))) * s, dst + q + 16);
+            }
+        else if (path == SimdPath.Vector256)
+            for (; q + 32 <= k; q += 32)
+            {
+                var s = Vector256.Create(scales[q >> 5]);
+                for (int h = 0; h < 32; h += 8)
+                    Vector256.Store(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(src + q + h)) * s, dst + q + h);
+            }
+        for (; q < k; q++) dst[q] = scales[q >> 5] * src[q];
+    }
+
+    // ---------------------------------------------------------------- bfloat16 kernels
+
+    /// <summary>One row of A against rows [j0, j1) of W (AVX-512; two accumulators).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Bf16Row1V512(ReducedMatrix w, int j0, int j1, float* x, float* y, bool accumulate)
+    {
+        int k = w.Columns;
+        fixed (ushort* wb = w.Bf16)
+        {
+            for (int j = j0; j < j1; j++)
+            {
+                ushort* row = wb + w.Offset + (long)j * k;
+                Vector512<float> acc0 = default, acc1 = default;
+                int q = 0;
+                for (; q + 32 <= k; q += 32)
+                {
+                    Vector512<float> w0 = Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Vector256.Load(row + q)), 16).AsSingle();
+                    Vector512<float> w1 = Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Vector256.Load(row + q + 16)), 16).AsSingle();
+                    acc0 = Avx512F.FusedMultiplyAdd(Vector512.Load(x + q), w0, acc0);
+                    acc1 = Avx512F.FusedMultiplyAdd(Vector512.Load(x + q + 16), w1, acc1);
+                }
+                for (; q + 16 <= k; q += 16)
+                    acc0 = Avx512F.FusedMultiplyAdd(Vector512.Load(x + q), Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Vector256.Load(row + q)), 16).AsSingle(), acc0);
+                float s = Vector512.Sum(acc0 + acc1);
+                for (; q < k; q++) s += x[q] * BitConverter.Int32BitsToSingle(row[q] << 16);
+                if (accumulate) y[j] += s; else y[j] = s;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Bf16Dot4V512(ushort* row, int k, float* x0, float* x1, float* x2, float* x3, out float s0, out float s1, out float s2, out float s3)
+    {
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        int q = 0;
+        for (; q + 16 <= k; q += 16)
+        {
+            Vector512<float> w = Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Vector256.Load(row + q)), 16).AsSingle();
+            a0 = Avx512F.FusedMultiplyAdd(Vector512.Load(x0 + q), w, a0);
+            a1 = Avx512F.FusedMultiplyAdd(Vector512.Load(x1 + q), w, a1);
+            a2 = Avx512F.FusedMultiplyAdd(Vector512.Load(x2 + q), w, a2);
+            a3 = Avx512F.FusedMultiplyAdd(Vector512.Load(x3 + q), w, a3);
+        }
+        Bf16Dot4Scalar(row, q, k, x0, x1, x2, x3, out s0, out s1, out s2, out s3);
+        s0 += Vector512.Sum(a0); s1 += Vector512.Sum(a1); s2 += Vector512.Sum(a2); s3 += Vector512.Sum(a3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Bf16Dot4V256(ushort* row, int k, float* x0, float* x1, float* x2, float* x3, out float s0, out float s1, out float s2, out float s3)
+    {
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        int q = 0;
+        for (; q + 8 <= k; q += 8)
+        {
+            Vector256<float> w = Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(row + q), 16).AsSingle();
+            a0 = Fma.MultiplyAdd(Vector256.Load(x0 + q), w, a0);
+            a1 = Fma.MultiplyAdd(Vector256.Load(x1 + q), w, a1);
+            a2 = Fma.MultiplyAdd(Vector256.Load(x2 + q), w, a2);
+            a3 = Fma.MultiplyAdd(Vector256.Load(x3 + q), w, a3);
+        }
+        Bf16Dot4Scalar(row, q, k, x0, x1, x2, x3, out s0, out s1, out s2, out s3);
+        s0 += Vector256.Sum(a0); s1 += Vector256.Sum(a1); s2 += Vector256.Sum(a2); s3 += Vector256.Sum(a3);
+    }
+
+    private static void Bf16Dot4Scalar(ushort* row, int q0, int k, float* x0, float* x1, float* x2, float* x3, out float s0, out float s1, out float s2, out float s3)
+    {
+        s0 = s1 = s2 = s3 = 0;
+        for (int q = q0; q < k; q++)
+        {
+            float w = BitConverter.Int32BitsToSingle(row[q] << 16);
+            s0 += x0[q] * w; s1 += x1[q] * w; s2 += x2[q] * w; s3 += x3[q] * w;
+        }
+    }
+
+    // ---------------------------------------------------------------- int8 kernels
+
+    /// <summary>One row of A against rows [j0, j1) of W (AVX-512): per block Σ x·q, then times the block's scale.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Int8Row1V512(ReducedMatrix w, int j0, int j1, float* x, float* y, bool accumulate)
+    {
+        int k = w.Columns, blocks = w.BlocksPerRow;
+        fixed (sbyte* wq = w.Quants)
+        fixed (float* ws = w.Scales)
+        {
+            for (int j = j0; j < j1; j++)
+            {
+                sbyte* row = wq + w.Offset + (long)j * k;
+                float* scales = ws + w.ScaleOffset + (long)j * blocks;
+                Vector512<float> acc0 = default, acc1 = default;
+                int q = 0;
+                for (; q + 64 <= k; q += 64)
+                {
+                    Vector512<float> b0 = Vector512.Load(x + q) * Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(row + q)));
+                    Vector512<float> b1 = Vector512.Load(x + q + 32) * Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(row + q + 32)));
+                    b0 = Avx512F.FusedMultiplyAdd(Vector512.Load(x + q + 16), Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(row + q + 16))), b0);
+                    b1 = Avx512F.FusedMultiplyAdd(Vector512.Load(x + q + 48), Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(row + q + 48))), b1);
+                    acc0 = Avx512F.FusedMultiplyAdd(b0, Vector512.Create(scales[q >> 5]), acc0);
+                    acc1 = Avx512F.FusedMultiplyAdd(b1, Vector512.Create(scales[(q >> 5) + 1]), acc1);
+                }
+                for (; q + 32 <= k; q += 32)
+                {
+                    Vector512<float> b0 = Vector512.Load(x + q) * Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(row + q)));
+                    b0 = Avx512F.FusedMultiplyAdd(Vector512.Load(x + q + 16), Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(row + q + 16))), b0);
+                    acc0 = Avx512F.FusedMultiplyAdd(b0, Vector512.Create(scales[q >> 5]), acc0);
+                }
+                float s = Vector512.Sum(acc0 + acc1);
+                for (; q < k; q++) s += x[q] * (scales[q >> 5] * row[q]);
+                if (accumulate) y[j] += s; else y[j] = s;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Int8Dot4V512(sbyte* row, float* scales, int k, float* x0, float* x1, float* x2, float* x3, out float s0, out float s1, out float s2, out float s3)
+    {
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        int q = 0;
+        for (; q + 32 <= k; q += 32)
+        {
+            var s = Vector512.Create(scales[q >> 5]);
+            Vector512<float> w0 = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(row + q))) * s;
+            Vector512<float> w1 = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(row + q + 16))) * s;
+            a0 = Avx512F.FusedMultiplyAdd(Vector512.Load(x0 + q + 16), w1, Avx512F.FusedMultiplyAdd(Vector512.Load(x0 + q), w0, a0));
+            a1 = Avx512F.FusedMultiplyAdd(Vector512.Load(x1 + q + 16), w1, Avx512F.FusedMultiplyAdd(Vector512.Load(x1 + q), w0, a1));
+            a2 = Avx512F.FusedMultiplyAdd(Vector512.Load(x2 + q + 16), w1, Avx512F.FusedMultiplyAdd(Vector512.Load(x2 + q), w0, a2));
+            a3 = Avx512F.FusedMultiplyAdd(Vector512.Load(x3 + q + 16), w1, Avx512F.FusedMultiplyAdd(Vector512.Load(x3 + q), w0, a3));
+        }
+        Int8Dot4Scalar(row, scales, q, k, x0, x1, x2, x3, out s0, out s1, out s2, out s3);
+        s0 += Vector512.Sum(a0); s1 += Vector512.Sum(a1); s2 += Vector512.Sum(a2); s3 += Vector512.Sum(a3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Int8Dot4V256(sbyte* row, float* scales, int k, float* x0, float* x1, float* x2, float* x3, out float s0, out float s1, out float s2, out float s3)
+    {
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        int q = 0;
+        for (; q + 32 <= k; q += 32)
+        {
+            var s = Vector256.Create(scales[q >> 5]);
+            for (int h = q; h < q + 32; h += 8)
+            {
+                Vector256<float> w = Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(row + h)) * s;
+                a0 = Fma.MultiplyAdd(Vector256.Load(x0 + h), w, a0);
+                a1 = Fma.MultiplyAdd(Vector256.Load(x1 + h), w, a1);
+                a2 = Fma.MultiplyAdd(Vector256.Load(x2 + h), w, a2);
+                a3 = Fma.MultiplyAdd(Vector256.Load(x3 + h), w, a3);
+            }
+        }
+        Int8Dot4Scalar(row, scales, q, k, x0, x1, x2, x3, out s0, out s1, out s2, out s3);
+        s0 += Vector256.Sum(a0); s1 += Vector256.Sum(a1); s2 += Vector256.Sum(a2); s3 += Vector256.Sum(a3);
+    }
+
+    private static void Int8Dot4Scalar(sbyte* row, float* scales, int q0, int k, float* x0, float* x1, float* x2, float* x3, out float s0, out float s1, out float s2, out float s3)
+    {
+        s0 = s1 = s2 = s3 = 0;
+        for (int q = q0; q < k; q++)
+        {
+            float w = scales[q >> 5] * row[q];
+            s0 += x0[q] * w; s1 += x1[q] * w; s2 += x2[q] * w; s3 += x3[q] * w;
+        }
+    }
+}
+
+/// <summary>How a one-row product over int8 weights is computed (<see cref="ReducedProduct.Int8Dot"/>).</summary>
+public enum Int8DotMode
+{
+    /// <summary>Weights widened to float32 in registers; activations exact.</summary>
+    Float,
+    /// <summary>Activations quantised per block of 32 to int8; integer dot products per block.</summary>
+    Integer,
+}
+
+/// <summary>The plain reference twin of <see cref="ReducedProduct"/>: every weight widened one by one, sums in double.</summary>
+public static class ReducedProductReference
+{
+    /// <summary>The twin of the integer-dot row: x quantised per block exactly as the kernel does, then Σ_b s_x·s_w·Σ x_q·w_q.</summary>
+    public static void MultiplyTransposedIntegerDot(ReducedMatrix w, float[] a, int aOffset, float[] c, int cOffset, bool accumulate)
+    {
+        int k = w.Columns, blocks = w.BlocksPerRow;
+        var xq = new sbyte[blocks * Int8Blocks.BlockSize];
+        var xs = new float[blocks];
+        ReducedProduct.QuantizeActivationRow(a.AsSpan(aOffset, k), xq, xs);
+        for (int j = 0; j < w.Rows; j++)
+        {
+            double s = 0;
+            for (int b = 0; b < blocks; b++)
+            {
+                long dot = 0;
+                for (int q = b * 32; q < Math.Min(k, b * 32 + 32); q++) dot += xq[q] * w.Quants![w.Offset + (long)j * k + q];
+                s += dot * (double)(w.Scales![w.ScaleOffset + (long)j * blocks + b] * xs[b]);
+            }
+            c[cOffset + j] = accumulate ? (float)(c[cOffset + j] + s) : (float)s;
+        }
+    }
+
+    /// <summary>C[m, N] (+)= A[m, K]·Wᵀ.</summary>
+    public static void MultiplyTransposed(ReducedMatrix w, int m, float[] a, int aOffset, int lda, float[] c, int cOffset, int ldc, bool accumulate)
+    {
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < w.Rows; j++)
+            {
+                double s = 0;
+                for (int q = 0; q < w.Columns; q++) s += (double)a[aOffset + i * lda + q] * w.Value(j, q);
+                int o = cOffset + i * ldc + j;
+                c[o] = accumulate ? (float)(c[o] + s) : (float)s;
+            }
+    }
+}

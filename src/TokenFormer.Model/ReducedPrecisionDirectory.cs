@@ -1,0 +1,142 @@
+using System.Runtime.InteropServices;
+using TokenFormer.Core.Kernels;
+using TokenFormer.Core.SafeTensors;
+using TokenFormer.Model.Architecture;
+
+namespace TokenFormer.Model;
+
+/// <summary>
+/// model.safetensors of a bf16 or int8 model directory (config.json <c>weight_format</c>; docs/quantization.md):
+/// <list type="bullet">
+/// <item>bf16: every matrix under its official key, dtype BF16, official shape (a plain bfloat16 checkpoint).</item>
+/// <item>int8: for a matrix with official key K, <c>K.int8</c> (I8) and <c>K.int8_scales</c> (F32 [rows, ⌈columns/32⌉]),
+/// in the orientation the forward product reads: the embedding and key tokens as official ([V, d], [n, d_in]), value
+/// tokens transposed ([d_out, n]).</item>
+/// <item>both: the final LayerNorm weight and bias in F32 under their official keys.</item>
+/// </list>
+/// Loading is strict like <see cref="ModelDirectory"/>: every tensor present with the expected dtype and shape, no
+/// other tensor, every scale finite; errors name the file and the tensor.
+/// </summary>
+public static class ReducedPrecisionDirectory
+{
+    /// <summary>Suffix of the int8 values of a matrix.</summary>
+    public const string Int8Suffix = ".int8";
+    /// <summary>Suffix of the int8 block scales of a matrix.</summary>
+    public const string ScalesSuffix = ".int8_scales";
+
+    /// <summary>The tensor names and shapes a file of <paramref name="format"/> holds for <paramref name="layout"/>.</summary>
+    public static IEnumerable<(string Name, SafeTensorDType DType, long[] Shape)> Expected(ParameterLayout layout, WeightFormat format)
+    {
+        foreach (ParameterTensor t in layout.Tensors)
+        {
+            if (t.Shape.Length == 1) { yield return (t.Name, SafeTensorDType.F32, [t.Shape[0]]); continue; }
+            if (format == WeightFormat.BFloat16) { yield return (t.Name, SafeTensorDType.BF16, [t.Shape[0], t.Shape[1]]); continue; }
+            (int rows, int cols) = ReducedPrecisionWeights.StoredShape(t);
+            yield return (t.Name + Int8Suffix, SafeTensorDType.I8, [rows, cols]);
+            yield return (t.Name + ScalesSuffix, SafeTensorDType.F32, [rows, Int8Blocks.BlocksPerRow(cols)]);
+        }
+    }
+
+    /// <summary>Writes config.json (with weight_format) and model.safetensors of a reduced-precision model (temporary file, then rename).</summary>
+    public static void Save(TokenFormerModel model, string directory, Action? beforeCommit = null)
+    {
+        ReducedPrecisionWeights w = model.ReducedWeights ?? throw new ArgumentException("the model is float32; use ModelDirectory.Save");
+        Directory.CreateDirectory(directory);
+        var writer = new SafeTensorsWriter();
+        writer.Metadata["format"] = "pt";
+        writer.Metadata[WeightFormats.ConfigField] = WeightFormats.Name(w.Format);
+        foreach (ParameterTensor t in w.Layout.Tensors)
+        {
+            if (t.Shape.Length == 1) { writer.AddFloat32(t.Name, w.VectorStorage(t), t.Shape[0]); continue; }
+            (int rows, int cols) = ReducedPrecisionWeights.StoredShape(t);
+            if (w.Format == WeightFormat.BFloat16)
+            {
+                var bits = new ushort[t.Length];
+                ushort[] src = w.BFloat16Values!;
+                if (ReducedPrecisionWeights.IsStoredTransposed(t))
+                    for (int r = 0; r < rows; r++)
+                        for (int c = 0; c < cols; c++) bits[c * rows + r] = src[t.Offset + r * cols + c];
+                else Array.Copy(src, t.Offset, bits, 0, t.Length);
+                writer.AddBytes(t.Name, SafeTensorDType.BF16, MemoryMarshal.AsBytes(bits.AsSpan()).ToArray(), t.Shape[0], t.Shape[1]);
+            }
+            else
+            {
+                int blocks = Int8Blocks.BlocksPerRow(cols);
+                writer.AddBytes(t.Name + Int8Suffix, SafeTensorDType.I8,
+                    MemoryMarshal.AsBytes(w.Int8Values.AsSpan(t.Offset, t.Length)).ToArray(), rows, cols);
+                writer.AddFloat32(t.Name + ScalesSuffix, w.Int8Scales.AsMemory(checked((int)w.ScaleOffset(t)), rows * blocks), rows, blocks);
+            }
+        }
+        writer.Save(Path.Combine(directory, ModelDirectory.WeightsFile), beforeCommit);
+        model.Config.Save(Path.Combine(directory, ModelDirectory.ConfigFile));
+    }
+
+    /// <summary>Loads model.safetensors of <paramref name="format"/> for <paramref name="config"/> (vocab_size is taken from the embedding).</summary>
+    public static TokenFormerModel Load(string weightsPath, TokenFormerConfig config, WeightFormat format)
+    {
+        SafeTensorsFile file;
+        try { file = SafeTensorsFile.Open(weightsPath); }
+        catch (SafeTensorsFormatException e) { throw new ModelFormatException(e.Message); }
+        using (file)
+        {
+            string embKey = "sequential.0.word_embeddings.weight" + (format == WeightFormat.Int8 ? Int8Suffix : "");
+            if (!file.Contains(embKey))
+                throw new ModelFormatException($"{weightsPath}: tensor '{embKey}' is missing (config.json says weight_format {WeightFormats.Name(format)})");
+            SafeTensorInfo emb = file.Get(embKey);
+            if (emb.Shape.Length != 2 || emb.Shape[1] != config.HiddenSize)
+                throw new ModelFormatException($"{weightsPath}: tensor '{embKey}' has shape {emb.ShapeText} but the config expects [vocab, {config.HiddenSize}]");
+            if (config.VocabSize is int v && v != emb.Shape[0])
+                throw new ModelFormatException($"{weightsPath}: tensor '{embKey}' has shape {emb.ShapeText} but config.json vocab_size {v} expects [{v}, {config.HiddenSize}]");
+            config.VocabSize = checked((int)emb.Shape[0]);
+            config.Validate();
+            var layout = new ParameterLayout(config, config.Vocab);
+            var expected = Expected(layout, format).ToList();
+            var names = expected.Select(e => e.Name).ToHashSet();
+            foreach (SafeTensorInfo t in file.Tensors)
+                if (!names.Contains(t.Name))
+                    throw new ModelFormatException($"{weightsPath}: tensor '{t.Name}' is not part of a {WeightFormats.Name(format)} TokenFormer of this config " +
+                        (format == WeightFormat.Int8 && layout.Find(t.Name) != null ? $"(an int8 file holds '{t.Name}{Int8Suffix}' and '{t.Name}{ScalesSuffix}' instead)" : "(unexpected tensor)"));
+            foreach ((string name, SafeTensorDType dtype, long[] shape) in expected)
+            {
+                if (!file.Contains(name)) throw new ModelFormatException($"{weightsPath}: tensor '{name}' is missing");
+                SafeTensorInfo t = file.Get(name);
+                bool vector = shape.Length == 1;
+                if (!vector && t.DType != dtype || vector && t.DType is not (SafeTensorDType.F32 or SafeTensorDType.F16 or SafeTensorDType.BF16))
+                    throw new ModelFormatException($"{weightsPath}: tensor '{name}' has dtype {t.DType}, the {WeightFormats.Name(format)} format expects {dtype}");
+                if (!t.Shape.SequenceEqual(shape))
+                    throw new ModelFormatException($"{weightsPath}: tensor '{name}' has shape {t.ShapeText}, the {WeightFormats.Name(format)} format expects {SafeTensorInfo.FormatShape(shape)}");
+            }
+            var w = new ReducedPrecisionWeights(layout, format);
+            foreach (ParameterTensor t in layout.Tensors)
+            {
+                if (t.Shape.Length == 1)
+                {
+                    try { file.ReadFloat32(t.Name, w.VectorStorage(t)); }
+                    catch (SafeTensorsFormatException e) { throw new ModelFormatException(e.Message); }
+                    continue;
+                }
+                (int rows, int cols) = ReducedPrecisionWeights.StoredShape(t);
+                if (format == WeightFormat.BFloat16)
+                {
+                    ReadOnlySpan<ushort> bits = MemoryMarshal.Cast<byte, ushort>(file.GetBytes(file.Get(t.Name)));
+                    Span<ushort> dst = w.BFloat16Values.AsSpan(t.Offset, t.Length);
+                    if (ReducedPrecisionWeights.IsStoredTransposed(t))
+                        for (int r = 0; r < rows; r++)
+                            for (int c = 0; c < cols; c++) dst[r * cols + c] = bits[c * rows + r];
+                    else bits.CopyTo(dst);
+                }
+                else
+                {
+                    MemoryMarshal.Cast<byte, sbyte>(file.GetBytes(file.Get(t.Name + Int8Suffix))).CopyTo(w.Int8Values.AsSpan(t.Offset, t.Length));
+                    int blocks = Int8Blocks.BlocksPerRow(cols);
+                    ReadOnlySpan<float> scales = MemoryMarshal.Cast<byte, float>(file.GetBytes(file.Get(t.Name + ScalesSuffix)));
+                    for (int i = 0; i < scales.Length; i++)
+                        if (!float.IsFinite(scales[i]))
+                            throw new ModelFormatException($"{weightsPath}: tensor '{t.Name}{ScalesSuffix}' holds a non-finite scale ({scales[i]}) at row {i / blocks}, block {i % blocks}; every scale must be a finite float");
+                    scales.CopyTo(w.Int8Scales.AsSpan(checked((int)w.ScaleOffset(t)), scales.Length));
+                }
+            }
+            return new TokenFormerModel(config, w);
+        }
+    }
+}

@@ -1,0 +1,45 @@
+using TokenFormer.TestSupport;
+
+namespace TokenFormer.Cli.Tests;
+
+/// <summary><c>tokenformer quantize</c> end to end: the quantized directory runs forward and generate; grow (which shares train --init-from's loader) and a bad --to are refused with messages.</summary>
+public class QuantizeCliTests
+{
+    private static string Library => RepositoryPaths.Require(Path.Combine("tests", "fixtures", "library", "sotu-tiny"));
+
+    [Theory]
+    [InlineData("bf16")]
+    [InlineData("int8")]
+    public void QuantizedModel_RunsForwardAndGenerate_AndIsRefusedByGrow(string format)
+    {
+        string dir = Fixtures.TempDir("quantize-cli"), q = Path.Combine(dir, "q");
+        var (code, stdout, stderr) = Fixtures.RunCli("quantize", "--model", Library, "--to", format, "--out", q);
+        Assert.True(code == 0, stderr);
+        Assert.Contains($"to {format}", stdout);
+        Assert.True(File.Exists(Path.Combine(q, "tokenizer.json")));
+        Assert.Contains($"\"weight_format\": \"{format}\"", File.ReadAllText(Path.Combine(q, "config.json")));
+
+        (code, stdout, stderr) = Fixtures.RunCli("forward", "--model", q, "--ids", "1,2,3,4", "--targets", "2,3,4,5", "--out", Path.Combine(dir, "f.safetensors"));
+        Assert.True(code == 0, stderr);
+        Assert.Contains("loss ", stdout);
+        (code, stdout, stderr) = Fixtures.RunCli("generate", "--model", q, "--prompt", "The state of the Union", "--max-new-tokens", "5", "--temperature", "0");
+        Assert.True(code == 0, stderr);
+        Assert.StartsWith("The state of the Union", stdout.Trim());
+
+        (code, _, stderr) = Fixtures.RunCli("grow", "--from", q, "--factor", "2", "--out", Path.Combine(dir, "g"));
+        Assert.NotEqual(0, code);
+        Assert.Contains($"stored in {format}", stderr);
+        Assert.Contains("float32", stderr);
+        Assert.DoesNotContain("Unhandled", stderr);
+    }
+
+    [Fact]
+    public void UnknownTargetFormat_IsRefused()
+    {
+        string dir = Fixtures.TempDir("quantize-bad");
+        var (code, _, stderr) = Fixtures.RunCli("quantize", "--model", Library, "--to", "int4", "--out", Path.Combine(dir, "q"));
+        Assert.NotEqual(0, code);
+        Assert.Contains("--to 'int4'", stderr);
+        Assert.False(Directory.Exists(Path.Combine(dir, "q")));
+    }
+}

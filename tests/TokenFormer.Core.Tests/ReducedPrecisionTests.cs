@@ -1,0 +1,204 @@
+using TokenFormer.Core.Kernels;
+
+namespace TokenFormer.Core.Tests;
+
+/// <summary>bf16 and blocked int8: conversion bounds and every product path against the plain twin.</summary>
+public class ReducedPrecisionTests
+{
+    private static readonly int[] Widths = [1, 3, 17, 31, 32, 33, 63, 65, 100, 777];
+
+    [Fact]
+    public void BFloat16_RoundTrip_WithinTwoToTheMinus8_AndRoundsTiesToEven()
+    {
+        var rng = new Random(3);
+        for (int i = 0; i < 100_000; i++)
+        {
+            float x = (float)((rng.NextDouble() * 2 - 1) * Math.Pow(10, rng.Next(-30, 30)));
+            float r = BFloat16.ToFloat(BFloat16.FromFloat(x));
+            Assert.True(Math.Abs(r - (double)x) <= BFloat16.RelativeBound * Math.Abs(x) * 1.0000001, $"{x} → {r}");
+        }
+        // 1 + 2⁻⁸ lies halfway between 1 and 1 + 2⁻⁷: the even neighbour (1) wins; 1 + 3·2⁻⁸ goes up to 1 + 2⁻⁶
+        Assert.Equal(1f, BFloat16.ToFloat(BFloat16.FromFloat(1f + 1f / 256)));
+        Assert.Equal(1f + 1f / 64, BFloat16.ToFloat(BFloat16.FromFloat(1f + 3f / 256)));
+        Assert.Equal(-2.5f, BFloat16.ToFloat(BFloat16.FromFloat(-2.5f)));
+        Assert.True(float.IsNaN(BFloat16.ToFloat(BFloat16.FromFloat(float.NaN))));
+        Assert.Equal(float.PositiveInfinity, BFloat16.ToFloat(BFloat16.FromFloat(float.PositiveInfinity)));
+    }
+
+    [Fact]
+    public void Int8_RoundTrip_WithinTheBlockBound_AtAwkwardWidths()
+    {
+        var rng = new Random(5);
+        foreach (int k in Widths)
+        {
+            // blocks of very different magnitudes, so that one scale per block matters
+            float[] x = new float[k];
+            for (int i = 0; i < k; i++) x[i] = (float)((rng.NextDouble() * 2 - 1) * Math.Pow(10, (i / 32) % 4 - 2));
+            if (k > 40) x.AsSpan(32, 8).Clear();
+            if (k >= 64) x.AsSpan(32, 32).Clear(); // one all-zero block
+            var q = new sbyte[k];
+            var s = new float[Int8Blocks.BlocksPerRow(k)];
+            Assert.Equal(-1, Int8Blocks.QuantizeRow(x, q, s));
+            var back = new float[k];
+            Int8Blocks.DequantizeRow(q, s, back);
+            for (int b = 0; b < s.Length; b++)
+            {
+                int start = b * 32, end = Math.Min(k, start + 32);
+                double max = 0;
+                for (int i = start; i < end; i++) max = Math.Max(max, Math.Abs(x[i]));
+                for (int i = start; i < end; i++)
+                    Assert.True(Math.Abs(back[i] - (double)x[i]) <= Int8Blocks.ErrorBound(max) * 1.0001 + 1e-30,
+                        $"k={k} element {i}: {x[i]} → {back[i]} (block max {max})");
+                Assert.Contains(q.Skip(start).Take(end - start), v => max == 0 || Math.Abs((int)v) == 127);
+            }
+        }
+    }
+
+    [Fact]
+    public void Int8_Quantize_ReportsTheFirstNonFiniteValue()
+    {
+        float[] x = new float[40];
+        x[35] = float.NaN;
+        Assert.Equal(35, Int8Blocks.QuantizeRow(x, new sbyte[40], new float[2]));
+        x[35] = 0; x[3] = float.NegativeInfinity;
+        Assert.Equal(3, Int8Blocks.QuantizeRow(x, new sbyte[40], new float[2]));
+    }
+
+    public static IEnumerable<object[]> PathsAndFormats() =>
+        SimdPaths.Supported().SelectMany(p => new[] { ReducedFormat.BFloat16, ReducedFormat.Int8Block32 }.Select(f => new object[] { p, f }));
+
+    [Theory]
+    [MemberData(nameof(PathsAndFormats))]
+    public void Product_MatchesReferenceTwin_AtAwkwardSizes(SimdPath path, ReducedFormat format)
+    {
+        foreach (bool wide in new[] { false, true })
+        {
+            ReducedProduct.UseInt8Dot4V512 = wide;
+            try { ProductMatchesTwin(path, format); }
+            finally { ReducedProduct.UseInt8Dot4V512 = false; }
+        }
+    }
+
+    private static void ProductMatchesTwin(SimdPath path, ReducedFormat format)
+    {
+        var rng = new Random(7 + (int)path * 10 + (int)format);
+        int[] rowCounts = [1, 2, 3, 4, 5, 7, 8, 9, 13, 40];
+        int[] outputs = [1, 5, 65, 130];
+        foreach (int k in Widths)
+            foreach (int n in outputs)
+                foreach (int m in rowCounts)
+                {
+                    if ((long)m * k * n > 400_000 && m > 9) continue;
+                    ReducedMatrix w = RandomMatrix(rng, format, n, k);
+                    int lda = k + 3, ldc = n + 2, aOff = 5, cOff = 4;
+                    float[] a = new float[aOff + m * lda];
+                    for (int i = 0; i < a.Length; i++) a[i] = (float)(rng.NextDouble() * 2 - 1);
+                    foreach (bool accumulate in new[] { false, true })
+                    {
+                        float[] c = new float[cOff + m * ldc];
+                        for (int i = 0; i < c.Length; i++) c[i] = (float)(rng.NextDouble() - 0.5);
+                        float[] expected = (float[])c.Clone();
+                        ReducedProductReference.MultiplyTransposed(w, m, a, aOff, lda, expected, cOff, ldc, accumulate);
+                        ReducedProduct.Run(w, m, a, aOff, lda, c, cOff, ldc, accumulate, path);
+                        for (int i = 0; i < m; i++)
+                            for (int j = 0; j < n; j++)
+                            {
+                                double scale = 0;
+                                for (int q = 0; q < k; q++) scale += Math.Abs(a[aOff + i * lda + q] * w.Value(j, q));
+                                int o = cOff + i * ldc + j;
+                                Assert.True(Math.Abs(c[o] - expected[o]) <= 2e-6 * scale + 1e-6,
+                                    $"{path} {format} m={m} k={k} n={n} accumulate={accumulate}: C[{i},{j}] = {c[o]}, twin {expected[o]}");
+                            }
+                        // padding between rows of C is untouched
+                        if (m > 1) Assert.Equal(expected[cOff + n], c[cOff + n]);
+                    }
+                }
+    }
+
+    [Fact]
+    public void Int8IntegerDotRow_MatchesItsTwin_AtAwkwardSizes()
+    {
+        var rng = new Random(13);
+        Int8DotMode saved = ReducedProduct.Int8Dot;
+        try
+        {
+            ReducedProduct.Int8Dot = Int8DotMode.Integer;
+            foreach (SimdPath path in SimdPaths.Supported().Where(p => p != SimdPath.Scalar))
+                foreach (int k in Widths)
+                    foreach (int n in new[] { 1, 65, 130 })
+                    {
+                        ReducedMatrix w = RandomMatrix(rng, ReducedFormat.Int8Block32, n, k);
+                        float[] a = new float[3 + k];
+                        for (int i = 0; i < a.Length; i++) a[i] = (float)((rng.NextDouble() * 2 - 1) * (1 + i % 7));
+                        foreach (bool accumulate in new[] { false, true })
+                        {
+                            float[] c = new float[n + 2], expected = new float[n + 2];
+                            for (int i = 0; i < c.Length; i++) c[i] = expected[i] = (float)rng.NextDouble();
+                            ReducedProductReference.MultiplyTransposedIntegerDot(w, a, 3, expected, 1, accumulate);
+                            ReducedProduct.Run(w, 1, a, 3, k, c, 1, n, accumulate, path);
+                            for (int j = 0; j < n; j++)
+                            {
+                                double scale = 0;
+                                for (int q = 0; q < k; q++) scale += Math.Abs(a[3 + q] * w.Value(j, q));
+                                Assert.True(Math.Abs(c[1 + j] - expected[1 + j]) <= 1e-5 * scale + 1e-6,
+                                    $"{path} k={k} n={n} accumulate={accumulate}: C[{j}] = {c[1 + j]}, twin {expected[1 + j]}");
+                            }
+                            Assert.Equal(expected[0], c[0]);
+                            Assert.Equal(expected[n + 1], c[n + 1]);
+                        }
+                    }
+        }
+        finally { ReducedProduct.Int8Dot = saved; }
+    }
+
+    [Fact]
+    public void Multiply_OtherOrientation_MatchesWidenedValues()
+    {
+        var rng = new Random(11);
+        foreach (ReducedFormat format in new[] { ReducedFormat.BFloat16, ReducedFormat.Int8Block32 })
+        {
+            ReducedMatrix w = RandomMatrix(rng, format, 37, 45);
+            int m = 3;
+            float[] a = new float[m * 37];
+            for (int i = 0; i < a.Length; i++) a[i] = (float)(rng.NextDouble() * 2 - 1);
+            float[] c = new float[m * 45];
+            w.Multiply(m, a, 0, 37, c, 0, 45, accumulate: false);
+            for (int i = 0; i < m; i++)
+                for (int q = 0; q < 45; q++)
+                {
+                    double s = 0;
+                    for (int j = 0; j < 37; j++) s += a[i * 37 + j] * (double)w.Value(j, q);
+                    Assert.True(Math.Abs(c[i * 45 + q] - s) <= 1e-5 * (1 + Math.Abs(s)), $"{format} C[{i},{q}]");
+                }
+            var column = new float[37];
+            w.ReadColumn(4, column);
+            for (int j = 0; j < 37; j++) Assert.Equal(w.Value(j, 4), column[j]);
+        }
+    }
+
+    /// <summary>A random W [n, k] at an offset inside larger arrays (the arena layout), converted from float32.</summary>
+    internal static ReducedMatrix RandomMatrix(Random rng, ReducedFormat format, int n, int k)
+    {
+        const int offset = 9, scaleOffset = 3;
+        float[] row = new float[k];
+        int blocks = Int8Blocks.BlocksPerRow(k);
+        if (format == ReducedFormat.BFloat16)
+        {
+            var data = new ushort[offset + n * k + 5];
+            for (int j = 0; j < n; j++)
+            {
+                for (int q = 0; q < k; q++) row[q] = (float)(rng.NextDouble() * 2 - 1);
+                BFloat16.FromFloat(row, data.AsSpan(offset + j * k, k));
+            }
+            return ReducedMatrix.BFloat16(data, offset, n, k);
+        }
+        var quants = new sbyte[offset + n * k + 5];
+        var scales = new float[scaleOffset + n * blocks + 2];
+        for (int j = 0; j < n; j++)
+        {
+            for (int q = 0; q < k; q++) row[q] = (float)((rng.NextDouble() * 2 - 1) * (1 + q / 32));
+            Int8Blocks.QuantizeRow(row, quants.AsSpan(offset + j * k, k), scales.AsSpan(scaleOffset + j * blocks, blocks));
+        }
+        return ReducedMatrix.Int8(quants, offset, scales, scaleOffset, n, k);
+    }
+}
