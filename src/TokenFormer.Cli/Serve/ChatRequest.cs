@@ -23,25 +23,9 @@ public static class ChatRequestParser
     /// </summary>
     public static CompletionRequest Parse(ReadOnlyMemory<byte> body, ChatTemplate template, Func<string, int> countTokens, int contextLength)
     {
-        JsonDocument doc;
-        try
-        {
-            doc = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 16 });
-        }
-        catch (JsonException e)
-        {
-            throw ApiError.Invalid($"the request body is not valid JSON: {e.Message}");
-        }
-        using (doc)
+        using (JsonDocument doc = CompletionRequestParser.ParseObject(body, Known))
         {
             JsonElement root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object)
-                throw ApiError.Invalid($"the request body must be a JSON object (got {CompletionRequestParser.Describe(root)})");
-            foreach (JsonProperty p in root.EnumerateObject())
-                if (!Known.Contains(p.Name))
-                    throw ApiError.Invalid($"unknown field '{p.Name}'", p.Name);
-            if (CompletionRequestParser.Get(root, "model") is { } model && model.ValueKind != JsonValueKind.String)
-                throw ApiError.Invalid($"'model' must be a string (got {CompletionRequestParser.Describe(model)})", "model");
 
             List<ChatMessage> messages = ReadMessages(root);
             // max_completion_tokens is the current name, max_tokens the deprecated one; both may not disagree.

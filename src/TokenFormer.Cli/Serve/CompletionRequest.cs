@@ -22,11 +22,10 @@ public static class CompletionRequestParser
     public const int MaxStopStrings = 4;
 
     /// <summary>
-    /// Parses <paramref name="body"/> (UTF-8 JSON). <paramref name="countTokens"/> measures each prompt against
-    /// <paramref name="contextLength"/>.
+    /// The shared first checks of a request body (completions and chat): valid JSON, an object, only
+    /// <paramref name="known"/> fields, and 'model' a string when given. The caller disposes the document.
     /// </summary>
-    public static CompletionRequest Parse(ReadOnlyMemory<byte> body, Func<string, int> countTokens, int contextLength,
-        int maxPrompts)
+    internal static JsonDocument ParseObject(ReadOnlyMemory<byte> body, IReadOnlySet<string> known)
     {
         JsonDocument doc;
         try
@@ -37,17 +36,35 @@ public static class CompletionRequestParser
         {
             throw ApiError.Invalid($"the request body is not valid JSON: {e.Message}");
         }
-        using (doc)
+        try
         {
             JsonElement root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
                 throw ApiError.Invalid($"the request body must be a JSON object (got {Describe(root)})");
             foreach (JsonProperty p in root.EnumerateObject())
-                if (!Known.Contains(p.Name))
+                if (!known.Contains(p.Name))
                     throw ApiError.Invalid($"unknown field '{p.Name}'", p.Name);
-
             if (Get(root, "model") is { } model && model.ValueKind != JsonValueKind.String)
                 throw ApiError.Invalid($"'model' must be a string (got {Describe(model)})", "model");
+            return doc;
+        }
+        catch
+        {
+            doc.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Parses <paramref name="body"/> (UTF-8 JSON). <paramref name="countTokens"/> measures each prompt against
+    /// <paramref name="contextLength"/>.
+    /// </summary>
+    public static CompletionRequest Parse(ReadOnlyMemory<byte> body, Func<string, int> countTokens, int contextLength,
+        int maxPrompts)
+    {
+        using (JsonDocument doc = ParseObject(body, Known))
+        {
+            JsonElement root = doc.RootElement;
 
             IReadOnlyList<string> prompts = ReadPrompts(root, maxPrompts);
             int maxTokens = ReadInt(root, "max_tokens", 16, min: 1);
