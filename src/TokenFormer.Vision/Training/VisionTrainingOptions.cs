@@ -23,10 +23,11 @@ public sealed record VisionTrainingOptions
     /// <summary>Seed of the initialisation, the epoch shuffles and the augmentation.</summary>
     [JsonPropertyName("seed")] public int Seed { get; init; } = 1234;
     /// <summary>
-    /// Random-crop padding in pixels (0 = no crop, the default: in runs of a few to twenty epochs the shifts cost more
-    /// accuracy than they gain, docs/vision.md, Results).
+    /// Random-crop padding in pixels (0 = no crop). Default 1: in the 25–37-epoch runs of the default budget, no crops
+    /// overfit (90.26 %), 2 pixels held the model back (90.78 %), 1 pixel did best (90.93 %, 91.02 % at its best epoch);
+    /// docs/vision.md, Results.
     /// </summary>
-    [JsonPropertyName("crop_padding")] public int CropPadding { get; init; }
+    [JsonPropertyName("crop_padding")] public int CropPadding { get; init; } = 1;
     /// <summary>Horizontal flips with probability ½.</summary>
     [JsonPropertyName("flip")] public bool Flip { get; init; } = true;
     /// <summary>Evaluate on the test set every N steps (0 = only at the end).</summary>
