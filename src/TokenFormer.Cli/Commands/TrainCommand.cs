@@ -165,11 +165,12 @@ public static class TrainCommand
                     long total = parse.GetValue(steps) ?? 1000;
                     // the growth recipe (docs/growth.md) is the default for a model 'grow' made from a training checkpoint: its
                     // AdamW state carried and its schedule continued, unless the user asks for a new curve (--lr, --warmup) or says otherwise
-                    bool recipe = initDir != null && GrowthLineage.Last(cfg) != null && CarriedOptimizer.Exists(initDir) && HasSourceSchedule(initDir);
+                    SourceSchedule? recorded = initDir != null && GrowthLineage.Last(cfg) != null && CarriedOptimizer.Exists(initDir) ? TryReadSourceSchedule(initDir) : null;
+                    bool recipe = recorded != null;
                     bool newCurve = parse.GetValue(lr) != null || parse.GetValue(warmup) != null;
                     ScheduleKind kind = ScheduleKinds.Parse(parse.GetValue(schedule) ?? (recipe && !newCurve ? "continue" : "cosine"));
                     bool carryState = parse.GetResult(carry) is { Implicit: false } ? parse.GetValue(carry) : recipe && kind != ScheduleKind.Cosine;
-                    SourceSchedule? source = kind is ScheduleKind.Continue or ScheduleKind.Rewarm ? ReadSourceSchedule(initDir!, kind) : null;
+                    SourceSchedule? source = kind is ScheduleKind.Continue or ScheduleKind.Rewarm ? ReadSourceSchedule(initDir!, kind, recorded) : null;
                     if (source != null && parse.GetValue(lr) != null)
                         throw new CliException($"--lr does not apply to --schedule {ScheduleKinds.Name(kind)} (its peak is the source run's); leave it out or use --schedule cosine or wsd");
                     if (kind == ScheduleKind.Continue && parse.GetValue(warmup) != null)
@@ -305,18 +306,21 @@ public static class TrainCommand
         }
     }
 
-    /// <summary>True when the --init-from model records its source run's schedule (unreadable files are reported later, by the reader that needs them).</summary>
-    private static bool HasSourceSchedule(string initDir)
+    /// <summary>The source run's schedule the --init-from model records, or null (unreadable files are reported later, by the reader that needs them).</summary>
+    private static SourceSchedule? TryReadSourceSchedule(string initDir)
     {
-        try { return CarriedOptimizer.ReadSchedule(initDir) != null; }
-        catch (Exception e) when (e is InvalidDataException or IOException or TokenFormer.Core.SafeTensors.SafeTensorsFormatException) { return false; }
+        try { return CarriedOptimizer.ReadSchedule(initDir); }
+        catch (Exception e) when (e is InvalidDataException or IOException or TokenFormer.Core.SafeTensors.SafeTensorsFormatException) { return null; }
     }
 
-    /// <summary>The source run's schedule stored with the --init-from model, required by <paramref name="kind"/>.</summary>
-    private static SourceSchedule ReadSourceSchedule(string initDir, ScheduleKind kind)
+    /// <summary>
+    /// The source run's schedule stored with the --init-from model, required by <paramref name="kind"/>; <paramref name="alreadyRead"/>
+    /// is used when the caller has read it, otherwise the file is read here and its errors reported.
+    /// </summary>
+    private static SourceSchedule ReadSourceSchedule(string initDir, ScheduleKind kind, SourceSchedule? alreadyRead)
     {
-        SourceSchedule? source;
-        try { source = CarriedOptimizer.ReadSchedule(initDir); }
+        SourceSchedule? source = alreadyRead;
+        try { source ??= CarriedOptimizer.ReadSchedule(initDir); }
         catch (Exception e) when (e is InvalidDataException or IOException or TokenFormer.Core.SafeTensors.SafeTensorsFormatException) { throw new CliException($"--schedule {ScheduleKinds.Name(kind)}: {e.Message}"); }
         if (source == null)
             throw new CliException($"--schedule {ScheduleKinds.Name(kind)}: --init-from {initDir} records no source schedule (neither {CarriedOptimizer.FileName} " +

@@ -115,15 +115,18 @@ public sealed class QuickstartRun(QuickstartOptions options, TextWriter output, 
         var valSource = new DatasetSourceAdapter(val);
 
         // 5. train S
-        string sCurve = o.SmallSchedule != ScheduleKind.Wsd ? "warmup + cosine"
-            : o.SmallDecayFraction > 0 ? string.Create(_inv, $"warmup, held, then cosine to a tenth over the last {Math.Round(stepsS * o.SmallDecayFraction):N0} steps")
-            : "warmup, then held: L carries on from it";
-        Stage(5, string.Create(_inv, $"training S ({stepsS:N0} steps, lr {o.SmallLearningRate:G3}, {sCurve})"));
-        string smallRun = Path.Combine(run, SmallDir);
         TrainingOptions smallOptions = PhaseOptions(stepsS, o.SmallLearningRate, o.Seed, warmupFraction: 0.05) with
         {
             Schedule = o.SmallSchedule, DecaySteps = o.SmallSchedule == ScheduleKind.Wsd ? (long)Math.Round(stepsS * o.SmallDecayFraction) : null,
         };
+        string sCurve = smallOptions.DecaySteps switch
+        {
+            null => "warmup + cosine",
+            0 => "warmup, then held: L carries on from it",
+            long decay => string.Create(_inv, $"warmup, held, then cosine to a tenth over the last {decay:N0} steps"),
+        };
+        Stage(5, string.Create(_inv, $"training S ({stepsS:N0} steps, lr {o.SmallLearningRate:G3}, {sCurve})"));
+        string smallRun = Path.Combine(run, SmallDir);
         TokenFormerModel sModel;
         List<StepMetrics> sSteps;
         List<EvalMetrics> sEvals;
@@ -250,8 +253,8 @@ public sealed class QuickstartRun(QuickstartOptions options, TextWriter output, 
         string moments = options.LargeCarryOptimizer ? "S's AdamW state carried (new rows at zero moments)" : "fresh AdamW state";
         string schedule = large.Schedule switch
         {
-            ScheduleKind.Continue when LearningRateSchedule.DecayStepsOf(large) > 0 => string.Create(_inv,
-                $"S's schedule continued (lr {large.SourceSchedule!.FinalLearningRate:0.######} held, decaying to {large.MinLearningRate:0.######} over the last {LearningRateSchedule.DecayStepsOf(large):N0} steps)"),
+            ScheduleKind.Continue when LearningRateSchedule.DecayStepsOf(large) is var decay && decay > 0 => string.Create(_inv,
+                $"S's schedule continued (lr {large.SourceSchedule!.FinalLearningRate:0.######} held, decaying to {large.MinLearningRate:0.######} over the last {decay:N0} steps)"),
             ScheduleKind.Continue => string.Create(_inv, $"S's schedule continued (lr {large.SourceSchedule!.FinalLearningRate:G3} from S's last step on)"),
             ScheduleKind.Rewarm => string.Create(_inv, $"lr from S's final {large.LearningRate:G3} (warmup {large.Warmup}), cosine to {large.MinLearningRate:G3}"),
             _ => string.Create(_inv, $"new schedule: lr {large.LearningRate:G3}, warmup + cosine"),
