@@ -80,7 +80,7 @@ public sealed class AdapterBank
             throw new ArgumentException("the stack does not run the bank's base model");
         foreach (TokenFormerBlock block in stack.Blocks)
             foreach (var (p, sites) in new[] { (block.Qkv, new[] { PattentionSite.Query, PattentionSite.Key, PattentionSite.Value }),
-                (block.Projection, [PattentionSite.Projection]), (block.Ffn, [PattentionSite.Ffn]) })
+                (block.Projection, new[] { PattentionSite.Projection }), (block.Ffn, new[] { PattentionSite.Ffn }) })
             {
                 var t = new Tokens(this, p, block.Layer, sites);
                 for (int i = 0; i < _adapters.Count; i++) t.Load(i);
@@ -165,7 +165,7 @@ public sealed class AdapterBank
             float[] pre = _act.Pre, s = _act.S, stat = _act.Stat;
             int wide = n + _kMax;
             if (_scratchPre == null || _scratchPre.Length < wide) { _scratchPre = new float[wide]; _scratchS = new float[wide]; }
-            float[] sp = _scratchPre, ss = _scratchS!;
+            float[] sp = _scratchPre!, ss = _scratchS!;
             for (int r = start; r < end; r++)
             {
                 int a = _bank.AdapterOf(r, _scoredRows);

@@ -29,7 +29,7 @@ public sealed class AdapterConfig
     /// <summary>Lower-case hex SHA-256 of the base model's weights (<see cref="Adapter.BaseHash"/>).</summary>
     [JsonPropertyName("base_sha256")] public string BaseSha256 { get; set; } = "";
     /// <summary>The base model's config.json.</summary>
-    [JsonPropertyName("base_config")] public JsonObject BaseConfig { get; set; } = [];
+    [JsonPropertyName("base_config")] public JsonObject BaseConfig { get; set; } = new();
     /// <summary>Seed the new value rows were drawn with.</summary>
     [JsonPropertyName("seed")] public int Seed { get; set; }
     /// <summary>Multiple of the value init standard deviation the new value rows were drawn with.</summary>

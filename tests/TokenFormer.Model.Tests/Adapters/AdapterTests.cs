@@ -233,15 +233,16 @@ public class AdapterTests(ITestOutputHelper output)
             {
                 int at = t.Offset + (baseRows + rng.Next(4)) * d + rng.Next(d);
                 float keep = merged.Parameters[at];
-                const float h = 2e-3f;
+                // float32 losses are quantised at ~5e-7, so a step of 1e-2 keeps that error near 2.5e-5 of the derivative
+                const float h = 1e-2f;
                 merged.Parameters[at] = keep + h; double up = Loss();
                 merged.Parameters[at] = keep - h; double down = Loss();
                 merged.Parameters[at] = keep;
                 double fd = (up - down) / (2 * h);
                 output.WriteLine($"{t.Name}[{at - t.Offset}]: analytic {grad[at]:E4}, central difference {fd:E4}");
-                Assert.True(Math.Abs(fd - grad[at]) <= 3e-4 + 0.05 * Math.Abs(fd), $"{t.Name}: gradient {grad[at]:E4} against finite difference {fd:E4}");
+                Assert.True(Math.Abs(fd - grad[at]) <= 6e-5 + 0.03 * Math.Abs(fd), $"{t.Name}: gradient {grad[at]:E4} against finite difference {fd:E4}");
                 checkedCount++;
-                if (Math.Abs(fd) > 3e-3) large++;
+                if (Math.Abs(fd) > 1e-3) large++;
             }
         }
         Assert.Equal(20, checkedCount);
