@@ -7,7 +7,7 @@ out=${1:?usage: run.sh OUT [BASE_STEPS] [ARM_STEPS]}
 base_steps=${2:-500}
 arm_steps=${3:-200}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-cli="dotnet $repo/src/TokenFormer.Cli/bin/Release/net10.0/tokenformer.dll"
+cli=${TOKENFORMER_CLI:-"dotnet $repo/src/TokenFormer.Cli/bin/Release/net10.0/tokenformer.dll"}
 mkdir -p "$out"
 # 1. the base: the quickstart's S on the State of the Union (its tokenizer and data are reused); L gets one step only
 [ -d "$out/qs/small/checkpoints/step-$base_steps" ] || $cli quickstart --small-steps "$base_steps" --large-steps 1 --seed 1234 --out "$out/qs"

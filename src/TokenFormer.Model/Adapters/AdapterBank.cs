@@ -111,6 +111,20 @@ public sealed class AdapterBank
 
     private int AdapterOf(int r, int rowsNow) => _rows == 0 ? -1 : _rowAdapter[SourceRow(r, rowsNow)];
 
+    /// <summary>y += a·x (SIMD).</summary>
+    private static void Axpy(float a, ReadOnlySpan<float> x, Span<float> y)
+    {
+        int i = 0;
+        if (System.Numerics.Vector.IsHardwareAccelerated)
+        {
+            var va = new System.Numerics.Vector<float>(a);
+            int w = System.Numerics.Vector<float>.Count;
+            for (; i <= y.Length - w; i += w)
+                (new System.Numerics.Vector<float>(y.Slice(i, w)) + va * new System.Numerics.Vector<float>(x.Slice(i, w))).CopyTo(y.Slice(i, w));
+        }
+        for (; i < y.Length; i++) y[i] += a * x[i];
+    }
+
     /// <summary>One Pattention's adapter tokens for every adapter of the bank, and the extra scores of the current forward.</summary>
     private sealed class Tokens : IPattentionExtension, IRowWork
     {
@@ -207,8 +221,7 @@ public sealed class AdapterBank
                 {
                     float sj = _extraS[at + j];
                     if (sj == 0) continue;
-                    ReadOnlySpan<float> v = values.AsSpan(j * dout, dout);
-                    for (int c = 0; c < dout; c++) yr[c] += sj * v[c];
+                    Axpy(sj, values.AsSpan(j * dout, dout), yr);
                 }
             }
         }
