@@ -271,6 +271,24 @@ public class AdapterTests(ITestOutputHelper output)
         Assert.Contains(Adapter.BaseHash(other), e.Message);
         Assert.Contains("other-base", e.Message);
         Assert.Throws<AdapterFormatException>(() => new AdapterBank(other).Add(back, "a", "other-base"));
+
+        // bad files: errors name the file and the field or key
+        string configPath = Path.Combine(dir, AdapterConfig.FileName), weightsPath = Path.Combine(dir, Adapter.WeightsFile);
+        string json = File.ReadAllText(configPath);
+        File.WriteAllText(configPath, json.Replace(adapter.Config.BaseSha256, "abc"));
+        var bad = Assert.Throws<AdapterFormatException>(() => Adapter.Load(dir));
+        Assert.Contains(configPath, bad.Message);
+        Assert.Contains("base_sha256", bad.Message);
+        File.WriteAllText(configPath, json);
+        var writer = new TokenFormer.Core.SafeTensors.SafeTensorsWriter();
+        writer.AddFloat32(Adapter.FileKey(key), new float[4 * 32], 4, 32);
+        writer.Save(weightsPath);
+        bad = Assert.Throws<AdapterFormatException>(() => Adapter.Load(dir));
+        Assert.Contains(weightsPath, bad.Message);
+        Assert.Contains("sequential.2.attention.proj.adapter_key_param_tokens", bad.Message);
+        Assert.Contains("missing", bad.Message);
+        File.Delete(weightsPath);
+        Assert.Contains("not found", Assert.Throws<AdapterFormatException>(() => Adapter.Load(dir)).Message);
     }
 
     [Fact]
