@@ -11,8 +11,8 @@ namespace TokenFormer.Cli.Tests.Serve;
 
 /// <summary>
 /// Serving adapters (docs/adapters.md): three adapters and the bare base on one engine, each a model in /v1/models picked
-/// by the request's 'model' field. Under mixed concurrent load (16 clients × 20 greedy requests, models and prompts
-/// interleaved so that batches mix them) every answer is exactly what that model gives alone (its merged model directory
+/// by the request's 'model' field. Under mixed concurrent load (16 clients × 20 greedy requests, a third of them streamed,
+/// models and prompts interleaved so that batches mix them) every answer is exactly what that model gives alone (its merged model directory
 /// on its own engine), with no errors; an unknown model name is a 404 naming the served ones.
 /// </summary>
 public sealed class AdapterServeTests(ITestOutputHelper output)
@@ -84,18 +84,24 @@ public sealed class AdapterServeTests(ITestOutputHelper output)
             for (int i = 0; i < RequestsPerClient; i++)
             {
                 string model = names[(client + i) % names.Length], prompt = Prompts[(client * 3 + i) % Prompts.Length];
-                // the base is asked for both by name and without a model field
+                // the base is asked for both by name and without a model field; every third request is streamed
+                bool stream = (client + 2 * i) % 3 == 0;
                 object body = model == names[0] && i % 2 == 0
-                    ? new { prompt, max_tokens = MaxTokens, temperature = 0 }
-                    : new { model, prompt, max_tokens = MaxTokens, temperature = 0 };
+                    ? new { prompt, max_tokens = MaxTokens, temperature = 0, stream }
+                    : new { model, prompt, max_tokens = MaxTokens, temperature = 0, stream };
                 try
                 {
                     using HttpResponseMessage r = await server.Client.PostAsync("v1/completions", RouteTests.Json(JsonSerializer.Serialize(body)));
                     string text = await r.Content.ReadAsStringAsync();
                     if (r.StatusCode != HttpStatusCode.OK) { if (Interlocked.Increment(ref errors) == 1) first = $"{(int)r.StatusCode}: {text}"; continue; }
-                    using JsonDocument doc = JsonDocument.Parse(text);
-                    string got = doc.RootElement.GetProperty("choices")[0].GetProperty("text").GetString()!;
-                    Assert.Equal(model, doc.RootElement.GetProperty("model").GetString());
+                    string got;
+                    if (stream) got = Sse.Collect(text, model).Text.GetValueOrDefault(0, "");
+                    else
+                    {
+                        using JsonDocument doc = JsonDocument.Parse(text);
+                        got = doc.RootElement.GetProperty("choices")[0].GetProperty("text").GetString()!;
+                        Assert.Equal(model, doc.RootElement.GetProperty("model").GetString());
+                    }
                     if (got != expected[(model, prompt)] && Interlocked.Increment(ref wrong) == 1)
                         first = $"{model} / '{prompt}': got '{got}', alone it says '{expected[(model, prompt)]}'";
                 }
