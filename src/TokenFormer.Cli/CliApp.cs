@@ -30,6 +30,8 @@ public static class CliApp
         root.Subcommands.Add(ImportCommand.Create());
         root.Subcommands.Add(QuantizeCommand.Create());
         root.Subcommands.Add(GrowCommand.Create());
+        root.Subcommands.Add(AdapterCommands.Finetune());
+        root.Subcommands.Add(AdapterCommands.Merge());
         root.Subcommands.Add(GenerateCommand.Create());
         root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(QuickstartCommand.Create());

@@ -29,10 +29,11 @@ public static class EvalCommand
         var task = new Option<string?>("--task") { Description = "Zero-shot task scored as lm-evaluation-harness does (docs/evaluation.md): " + string.Join(", ", EvalTaskRun.TaskNames) + "; --data is then its data file" };
         task.AcceptOnlyFromAmong([.. EvalTaskRun.TaskNames]);
         var limitOption = new Option<int>("--limit") { Description = "With --task: score only the first N examples (documents for perplexity; default 0: all)" };
+        var adapterOption = AdapterCommands.AdapterOption();
         var json = new Option<bool>("--json") { Description = "With --task: print the metrics with standard errors as one JSON object" };
         var cmd = new Command("eval", "Evaluate a model on a prepared data split (--data) or a raw text file (--text): loss, perplexity, tokens/s; or on a zero-shot task (--task T --data FILE).")
         {
-            model, data, text, split, seq, batch, maxWindows, task, limitOption, json,
+            model, data, text, split, seq, batch, maxWindows, task, limitOption, json, adapterOption,
         };
         cmd.SetAction(parse =>
         {
@@ -47,6 +48,7 @@ public static class EvalCommand
             try { m = ModelDirectory.Load(modelDir); }
             catch (Exception e) when (e is ModelFormatException or TokenFormerConfigException) { throw new CliException(e.Message); }
             ConfigNotes.Print(m.Config);
+            m = AdapterCommands.Merged(m, modelDir, parse.GetValue(adapterOption));
             if (taskName != null) return EvalTaskRun.Run(m, modelDir, taskName, dataOption!, parse.GetValue(limitOption), parse.GetValue(json));
             if (textFile != null) return EvaluateText(m, modelDir, textFile, parse.GetValue(seq), parse.GetValue(batch), parse.GetValue(maxWindows));
             string dataDir = dataOption!;

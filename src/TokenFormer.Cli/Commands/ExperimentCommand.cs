@@ -22,6 +22,7 @@ public static class ExperimentCommand
     {
         var cmd = new Command("experiment", "Scripted experiments' reports (see experiments/).");
         cmd.Subcommands.Add(GrowthReport());
+        cmd.Subcommands.Add(AdapterExperiment.Create());
         return cmd;
     }
 

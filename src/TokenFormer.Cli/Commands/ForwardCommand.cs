@@ -19,9 +19,10 @@ public static class ForwardCommand
         var targets = new Option<string?>("--targets") { Description = "Comma-separated target ids (one per input id); adds 'loss' to the output" };
         var targetsFile = new Option<string?>("--targets-file") { Description = "File of target ids (commas or whitespace)" };
         var output = new Option<string>("--out") { Description = "Output safetensors file", Required = true };
+        var adapterOption = AdapterCommands.AdapterOption();
         var cmd = new Command("forward", "Run a model on token ids and write logits [T, V] (and the loss when targets are given) as safetensors.")
         {
-            model, ids, idsFile, targets, targetsFile, output,
+            model, ids, idsFile, targets, targetsFile, output, adapterOption,
         };
         cmd.SetAction(parse =>
         {
@@ -33,6 +34,7 @@ public static class ForwardCommand
             try { m = ModelDirectory.Load(parse.GetValue(model)!); }
             catch (Exception e) when (e is ModelFormatException or TokenFormerConfigException) { throw new CliException(e.Message); }
             ConfigNotes.Print(m.Config);
+            m = AdapterCommands.Merged(m, parse.GetValue(model)!, parse.GetValue(adapterOption));
             if (inputIds.Length > m.Config.MaxPositionEmbeddings)
                 throw new CliException($"{inputIds.Length} input ids exceed max_position_embeddings {m.Config.MaxPositionEmbeddings}");
             Check(inputIds, m.Vocab, "input");

@@ -34,10 +34,11 @@ public static class GenerateCommand
         var ignoreEos = new Option<bool>("--ignore-eos") { Description = "Do not stop at the tokenizer's end-of-text token" };
         var maxLength = new Option<int>("--max-length") { Description = "KV cache length per sequence (0 = the model's max_position_embeddings)" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object {\"ids\":[…],\"text\":\"…\"} per prompt instead of streaming" };
+        var adapterOption = AdapterCommands.AdapterOption();
         var interactive = new Option<bool>("--interactive") { Description = "Prompt loop: read a prompt per line from stdin until EOF or an empty line" };
         var cmd = new Command("generate", "Generate text with a model (KV cache, greedy or sampled), streaming tokens as they are produced.")
         {
-            model, prompt, promptIds, maxNew, temperature, topK, topP, penalty, seed, stop, stopId, ignoreEos, maxLength, json, interactive,
+            model, prompt, promptIds, maxNew, temperature, topK, topP, penalty, seed, stop, stopId, ignoreEos, maxLength, json, interactive, adapterOption,
         };
         cmd.SetAction(parse =>
         {
@@ -99,6 +100,8 @@ public static class GenerateCommand
                 generator = textGen.Generator;
             }
             else generator = new Generator(m, batch, length);
+            // an adapter runs on the base through the shared-base path the server uses (docs/adapters.md)
+            if (parse.GetValue(adapterOption) is string adapterDir) AdapterCommands.Apply(generator, dir, adapterDir);
 
             // the default --max-new-tokens shrinks to fit the context; an explicit value that does not fit is an error
             bool explicitMaxNew = parse.GetResult(maxNew) is { Implicit: false };

@@ -23,11 +23,16 @@ public static class ServeCommand
             DefaultValueFactory = _ => 0,
         };
         var quiet = new Option<bool>("--quiet") { Description = "Do not print a line per request" };
+        var adapters = new Option<string[]>("--adapter")
+        {
+            Description = "Adapter directory made by 'tokenformer finetune' for --model (repeatable): each is served as a model named after its directory, " +
+                "picked by a request's 'model' field; requests for different adapters and the base share one batch (docs/adapters.md)",
+        };
         var cmd = new Command("serve",
             "Serve a model over HTTP: OpenAI-compatible POST /v1/completions and /v1/chat/completions (server-sent events with \"stream\": true), " +
             "GET /v1/models, GET /health, and a page at / to type a prompt and watch the tokens stream.")
         {
-            model, host, port, maxQueue, maxBatch, maxLength, quiet,
+            model, host, port, maxQueue, maxBatch, maxLength, quiet, adapters,
         };
         cmd.SetAction(parse =>
         {
@@ -43,14 +48,20 @@ public static class ServeCommand
             catch (ArgumentException e) { throw new CliException(e.Message); }
             int length = parse.GetValue(maxLength);
             if (length < 0) throw new CliException($"--max-length must be at least 0 (got {length}; 0 = the model's maximum)");
-            return Run(parse.GetValue(model)!, length, options);
+            return Run(parse.GetValue(model)!, length, options, parse.GetValue(adapters) ?? []);
         });
         return cmd;
     }
 
-    private static int Run(string modelDirectory, int maxLength, ServeOptions options)
+    private static int Run(string modelDirectory, int maxLength, ServeOptions options, string[] adapters)
     {
         TextGeneratorEngine engine = TextGeneratorEngine.Load(modelDirectory, options.MaxBatch, maxLength);
+        foreach (string dir in adapters)
+        {
+            string name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir)));
+            engine.AddAdapter(dir, name, modelDirectory);
+        }
+        if (adapters.Length > 0) Console.WriteLine($"models: {string.Join(", ", engine.ModelIds)} (a request's 'model' picks one; absent: {engine.ModelId})");
         options = options with { Chat = ChatTemplate.ForModel(modelDirectory, out string? chatNote) };
         if (chatNote is not null) Console.WriteLine("note: " + chatNote);
         ServeApp app = ServeApp.Create(engine, options);

@@ -78,7 +78,7 @@ public static class ChatRequestParser
                 MaxTokens = maxTokens, Temperature = temperature, TopP = topP, TopK = topK,
                 RepetitionPenalty = repetition, Seed = seed, Stop = [.. stop, .. template.Stop.Where(s => !stop.Contains(s))],
             };
-            return new CompletionRequest([prompt], [n], settings, stream);
+            return new CompletionRequest([prompt], [n], settings, stream) { Model = CompletionRequestParser.ModelOf(root) };
         }
     }
 

@@ -48,7 +48,23 @@ public sealed class CompletionEndpoint(ICompletionEngine engine, CompletionQueue
             return;
         }
 
-        var job = new CompletionJob(request.Prompts, request.Settings, request.Stream, aborted);
+        // with adapters served, 'model' picks one by name (absent: the base); a single-model server ignores it as before
+        int modelIndex = 0;
+        IReadOnlyList<string> models = engine.ModelIds;
+        if (models.Count > 1 && request.Model is { Length: > 0 } name)
+        {
+            modelIndex = -1;
+            for (int i = 0; i < models.Count; i++) if (models[i] == name) { modelIndex = i; break; }
+            if (modelIndex < 0)
+            {
+                var unknown = new ApiError(404, $"model '{name}' not found (this server has {string.Join(", ", models.Select(m => $"'{m}'"))})",
+                    "invalid_request_error", "model", "model_not_found");
+                Log(context, 404, started, unknown.Message);
+                await ApiJson.WriteError(response, unknown);
+                return;
+            }
+        }
+        var job = new CompletionJob(request.Prompts, request.Settings, request.Stream, aborted) { ModelIndex = modelIndex };
         if (!queue.TryEnqueue(job))
         {
             var busy = new ApiError(503, $"the server is busy: {queue.MaxQueue} requests are already waiting (--max-queue {queue.MaxQueue}); retry later",
@@ -81,7 +97,7 @@ public sealed class CompletionEndpoint(ICompletionEngine engine, CompletionQueue
             return;
         }
         Log(context, 200, started, $"{results.Sum(r => r.CompletionTokens)} tokens");
-        await ApiJson.WriteJson(context.Response, w => format.WriteWhole(w, id, created, engine.ModelId, results));
+        await ApiJson.WriteJson(context.Response, w => format.WriteWhole(w, id, created, engine.ModelIds[job.ModelIndex], results));
     }
 
     private async Task Stream(HttpContext context, CompletionJob job, ResponseFormat format, string id, long created, long started)
@@ -97,19 +113,19 @@ public sealed class CompletionEndpoint(ICompletionEngine engine, CompletionQueue
         try
         {
             await response.StartAsync(aborted);
-            foreach (Action<Utf8JsonWriter> e in format.StartEvents(id, created, engine.ModelId, job.Prompts.Count))
+            foreach (Action<Utf8JsonWriter> e in format.StartEvents(id, created, engine.ModelIds[job.ModelIndex], job.Prompts.Count))
                 AppendEvent(buffer, json, e);
             while (await job.Pieces!.WaitToReadAsync(aborted))
             {
                 // Everything produced since the last flush goes out together: one event per piece.
                 while (job.Pieces.TryRead(out TextPiece piece))
-                    AppendEvent(buffer, json, format.Piece(id, created, engine.ModelId, piece.PromptIndex, piece.Text));
+                    AppendEvent(buffer, json, format.Piece(id, created, engine.ModelIds[job.ModelIndex], piece.PromptIndex, piece.Text));
                 await response.Body.WriteAsync(buffer.WrittenMemory, aborted);
                 await response.Body.FlushAsync(aborted);
                 buffer.ResetWrittenCount();
             }
             EngineCompletion[] results = await job.Result;
-            foreach (Action<Utf8JsonWriter> e in format.EndEvents(id, created, engine.ModelId, results))
+            foreach (Action<Utf8JsonWriter> e in format.EndEvents(id, created, engine.ModelIds[job.ModelIndex], results))
                 AppendEvent(buffer, json, e);
             buffer.Write(DoneEvent);
             await response.Body.WriteAsync(buffer.WrittenMemory, aborted);

@@ -23,6 +23,8 @@ public sealed class CompletionJob
     /// <summary>The prompts, answered in this order.</summary>
     public IReadOnlyList<string> Prompts { get; }
     public CompletionSettings Settings { get; }
+    /// <summary>Index of the model (in <see cref="ICompletionEngine.ModelIds"/>) that answers the job; 0 is the default model.</summary>
+    public int ModelIndex { get; init; }
     /// <summary>Fires when the client goes away; the worker drops or stops the job.</summary>
     public CancellationToken Cancel { get; }
     /// <summary>Decoded pieces as they are produced (null for non-streaming jobs); completed when the job ends.</summary>

@@ -121,8 +121,9 @@ public sealed class CompletionQueue : IDisposable
         {
             var prompts = new List<string>(promptCount);
             var owner = new List<(CompletionJob Job, int Index)>(promptCount);
+            var models = new List<int>(promptCount);
             foreach (CompletionJob job in batch)
-                for (int i = 0; i < job.Prompts.Count; i++) { prompts.Add(job.Prompts[i]); owner.Add((job, i)); }
+                for (int i = 0; i < job.Prompts.Count; i++) { prompts.Add(job.Prompts[i]); owner.Add((job, i)); models.Add(job.ModelIndex); }
 
             CompletionSettings settings = batch[0].Settings;
             int seed = settings.Seed ?? Random.Shared.Next();
@@ -132,7 +133,7 @@ public sealed class CompletionQueue : IDisposable
                 int count = Math.Min(_maxBatch, prompts.Count - start);
                 int offset = start;
                 Interlocked.Increment(ref _batches);
-                EngineCompletion[] part = _engine.Complete(prompts.GetRange(start, count), settings, seed,
+                EngineCompletion[] part = _engine.Complete(prompts.GetRange(start, count), models.GetRange(start, count), settings, seed,
                     (i, text) => { var (job, index) = owner[offset + i]; job.ReportPiece(index, text); }, allGone.Token);
                 if (part.Length != count) throw new InvalidOperationException($"the engine returned {part.Length} completions for {count} prompts");
                 part.CopyTo(results, start);

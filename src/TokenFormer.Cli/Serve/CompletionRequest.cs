@@ -3,7 +3,11 @@ using System.Text.Json;
 namespace TokenFormer.Cli.Serve;
 
 /// <summary>A validated <c>POST /v1/completions</c> request.</summary>
-public sealed record CompletionRequest(IReadOnlyList<string> Prompts, int[] PromptTokens, CompletionSettings Settings, bool Stream);
+public sealed record CompletionRequest(IReadOnlyList<string> Prompts, int[] PromptTokens, CompletionSettings Settings, bool Stream)
+{
+    /// <summary>The request's 'model' field (null when absent): with adapters served, it picks the model (docs/adapters.md).</summary>
+    public string? Model { get; init; }
+}
 
 /// <summary>
 /// Parses and validates the JSON body of <c>POST /v1/completions</c> (OpenAI's fields plus the top_k and
@@ -110,9 +114,12 @@ public static class CompletionRequestParser
                 MaxTokens = maxTokens, Temperature = temperature, TopP = topP, TopK = topK,
                 RepetitionPenalty = repetition, Seed = seed, Stop = stop,
             };
-            return new CompletionRequest(prompts, tokens, settings, stream);
+            return new CompletionRequest(prompts, tokens, settings, stream) { Model = ModelOf(root) };
         }
     }
+
+    /// <summary>The 'model' field (checked to be a string by <see cref="ParseObject"/>), or null.</summary>
+    internal static string? ModelOf(JsonElement root) => Get(root, "model")?.GetString();
 
     internal static JsonElement? Get(JsonElement root, string name) =>
         root.TryGetProperty(name, out JsonElement e) && e.ValueKind != JsonValueKind.Null ? e : null;

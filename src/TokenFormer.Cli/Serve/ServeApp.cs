@@ -92,12 +92,12 @@ public sealed class ServeApp : IAsyncDisposable
             w.WriteStartObject();
             w.WriteString("object", "list");
             w.WriteStartArray("data");
-            WriteModel(w, engine);
+            foreach (string name in engine.ModelIds) WriteModel(w, engine, name);
             w.WriteEndArray();
             w.WriteEndObject();
         }));
-        app.MapGet("/v1/models/{id}", (HttpContext c, string id) => id == engine.ModelId
-            ? ApiJson.WriteJson(c.Response, w => WriteModel(w, engine))
+        app.MapGet("/v1/models/{id}", (HttpContext c, string id) => engine.ModelIds.Contains(id)
+            ? ApiJson.WriteJson(c.Response, w => WriteModel(w, engine, id))
             : ApiJson.WriteError(c.Response, new ApiError(404, $"model '{id}' not found (this server has '{engine.ModelId}')",
                 "invalid_request_error", "model", "model_not_found")));
         app.MapPost("/v1/completions", completions.Handle);
@@ -129,10 +129,10 @@ public sealed class ServeApp : IAsyncDisposable
         Queue.Dispose();
     }
 
-    private static void WriteModel(System.Text.Json.Utf8JsonWriter w, ICompletionEngine engine)
+    private static void WriteModel(System.Text.Json.Utf8JsonWriter w, ICompletionEngine engine, string name)
     {
         w.WriteStartObject();
-        w.WriteString("id", engine.ModelId);
+        w.WriteString("id", name);
         w.WriteString("object", "model");
         w.WriteNumber("created", 0);
         w.WriteString("owned_by", "tokenformer");

@@ -1,5 +1,6 @@
 using TokenFormer.Runtime.Generation;
 using TokenFormer.Model;
+using TokenFormer.Model.Adapters;
 using TokenFormer.Model.Inference;
 using TokenFormer.Text;
 
@@ -14,6 +15,8 @@ public sealed class TextGeneratorEngine : ICompletionEngine
 {
     private readonly TextGenerator _generator;
     private readonly int[] _stopIds;
+    private readonly List<string> _modelIds;
+    private AdapterBank? _bank;
 
     /// <param name="generator">Used from the worker thread only.</param>
     /// <param name="modelId">Name reported in responses (e.g. the model directory's name).</param>
@@ -21,6 +24,7 @@ public sealed class TextGeneratorEngine : ICompletionEngine
     {
         _generator = generator;
         ModelId = modelId;
+        _modelIds = [modelId];
         _stopIds = generator.Tokenizer.EndOfTextId is int eot ? [eot] : [];
     }
 
@@ -44,6 +48,31 @@ public sealed class TextGeneratorEngine : ICompletionEngine
 
     private static readonly Dictionary<string, string> ServeFlags = new() { ["MaxBatch"] = "--max-batch", ["MaxLength"] = "--max-length" };
 
+    /// <summary>
+    /// Serves the adapter of <paramref name="directory"/> on this engine's base as model <paramref name="name"/>
+    /// (docs/adapters.md): prompts of the base and of every adapter share each batch and its base products.
+    /// Refused (a <see cref="CliException"/>) when it was made for another base or the name is taken.
+    /// </summary>
+    public void AddAdapter(string directory, string name, string baseDirectory)
+    {
+        if (_modelIds.Contains(name)) throw new CliException($"--adapter {directory}: the model name '{name}' is already served; give adapters distinct directory names");
+        Adapter adapter = Commands.AdapterCommands.Load(directory);
+        try
+        {
+            if (_bank == null)
+            {
+                _bank = new AdapterBank(_generator.Generator.Model);
+                _generator.Generator.Runner.Adapters = _bank;
+            }
+            _bank.Add(adapter, name, baseDirectory);
+        }
+        catch (AdapterFormatException e) { throw new CliException($"--adapter {directory}: {e.Message}"); }
+        _modelIds.Add(name);
+    }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<string> ModelIds => _modelIds;
+
     /// <inheritdoc/>
     public string ModelId { get; }
     public int ContextLength => _generator.Generator.MaxLength;
@@ -54,8 +83,20 @@ public sealed class TextGeneratorEngine : ICompletionEngine
     public int CountTokens(string prompt) => _generator.Tokenizer.Encode(prompt).Length;
 
     public EngineCompletion[] Complete(IReadOnlyList<string> prompts, CompletionSettings settings, int seed,
+        Action<int, string>? onText, CancellationToken cancel) =>
+        Complete(prompts, new int[prompts.Count], settings, seed, onText, cancel);
+
+    /// <inheritdoc/>
+    public EngineCompletion[] Complete(IReadOnlyList<string> prompts, IReadOnlyList<int> models, CompletionSettings settings, int seed,
         Action<int, string>? onText, CancellationToken cancel)
     {
+        if (models.Count != prompts.Count) throw new ArgumentException($"{models.Count} model indices for {prompts.Count} prompts");
+        for (int i = 0; i < models.Count; i++)
+        {
+            if ((uint)models[i] >= (uint)_modelIds.Count) throw new ArgumentException($"model index {models[i]} is not served (0 … {_modelIds.Count - 1})");
+            // prompt i runs in cache slot i; slot bound to adapter models[i] − 1 (−1: the bare base)
+            _bank?.SetSlot(i, models[i] - 1);
+        }
         var options = new SamplingOptions
         {
             MaxNewTokens = settings.MaxTokens,

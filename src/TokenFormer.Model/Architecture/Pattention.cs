@@ -47,6 +47,12 @@ public sealed class Pattention
     private readonly int[] _valueOffsets;
 
     /// <summary>
+    /// Extra tokens some rows see besides the layer's own (adapters; null: none). Inference only: set, it takes over the
+    /// normalisation of <see cref="Scores"/> and adds its share in <see cref="Output"/>, and the backward is refused.
+    /// </summary>
+    public IPattentionExtension? Extension { get; set; }
+
+    /// <summary>
     /// The Pattention group of <paramref name="layer"/> made of the given sites (Query, Key, Value together, or
     /// Projection, or Ffn), with its normaliser settings from <paramref name="config"/>.
     /// </summary>
@@ -94,12 +100,16 @@ public sealed class Pattention
     public void Scores(int rows, float[] x, PattentionActivations act)
     {
         Keys.MultiplyTransposed(rows, x, 0, InputWidth, act.Pre, 0, Width, accumulate: false);
-        _forwardJob.Run(rows, act, null);
+        if (Extension is { } extension) extension.Normalize(this, rows, x, act);
+        else _forwardJob.Run(rows, act, null);
     }
 
     /// <summary>y (+)= S_g·V_P,g for group <paramref name="group"/>; y: [rows, d_out].</summary>
-    public void Output(int group, int rows, PattentionActivations act, float[] y, bool accumulate) =>
+    public void Output(int group, int rows, PattentionActivations act, float[] y, bool accumulate)
+    {
         Values[group].Multiply(rows, act.S, group * Tokens, Width, y, 0, OutputWidth, accumulate);
+        Extension?.AddOutput(this, group, rows, y);
+    }
 
     /// <summary>Forward of a one-group Pattention: y (+)= Θ(x·K_Pᵀ)·V_P.</summary>
     public void Forward(int rows, float[] x, PattentionActivations act, float[] y, bool accumulate)
@@ -114,6 +124,7 @@ public sealed class Pattention
     /// </summary>
     public void BackwardOutput(int group, int rows, PattentionActivations act, float[] dy, float[] g, float[] grad)
     {
+        if (Extension != null) throw new InvalidOperationException("a Pattention with extra tokens (an adapter extension) runs forward only; train adapters on the merged model");
         Values[group].MultiplyTransposed(rows, dy, 0, OutputWidth, g, group * Tokens, Width, accumulate: false);
         Gemm.Compute(GemmForm.TN, Tokens, rows, OutputWidth, act.S.AsSpan(group * Tokens), Width, dy, OutputWidth,
             grad.AsSpan(_valueOffsets[group], Tokens * OutputWidth), OutputWidth, 1f, accumulate: true);

@@ -1,3 +1,4 @@
+using TokenFormer.Model.Adapters;
 using TokenFormer.Model.Architecture;
 
 namespace TokenFormer.Model.Inference;
@@ -20,6 +21,23 @@ public sealed class IncrementalRunner
     private readonly int _vocab;
     private readonly float[] _x, _logits;
     private int _logitCount;
+    private AdapterBank? _adapters;
+
+    /// <summary>
+    /// Adapters served on this runner's model (docs/adapters.md): each cache slot bound to one of them or to the bare base
+    /// (<see cref="AdapterBank.SetSlot"/>); null (default) runs the base alone. Set once; the bank attaches to the stack.
+    /// </summary>
+    public AdapterBank? Adapters
+    {
+        get => _adapters;
+        set
+        {
+            if (_adapters != null) throw new InvalidOperationException("this runner already serves an adapter bank");
+            if (value == null) return;
+            value.Attach(_stack);
+            _adapters = value;
+        }
+    }
 
     /// <summary>The model.</summary>
     public TokenFormerModel Model { get; }
@@ -90,6 +108,7 @@ public sealed class IncrementalRunner
             if (i > 0 && logitRows[i] <= logitRows[i - 1]) throw new ArgumentException("logit rows must be strictly increasing");
         }
         _attention.Begin(slots, positions, logitRows);
+        _adapters?.Begin(slots, logitRows);
         _logitCount = logitRows.Length;
         // after the last layer, rows 0…m−1 of x are the logit rows (all rows when m = n, which needs them in order)
         _stack.Forward(tokens, _x, _layers, _attention, _final, _logits);

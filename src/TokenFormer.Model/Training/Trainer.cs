@@ -97,6 +97,7 @@ public sealed class Trainer : IDisposable
             try { _frozen = FrozenParameters.OldOf(model); }
             catch (GrowthException e) { throw new InvalidSettingException(nameof(TrainingOptions.FreezeOld), "needs a grown model: " + e.Message, null); }
         }
+        else if (context.Frozen is { } frozen) _frozen = new FrozenParameters(model.Parameters, frozen);
         _initFrom = resumed?.InitFrom ?? initFrom;
         Options = options;
         _model = model;

@@ -27,6 +27,11 @@ public sealed record TrainerContext
     public bool ShardOptimizer { get; init; }
     /// <summary>Floats per gradient bucket reduced during the backward pass (0: one allreduce after it). Default 1 M (4 MB).</summary>
     public int BucketFloats { get; init; } = 1 << 20;
+    /// <summary>
+    /// Parameters held fixed in this process besides <see cref="TrainingOptions.FreezeOld"/> (e.g. every layer but the last
+    /// ones, for the adapter experiment's baseline, docs/adapters.md); not recorded in checkpoints. Null: none.
+    /// </summary>
+    public IReadOnlyList<Growth.ParameterRange>? Frozen { get; init; }
 }
 
 /// <summary>How a <see cref="Trainer.Run"/> ended; <see cref="LastCheckpoint"/> is null when nothing was saved (no run directory).</summary>
