@@ -26,6 +26,22 @@ public interface ICompletionEngine
     /// </summary>
     EngineCompletion[] Complete(IReadOnlyList<string> prompts, CompletionSettings settings, int seed,
         Action<int, string>? onText, CancellationToken cancel);
+
+    /// <summary>
+    /// As <see cref="Complete(IReadOnlyList{string}, CompletionSettings, int, Action{int, string}?, CancellationToken)"/>,
+    /// with one token per prompt (<paramref name="promptCancel"/>, its client's disconnect) that ends that prompt's
+    /// generation before its next decode step while the rest of the batch goes on. The default ignores
+    /// <paramref name="promptCancel"/> (the batch then stops only when <paramref name="cancel"/> fires).
+    /// </summary>
+    EngineCompletion[] Complete(IReadOnlyList<string> prompts, CompletionSettings settings, int seed,
+        Action<int, string>? onText, CancellationToken cancel, IReadOnlyList<CancellationToken> promptCancel) =>
+        Complete(prompts, settings, seed, onText, cancel);
+
+    /// <summary>
+    /// A prompt longer than this (in UTF-16 characters) cannot fit <see cref="ContextLength"/> whatever it encodes to,
+    /// so the server refuses it before tokenizing it. The default, <see cref="int.MaxValue"/>, checks nothing early.
+    /// </summary>
+    int MaxPromptChars => int.MaxValue;
 }
 
 /// <summary>One prompt's result: the generated text, "stop" or "length", and token counts.</summary>
