@@ -42,4 +42,23 @@ internal static class OutputFolder
             throw;
         }
     }
+
+    /// <summary>
+    /// Copies <paramref name="source"/> to <paramref name="target"/> through a temporary file and a rename; on failure the
+    /// temporary file is removed and the <see cref="IOException"/> names the target (the runtime's copy error does not).
+    /// </summary>
+    public static void CopyFile(string source, string target)
+    {
+        string temp = target + ".tmp-" + Environment.ProcessId;
+        try
+        {
+            File.Copy(source, temp, overwrite: true);
+            File.Move(temp, target, overwrite: true);
+        }
+        catch (IOException e)
+        {
+            try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            throw new IOException($"{target}: {e.Message}", e);
+        }
+    }
 }

@@ -126,12 +126,7 @@ public static class ImportCommand
                 if (tokPath != null)
                 {
                     string target = Path.Combine(outDir, "tokenizer.json");
-                    if (Path.GetFullPath(tokPath) != Path.GetFullPath(target))
-                    {
-                        string temp = target + ".tmp-" + Environment.ProcessId;
-                        File.Copy(tokPath, temp, overwrite: true);
-                        File.Move(temp, target, overwrite: true);
-                    }
+                    if (Path.GetFullPath(tokPath) != Path.GetFullPath(target)) OutputFolder.CopyFile(tokPath, target);
                 }
             });
         }
