@@ -119,13 +119,14 @@ public sealed class CompletionEndpoint(ICompletionEngine engine, CompletionQueue
         using var json = new Utf8JsonWriter(buffer, ApiJson.WriterOptions);
         // A client that stops reading blocks only its own writes (the worker hands pieces over without waiting); a
         // write that has not gone through after StreamWriteTimeout closes the connection, which cancels the job.
-        using var write = CancellationTokenSource.CreateLinkedTokenSource(aborted);
+        using var stalled = new CancellationTokenSource();
+        using var write = CancellationTokenSource.CreateLinkedTokenSource(aborted, stalled.Token);
         async Task Send()
         {
-            write.CancelAfter(options.StreamWriteTimeout);
+            stalled.CancelAfter(options.StreamWriteTimeout);
             await response.Body.WriteAsync(buffer.WrittenMemory, write.Token);
             await response.Body.FlushAsync(write.Token);
-            write.CancelAfter(Timeout.Infinite);
+            stalled.CancelAfter(Timeout.Infinite);
             buffer.ResetWrittenCount();
         }
         try
@@ -147,15 +148,16 @@ public sealed class CompletionEndpoint(ICompletionEngine engine, CompletionQueue
             await Send();
             Log(context, 200, started, $"{results.Sum(r => r.CompletionTokens)} tokens streamed");
         }
-        catch (Exception) when (aborted.IsCancellationRequested)
+        catch (Exception) when (stalled.IsCancellationRequested)
         {
-            Log(context, 499, started, "client went away");
-        }
-        catch (OperationCanceledException) when (write.IsCancellationRequested)
-        {
+            // (whatever the cancelled write threw; Kestrel may also have aborted the connection by now)
             Interlocked.Increment(ref _stalledStreams);
             Log(context, 499, started, $"client stopped reading (no write went through in {options.StreamWriteTimeout.TotalSeconds:F0} s); connection closed");
             context.Abort();
+        }
+        catch (Exception) when (aborted.IsCancellationRequested)
+        {
+            Log(context, 499, started, "client went away");
         }
         catch (Exception e)
         {

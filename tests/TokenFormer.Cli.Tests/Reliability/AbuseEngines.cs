@@ -6,8 +6,9 @@ namespace TokenFormer.Cli.Tests.Reliability;
 /// <summary>
 /// The real <see cref="TextGeneratorEngine"/> (the library's generation loop), watched: for every prompt it records
 /// how many decode steps the generator had run for the call when the prompt's client went away, and how many tokens
-/// the prompt got in the end, so a test can count the steps generated for nobody. <see cref="PieceDelay"/> slows each
-/// piece (on the worker thread) so that a client can disconnect mid-generation; <see cref="Gate"/> holds the first call.
+/// the prompt got in the end, so a test can count the steps generated for nobody. <see cref="HoldAt"/> makes the
+/// disconnect land mid-generation whatever the machine's speed: when prompt P has produced N pieces, the worker waits
+/// (at most 20 s) until the server has seen P's client go, then goes on; <see cref="Gate"/> holds the first call.
 /// </summary>
 internal sealed class WatchedEngine(TextGeneratorEngine inner) : ICompletionEngine
 {
@@ -18,7 +19,8 @@ internal sealed class WatchedEngine(TextGeneratorEngine inner) : ICompletionEngi
     public int ContextLength => inner.ContextLength;
     public int MaxBatch => inner.MaxBatch;
     public int MaxPromptChars => inner.MaxPromptChars;
-    public TimeSpan PieceDelay { get; set; }
+    /// <summary>Prompt → the piece after which the worker waits for that prompt's client to have gone.</summary>
+    public Dictionary<string, int> HoldAt { get; } = [];
     /// <summary>When set, the first call waits for one release.</summary>
     public SemaphoreSlim? Gate { get; set; }
     public ConcurrentQueue<Record> Records { get; } = new();
@@ -51,10 +53,11 @@ internal sealed class WatchedEngine(TextGeneratorEngine inner) : ICompletionEngi
         }
         try
         {
+            var pieces = new int[prompts.Count];
             EngineCompletion[] results = inner.Complete(prompts, settings, seed, (i, text) =>
             {
                 onText?.Invoke(i, text);
-                if (PieceDelay > TimeSpan.Zero) Thread.Sleep(PieceDelay);
+                if (HoldAt.TryGetValue(prompts[i], out int n) && ++pieces[i] == n) promptCancel[i].WaitHandle.WaitOne(TimeSpan.FromSeconds(20));
             }, cancel, promptCancel);
             foreach (var r in registrations) r.Dispose();
             for (int i = 0; i < prompts.Count; i++)

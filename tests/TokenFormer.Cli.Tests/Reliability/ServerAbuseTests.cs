@@ -212,8 +212,8 @@ public sealed class ServerAbuseTests(ITestOutputHelper output)
         const int MaxTokens = 100;
         var engine = new WatchedEngine(TextGeneratorEngine.Load(TestModel.Directory, maxBatch: 4))
         {
-            PieceDelay = TimeSpan.FromMilliseconds(20),
             Gate = new SemaphoreSlim(0),
+            HoldAt = { ["Once upon a time"] = 2, ["Hello, world"] = 6, ["Alone"] = 1 },
         };
         await using TestServer server = await TestServer.StartAsync(engine, new ServeOptions { MaxBatch = 4 });
         HttpClient http = server.Client;
@@ -245,7 +245,6 @@ public sealed class ServerAbuseTests(ITestOutputHelper output)
             Stream body = await streams[i].Content.ReadAsStreamAsync();
             var some = new byte[64];
             Assert.True(await body.ReadAsync(some) > 0);
-            await Task.Delay(50 * i);    // the two leave at different steps
             streams[i].Dispose();        // closes the connection mid-stream
         }
 
@@ -280,7 +279,6 @@ public sealed class ServerAbuseTests(ITestOutputHelper output)
         HttpResponseMessage loneResponse = await http.SendAsync(lone, HttpCompletionOption.ResponseHeadersRead);
         Stream loneBody = await loneResponse.Content.ReadAsStreamAsync();
         Assert.True(await loneBody.ReadAsync(new byte[64]) > 0);
-        await Task.Delay(150);
         loneResponse.Dispose();
         await WaitUntil(() => engine.Records.Count == 2 + prompts.Length, "the lone stream's call ends");
         WatchedEngine.Record alone = engine.Records.Last();
@@ -297,7 +295,8 @@ public sealed class ServerAbuseTests(ITestOutputHelper output)
     public async Task A_client_that_stops_reading_a_stream_blocks_nobody_and_is_dropped_after_the_write_timeout()
     {
         var engine = new FloodEngine();
-        await using TestServer server = await TestServer.StartAsync(engine, new ServeOptions { MaxBatch = 1, StreamWriteTimeout = TimeSpan.FromSeconds(5) });
+        await using TestServer server = await TestServer.StartAsync(engine, new ServeOptions { MaxBatch = 1, StreamWriteTimeout = TimeSpan.FromSeconds(2) });
+        // (2 s: under Kestrel's own minimum response rate grace of 5 s, which would otherwise close the connection first)
         const int Pieces = 200;   // 12.5 MiB of events: far more than the socket buffers hold
         using Socket stalled = await RawHttp.Connect(server.BaseAddress, receiveBuffer: 4096);
         await stalled.SendAsync(RawHttp.Post("/v1/completions", $$"""{"prompt":"flood","max_tokens":{{Pieces}},"stream":true}"""));
@@ -307,7 +306,6 @@ public sealed class ServerAbuseTests(ITestOutputHelper output)
         Assert.Equal(0, server.App.Completions.StalledStreams);   // finished while the stream was still stalled, not once it was dropped
         await AssertHealthy(server.Client);
         await AssertHealthy(server.Client, "again");
-        Assert.Equal(0, server.App.Completions.StalledStreams);   // served beside the stalled stream (its writes still waiting)
 
         // the stalled stream's writes time out: the server closes its connection, having sent only part of it
         await WaitUntil(() => server.App.Completions.StalledStreams == 1, "the stalled stream is dropped");
