@@ -28,6 +28,9 @@ public sealed class TmpfsFactAttribute : FactAttribute
     /// <summary>Changes the size of the tmpfs mounted on <paramref name="folder"/>.</summary>
     public static void Resize(string folder, int kilobytes) => Run("mount", "-o", $"remount,size={kilobytes}k", folder);
 
+    /// <summary>Makes the tmpfs mounted on <paramref name="folder"/> read-only (writes fail with EROFS, even for root).</summary>
+    public static void MakeReadOnly(string folder) => Run("mount", "-o", "remount,ro", folder);
+
     /// <summary>Unmounts <paramref name="folder"/> (lazily, so a file still open does not keep it busy).</summary>
     public static void Unmount(string folder) => Run("umount", "-l", folder);
 

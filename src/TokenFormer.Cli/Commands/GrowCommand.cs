@@ -165,10 +165,7 @@ public static class GrowCommand
     {
         ModelDirectory.Save(model, directory);
         if (tokenizer == null) return;
-        string target = Path.Combine(directory, DatasetMeta.TokenizerFile);
-        string temp = target + ".tmp-" + Environment.ProcessId;
-        File.Copy(tokenizer, temp, overwrite: true);
-        File.Move(temp, target, overwrite: true);
+        OutputFolder.CopyFile(tokenizer, Path.Combine(directory, DatasetMeta.TokenizerFile));
     }
 
     /// <summary>The command-line option behind a <see cref="GrowthException.Field"/>.</summary>

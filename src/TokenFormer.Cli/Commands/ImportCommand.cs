@@ -116,21 +116,19 @@ public static class ImportCommand
                 throw new CliException($"{tokPath} has {tok.VocabSize} ids but the checkpoint's embedding has only {plan.Config.Vocab} rows; this is not the model's tokenizer");
         }
 
-        ImportedModelWriter.Result written;
+        ImportedModelWriter.Result written = default!;
         try
         {
-            written = format == WeightFormat.Float32 ? ImportedModelWriter.Write(ckpt, plan, outDir, CheckTokenizer)
-                : ReducedPrecisionImport.Write(ckpt, plan, format, outDir, CheckTokenizer);
-            if (tokPath != null)
+            OutputFolder.Write(outDir, () =>
             {
-                string target = Path.Combine(outDir, "tokenizer.json");
-                if (Path.GetFullPath(tokPath) != Path.GetFullPath(target))
+                written = format == WeightFormat.Float32 ? ImportedModelWriter.Write(ckpt, plan, outDir, CheckTokenizer)
+                    : ReducedPrecisionImport.Write(ckpt, plan, format, outDir, CheckTokenizer);
+                if (tokPath != null)
                 {
-                    string temp = target + ".tmp-" + Environment.ProcessId;
-                    File.Copy(tokPath, temp, overwrite: true);
-                    File.Move(temp, target, overwrite: true);
+                    string target = Path.Combine(outDir, "tokenizer.json");
+                    if (Path.GetFullPath(tokPath) != Path.GetFullPath(target)) OutputFolder.CopyFile(tokPath, target);
                 }
-            }
+            });
         }
         catch (PyTorchFormatException e) { throw new CliException(e.Message); }
         catch (ArgumentException e) when (format != WeightFormat.Float32) { throw new CliException($"{bin}: {e.Message}"); }

@@ -40,7 +40,7 @@ public static class QuantizeCommand
             long fp32Bytes = 4L * m.Parameters.LongLength;
             var quantized = new TokenFormerModel(m.Config, w);
             string tokenizer = Path.Combine(source, DatasetMeta.TokenizerFile);
-            try { GrowCommand.SaveModelDirectory(quantized, outDir, File.Exists(tokenizer) ? tokenizer : null); }
+            try { OutputFolder.Write(outDir, () => GrowCommand.SaveModelDirectory(quantized, outDir, File.Exists(tokenizer) ? tokenizer : null)); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new CliException($"{outDir}: cannot write ({e.Message})"); }
             long fileBytes = new FileInfo(Path.Combine(outDir, ModelDirectory.WeightsFile)).Length;
             string note = File.Exists(tokenizer) ? "" : "; no tokenizer.json beside the source model";

@@ -22,6 +22,11 @@ public static class ServeCommand
             Description = "Positions per sequence (prompt + max_tokens) the KV cache holds (default: the model's max_position_embeddings)",
             DefaultValueFactory = _ => 0,
         };
+        var maxConnections = new Option<long>("--max-connections")
+        {
+            Description = "Open connections accepted at once (idle ones close after 60 s); more are closed at once",
+            DefaultValueFactory = _ => 4096,
+        };
         var quiet = new Option<bool>("--quiet") { Description = "Do not print a line per request" };
         var adapters = new Option<string[]>("--adapter")
         {
@@ -32,7 +37,7 @@ public static class ServeCommand
             "Serve a model over HTTP: OpenAI-compatible POST /v1/completions and /v1/chat/completions (server-sent events with \"stream\": true), " +
             "GET /v1/models, GET /health, and a page at / to type a prompt and watch the tokens stream.")
         {
-            model, host, port, maxQueue, maxBatch, maxLength, quiet, adapters,
+            model, host, port, maxQueue, maxBatch, maxLength, maxConnections, quiet, adapters,
         };
         cmd.SetAction(parse =>
         {
@@ -42,6 +47,7 @@ public static class ServeCommand
                 Port = parse.GetValue(port),
                 MaxQueue = parse.GetValue(maxQueue),
                 MaxBatch = parse.GetValue(maxBatch),
+                MaxConnections = parse.GetValue(maxConnections),
                 LogToConsole = !parse.GetValue(quiet),
             };
             try { options.Validate(); }

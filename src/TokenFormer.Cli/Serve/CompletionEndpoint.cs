@@ -21,13 +21,31 @@ public sealed class CompletionEndpoint(ICompletionEngine engine, CompletionQueue
     private static readonly byte[] EventEnd = "\n\n"u8.ToArray();
     private static readonly byte[] DoneEvent = "data: [DONE]\n\n"u8.ToArray();
 
+    private long _stalledStreams;
+
+    /// <summary>Streams closed because their client stopped reading (<see cref="ServeOptions.StreamWriteTimeout"/>).</summary>
+    public long StalledStreams => Interlocked.Read(ref _stalledStreams);
+
     /// <summary>Handles <c>POST /v1/completions</c>.</summary>
     public Task Handle(HttpContext context) => Handle(context, body =>
-        (CompletionRequestParser.Parse(body, engine.CountTokens, engine.ContextLength, options.MaxPromptsPerRequest), ResponseFormat.Text));
+        (CompletionRequestParser.Parse(body, CountTokens, engine.ContextLength, options.MaxPromptsPerRequest), ResponseFormat.Text));
 
     /// <summary>Handles <c>POST /v1/chat/completions</c>: the messages rendered by <see cref="ServeOptions.Chat"/> as one prompt.</summary>
     public Task HandleChat(HttpContext context) => Handle(context, body =>
-        (ChatRequestParser.Parse(body, options.Chat, engine.CountTokens, engine.ContextLength), ResponseFormat.ForChat(body)));
+        (ChatRequestParser.Parse(body, options.Chat, CountTokens, engine.ContextLength), ResponseFormat.ForChat(body)));
+
+    /// <summary>
+    /// The engine's token count, after refusing (400) a prompt too long to fit the context whatever it encodes to
+    /// (<see cref="ICompletionEngine.MaxPromptChars"/>), so that such a prompt costs no tokenization.
+    /// </summary>
+    private int CountTokens(string prompt)
+    {
+        int limit = engine.MaxPromptChars;
+        if (prompt.Length > limit)
+            throw new ApiError(400, $"the prompt is {prompt.Length} characters; no prompt of more than {limit} characters fits the model's " +
+                $"context length of {engine.ContextLength} tokens", "invalid_request_error", "prompt", "context_length_exceeded");
+        return engine.CountTokens(prompt);
+    }
 
     private async Task Handle(HttpContext context, Func<byte[], (CompletionRequest, ResponseFormat)> parse)
     {
@@ -40,6 +58,11 @@ public sealed class CompletionEndpoint(ICompletionEngine engine, CompletionQueue
         {
             byte[] body = await ReadBody(context.Request, aborted);
             (request, format) = parse(body);
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            Log(context, 499, started, "client went away while sending the body");
+            return;
         }
         catch (ApiError e)
         {
@@ -110,6 +133,18 @@ public sealed class CompletionEndpoint(ICompletionEngine engine, CompletionQueue
         response.Headers["X-Accel-Buffering"] = "no";
         var buffer = new ArrayBufferWriter<byte>(1024);
         using var json = new Utf8JsonWriter(buffer, ApiJson.WriterOptions);
+        // A client that stops reading blocks only its own writes (the worker hands pieces over without waiting); a
+        // write that has not gone through after StreamWriteTimeout closes the connection, which cancels the job.
+        using var stalled = new CancellationTokenSource();
+        using var write = CancellationTokenSource.CreateLinkedTokenSource(aborted, stalled.Token);
+        async Task Send()
+        {
+            stalled.CancelAfter(options.StreamWriteTimeout);
+            await response.Body.WriteAsync(buffer.WrittenMemory, write.Token);
+            await response.Body.FlushAsync(write.Token);
+            stalled.CancelAfter(Timeout.Infinite);
+            buffer.ResetWrittenCount();
+        }
         try
         {
             await response.StartAsync(aborted);
@@ -120,17 +155,21 @@ public sealed class CompletionEndpoint(ICompletionEngine engine, CompletionQueue
                 // Everything produced since the last flush goes out together: one event per piece.
                 while (job.Pieces.TryRead(out TextPiece piece))
                     AppendEvent(buffer, json, format.Piece(id, created, engine.ModelIds[job.ModelIndex], piece.PromptIndex, piece.Text));
-                await response.Body.WriteAsync(buffer.WrittenMemory, aborted);
-                await response.Body.FlushAsync(aborted);
-                buffer.ResetWrittenCount();
+                await Send();
             }
             EngineCompletion[] results = await job.Result;
             foreach (Action<Utf8JsonWriter> e in format.EndEvents(id, created, engine.ModelIds[job.ModelIndex], results))
                 AppendEvent(buffer, json, e);
             buffer.Write(DoneEvent);
-            await response.Body.WriteAsync(buffer.WrittenMemory, aborted);
-            await response.Body.FlushAsync(aborted);
+            await Send();
             Log(context, 200, started, $"{results.Sum(r => r.CompletionTokens)} tokens streamed");
+        }
+        catch (Exception) when (stalled.IsCancellationRequested)
+        {
+            // (whatever the cancelled write threw; Kestrel may also have aborted the connection by now)
+            Interlocked.Increment(ref _stalledStreams);
+            Log(context, 499, started, $"client stopped reading (no write went through in {options.StreamWriteTimeout.TotalSeconds:F0} s); connection closed");
+            context.Abort();
         }
         catch (Exception) when (aborted.IsCancellationRequested)
         {
@@ -183,6 +222,13 @@ public sealed class CompletionEndpoint(ICompletionEngine engine, CompletionQueue
                     throw new ApiError(413, $"the request body is more than {MaxBodyBytes} bytes", "invalid_request_error");
                 memory.Write(chunk, 0, n);
             }
+        }
+        catch (BadHttpRequestException e)
+        {
+            // Kestrel's limits (ServeApp): a body slower than the minimum rate (408), or a chunked body past the size cap (413)
+            throw new ApiError(e.StatusCode, e.StatusCode == 408
+                ? "the request body arrived too slowly (below the server's minimum rate); send the whole body at once"
+                : $"the request body was refused: {e.Message}", "invalid_request_error");
         }
         finally
         {

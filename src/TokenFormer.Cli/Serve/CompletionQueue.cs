@@ -5,8 +5,9 @@ namespace TokenFormer.Cli.Serve;
 /// <summary>
 /// A bounded FIFO of <see cref="CompletionJob"/>s drained by one worker thread that owns the (not thread-safe)
 /// <see cref="ICompletionEngine"/>. Consecutive jobs with compatible settings are generated together, up to
-/// <c>maxBatch</c> prompts. A job whose client has gone is skipped; a running batch is cancelled once every one
-/// of its clients has gone, or when the queue stops.
+/// <c>maxBatch</c> prompts. A job whose client has gone is skipped; a prompt whose client goes while it is generated
+/// stops before its next decode step (the engine's per-prompt cancellation); a running batch is cancelled once every
+/// one of its clients has gone, or when the queue stops.
 /// </summary>
 public sealed class CompletionQueue : IDisposable
 {
@@ -133,15 +134,20 @@ public sealed class CompletionQueue : IDisposable
                 int count = Math.Min(_maxBatch, prompts.Count - start);
                 int offset = start;
                 Interlocked.Increment(ref _batches);
+                // each prompt also carries its own client's token, so one disconnect ends that sequence within a
+                // decode step while the rest of the batch goes on
+                CancellationToken[] promptCancel = owner.GetRange(start, count).Select(o => o.Job.Cancel).ToArray();
                 EngineCompletion[] part = _engine.Complete(prompts.GetRange(start, count), models.GetRange(start, count), settings, seed,
-                    (i, text) => { var (job, index) = owner[offset + i]; job.ReportPiece(index, text); }, allGone.Token);
+                    (i, text) => { var (job, index) = owner[offset + i]; job.ReportPiece(index, text); }, allGone.Token, promptCancel);
                 if (part.Length != count) throw new InvalidOperationException($"the engine returned {part.Length} completions for {count} prompts");
                 part.CopyTo(results, start);
             }
             int at = 0;
             foreach (CompletionJob job in batch)
             {
-                Finish(job, results.AsSpan(at, job.Prompts.Count).ToArray());
+                // a job whose client left got its prompts cut short ("cancelled"): it counts as cancelled, not completed
+                if (job.Cancel.IsCancellationRequested) Finish(job, new OperationCanceledException(job.Cancel));
+                else Finish(job, results.AsSpan(at, job.Prompts.Count).ToArray());
                 at += job.Prompts.Count;
             }
         }

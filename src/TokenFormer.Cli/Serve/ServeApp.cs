@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -17,16 +18,19 @@ public sealed class ServeApp : IAsyncDisposable
 {
     private static readonly string[] KnownPaths = ["/", "/health", "/v1/models", "/v1/completions", "/v1/chat/completions"];
 
-    private ServeApp(WebApplication app, CompletionQueue queue, ICompletionEngine engine)
+    private ServeApp(WebApplication app, CompletionQueue queue, ICompletionEngine engine, CompletionEndpoint completions)
     {
         App = app;
         Queue = queue;
         Engine = engine;
+        Completions = completions;
     }
 
     public WebApplication App { get; }
     public CompletionQueue Queue { get; }
     public ICompletionEngine Engine { get; }
+    /// <summary>The completion endpoints (their counters, e.g. <see cref="CompletionEndpoint.StalledStreams"/>).</summary>
+    public CompletionEndpoint Completions { get; }
 
     /// <summary>The addresses listened on (actual ports once started), e.g. http://127.0.0.1:8080.</summary>
     public IReadOnlyList<string> Urls => App.Urls.ToArray();
@@ -52,6 +56,16 @@ public sealed class ServeApp : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.AddServerHeader = false;
+            // Limits for clients that misbehave (docs/reliability.md, "The server under abuse"): a bounded number of
+            // connections, idle ones closed after a while, slow headers and slow bodies dropped, bodies capped before
+            // they are read; a client that stops reading a stream is handled by CompletionEndpoint (write timeout).
+            k.Limits.MaxConcurrentConnections = options.MaxConnections;
+            k.Limits.MaxConcurrentUpgradedConnections = 0;
+            k.Limits.KeepAliveTimeout = options.KeepAliveTimeout;
+            k.Limits.RequestHeadersTimeout = options.RequestHeadersTimeout;
+            k.Limits.MinRequestBodyDataRate = new MinDataRate(options.MinBodyBytesPerSecond, options.MinBodyRateGrace);
+            k.Limits.MaxRequestBodySize = CompletionEndpoint.MaxBodyBytes;
+            k.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
             if (string.Equals(options.Host, "localhost", StringComparison.OrdinalIgnoreCase) && options.Port != 0)
                 k.ListenLocalhost(options.Port);
             else
@@ -111,7 +125,7 @@ public sealed class ServeApp : IAsyncDisposable
                     "invalid_request_error", code: "not_found");
             return ApiJson.WriteError(c.Response, error);
         });
-        return new ServeApp(app, queue, engine);
+        return new ServeApp(app, queue, engine, completions);
     }
 
     /// <summary>Starts listening; <see cref="Urls"/> then has the bound addresses.</summary>

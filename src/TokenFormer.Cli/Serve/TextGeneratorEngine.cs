@@ -26,6 +26,21 @@ public sealed class TextGeneratorEngine : ICompletionEngine
         ModelId = modelId;
         _modelIds = [modelId];
         _stopIds = generator.Tokenizer.EndOfTextId is int eot ? [eot] : [];
+        MaxPromptChars = PromptCharsBound(generator.Tokenizer, ContextLength);
+    }
+
+    /// <summary>
+    /// No token of <paramref name="tokenizer"/> stands for more than L characters (L = its longest vocabulary entry; a
+    /// byte-level entry has one character per byte, so L bounds the UTF-8 bytes, hence the characters, of what one token
+    /// covers), so a prompt of more than L × context characters needs more than the context. Doubled to leave room for
+    /// normalizers that shorten text (composition).
+    /// </summary>
+    private static int PromptCharsBound(Tokenizer tokenizer, int context)
+    {
+        int longest = 1;
+        for (int id = 0; id < tokenizer.VocabSize; id++)
+            if (tokenizer.IdToToken(id) is { } t && t.Length > longest) longest = t.Length;
+        return (int)Math.Min(int.MaxValue, 2L * longest * context);
     }
 
     /// <summary>
@@ -79,16 +94,24 @@ public sealed class TextGeneratorEngine : ICompletionEngine
     public int MaxBatch => _generator.Generator.MaxBatch;
     public TextGenerator Generator => _generator;
 
+    /// <inheritdoc/>
+    public int MaxPromptChars { get; }
+
     /// <summary>Thread-safe: the tokenizer keeps its scratch state per thread.</summary>
     public int CountTokens(string prompt) => _generator.Tokenizer.Encode(prompt).Length;
 
     public EngineCompletion[] Complete(IReadOnlyList<string> prompts, CompletionSettings settings, int seed,
         Action<int, string>? onText, CancellationToken cancel) =>
-        Complete(prompts, new int[prompts.Count], settings, seed, onText, cancel);
+        Complete(prompts, new int[prompts.Count], settings, seed, onText, cancel, null);
+
+    /// <inheritdoc/>
+    public EngineCompletion[] Complete(IReadOnlyList<string> prompts, CompletionSettings settings, int seed,
+        Action<int, string>? onText, CancellationToken cancel, IReadOnlyList<CancellationToken> promptCancel) =>
+        Complete(prompts, new int[prompts.Count], settings, seed, onText, cancel, promptCancel);
 
     /// <inheritdoc/>
     public EngineCompletion[] Complete(IReadOnlyList<string> prompts, IReadOnlyList<int> models, CompletionSettings settings, int seed,
-        Action<int, string>? onText, CancellationToken cancel)
+        Action<int, string>? onText, CancellationToken cancel, IReadOnlyList<CancellationToken>? promptCancel)
     {
         if (models.Count != prompts.Count) throw new ArgumentException($"{models.Count} model indices for {prompts.Count} prompts");
         for (int i = 0; i < models.Count; i++)
@@ -107,7 +130,7 @@ public sealed class TextGeneratorEngine : ICompletionEngine
             Seed = seed,
             StopIds = _stopIds,
         };
-        TextCompletion[] results = _generator.Complete(prompts, options, settings.Stop, onText, cancel);
+        TextCompletion[] results = _generator.Complete(prompts, options, settings.Stop, onText, cancel, promptCancel);
         return results.Select(r => new EngineCompletion(r.Text, r.FinishReason, r.PromptTokens, r.Ids.Length)).ToArray();
     }
 }

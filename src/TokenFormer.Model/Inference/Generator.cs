@@ -24,8 +24,19 @@ public sealed class Generator
     public int MaxLength { get; }
     /// <summary>The cached forward pass (for benchmarks and tests).</summary>
     public IncrementalRunner Runner => _runner;
-    /// <summary>Why each sequence of the last <see cref="Generate"/> ended: "stop" (stop id or onToken returned false) or "length".</summary>
+    /// <summary>
+    /// Why each sequence of the last <see cref="Generate"/> ended: "stop" (stop id or onToken returned false), "length",
+    /// or "cancelled" (its own token in <c>sequenceCancel</c> fired).
+    /// </summary>
     public IReadOnlyList<string> LastFinishReasons { get; private set; } = [];
+
+    /// <summary>
+    /// Decode steps (batched forward passes after the prefill) run since this generator was built. Incremented before
+    /// each step's forward pass; may be read from any thread (the server's tests count the steps a sequence takes after
+    /// its client has gone).
+    /// </summary>
+    public long DecodeSteps => Interlocked.Read(ref _decodeSteps);
+    private long _decodeSteps;
 
     /// <summary>
     /// maxLength 0 → config.MaxPositionEmbeddings. KV cache for maxBatch sequences × maxLength positions, allocated once.
@@ -55,9 +66,12 @@ public sealed class Generator
     /// with the numbers). onToken(promptIndex, tokenId) is called as each token is produced (stop ids are reported too);
     /// return false to stop that sequence. Returns the generated ids per prompt (prompt excluded; a stop id that ended
     /// the sequence is not included). Cancellation throws <see cref="OperationCanceledException"/> between steps.
+    /// <paramref name="sequenceCancel"/> (one token per prompt, optional) ends a single sequence instead: it is checked
+    /// before every decode step, so a sequence whose token fired takes no further step (finish reason "cancelled")
+    /// while the others of the batch go on.
     /// </summary>
     public int[][] Generate(IReadOnlyList<int[]> prompts, SamplingOptions options,
-        Func<int, int, bool>? onToken = null, CancellationToken cancel = default)
+        Func<int, int, bool>? onToken = null, CancellationToken cancel = default, IReadOnlyList<CancellationToken>? sequenceCancel = null)
     {
         ArgumentNullException.ThrowIfNull(prompts);
         ArgumentNullException.ThrowIfNull(options);
@@ -65,6 +79,8 @@ public sealed class Generator
         int b = prompts.Count;
         if (b == 0) return [];
         if (b > MaxBatch) throw new ArgumentException($"{b} prompts, but this generator was built for at most {MaxBatch} at once");
+        if (sequenceCancel is not null && sequenceCancel.Count != b)
+            throw new ArgumentException($"{sequenceCancel.Count} sequence cancellation tokens for {b} prompts");
         int vocab = Model.Vocab;
         for (int i = 0; i < b; i++)
         {
@@ -122,12 +138,14 @@ public sealed class Generator
             for (int i = 0; i < b; i++)
             {
                 if (_done[i]) continue;
+                if (sequenceCancel is not null && sequenceCancel[i].IsCancellationRequested) { _done[i] = true; reasons[i] = "cancelled"; continue; }
                 _tokens[n] = _history[i][_length[i] - 1]; _slots[n] = i; _positions[n] = _length[i] - 1;
                 _logitRows[n] = n; _logitSlot[n] = i;
                 n++;
             }
             if (n == 0) break;
             cancel.ThrowIfCancellationRequested();
+            Interlocked.Increment(ref _decodeSteps);
             _runner.Forward(_tokens.AsSpan(0, n), _slots.AsSpan(0, n), _positions.AsSpan(0, n), _logitRows.AsSpan(0, n));
             for (int j = 0; j < n; j++) Choose(_logitSlot[j], j, options, onToken, output, reasons);
         }

@@ -85,20 +85,24 @@ public sealed class TextGenerator
     /// <summary>
     /// Generates for each prompt. onText(promptIndex, piece) receives decoded text as it becomes complete UTF-8 (never
     /// half a character, never a tail that could still become a stop string). Stop strings end the sequence and are not
-    /// included in the text. Cancellation throws <see cref="OperationCanceledException"/> between steps. Not thread-safe.
+    /// included in the text. Cancellation throws <see cref="OperationCanceledException"/> between steps;
+    /// <paramref name="sequenceCancel"/> (one token per prompt, optional) ends one sequence before its next step, the
+    /// others going on (finish reason "cancelled"; <see cref="Generator.Generate"/>). Not thread-safe.
     /// </summary>
     public TextCompletion[] Complete(IReadOnlyList<string> prompts, SamplingOptions options,
-        IReadOnlyList<string>? stopStrings = null, Action<int, string>? onText = null, CancellationToken cancel = default)
+        IReadOnlyList<string>? stopStrings = null, Action<int, string>? onText = null, CancellationToken cancel = default,
+        IReadOnlyList<CancellationToken>? sequenceCancel = null)
     {
         ArgumentNullException.ThrowIfNull(prompts);
         var ids = new int[prompts.Count][];
         for (int i = 0; i < ids.Length; i++) ids[i] = EncodePrompt(prompts[i] ?? throw new ArgumentException($"prompt {i} is null"));
-        return CompleteIds(ids, options, stopStrings, onText, cancel);
+        return CompleteIds(ids, options, stopStrings, onText, cancel, sequenceCancel);
     }
 
     /// <summary>As <see cref="Complete"/> for prompts already given as token ids.</summary>
     public TextCompletion[] CompleteIds(IReadOnlyList<int[]> prompts, SamplingOptions options,
-        IReadOnlyList<string>? stopStrings = null, Action<int, string>? onText = null, CancellationToken cancel = default)
+        IReadOnlyList<string>? stopStrings = null, Action<int, string>? onText = null, CancellationToken cancel = default,
+        IReadOnlyList<CancellationToken>? sequenceCancel = null)
     {
         ArgumentNullException.ThrowIfNull(prompts);
         ArgumentNullException.ThrowIfNull(options);
@@ -111,7 +115,7 @@ public sealed class TextGenerator
             string piece = streams[i].Append(id);
             if (piece.Length > 0) onText?.Invoke(i, piece);
             return !streams[i].Stopped;
-        }, cancel);
+        }, cancel, sequenceCancel);
         var result = new TextCompletion[prompts.Count];
         for (int i = 0; i < result.Length; i++)
         {

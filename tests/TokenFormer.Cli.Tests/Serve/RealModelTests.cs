@@ -12,7 +12,7 @@ public sealed class RealModelTests
     private static readonly string[] Prompts = ["The quick brown fox", "Once upon a time", "In the beginning", "Hello, world"];
 
     /// <summary>What a separate TextGenerator produces for <paramref name="prompt"/> alone, greedily.</summary>
-    private static TextCompletion Direct(string prompt, int maxTokens)
+    internal static TextCompletion Direct(string prompt, int maxTokens)
     {
         TextGenerator g = TextGenerator.Load(TestModel.Directory);
         int? eot = g.Tokenizer.EndOfTextId;

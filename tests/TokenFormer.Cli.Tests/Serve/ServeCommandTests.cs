@@ -11,6 +11,7 @@ public sealed class ServeCommandTests
     [InlineData("--max-batch", "0")]
     [InlineData("--host", "example.com")]
     [InlineData("--max-length", "-1")]
+    [InlineData("--max-connections", "0")]
     public void Bad_option_exits_with_1(string option, string value) =>
         Assert.Equal(1, CliApp.Run(["serve", "--model", TestModel.Directory, option, value]));
 

@@ -15,9 +15,13 @@ internal sealed class TestServer : IAsyncDisposable
     public HttpClient Client { get; }
     public Uri BaseAddress => Client.BaseAddress!;
 
-    public static async Task<TestServer> StartAsync(ICompletionEngine engine, int maxQueue = 64, int maxBatch = 4)
+    public static Task<TestServer> StartAsync(ICompletionEngine engine, int maxQueue = 64, int maxBatch = 4) =>
+        StartAsync(engine, new ServeOptions { MaxQueue = maxQueue, MaxBatch = maxBatch });
+
+    /// <summary>Starts with <paramref name="options"/> (limits, timeouts) on a free loopback port.</summary>
+    public static async Task<TestServer> StartAsync(ICompletionEngine engine, ServeOptions options)
     {
-        ServeApp app = ServeApp.Create(engine, new ServeOptions { Host = "127.0.0.1", Port = 0, MaxQueue = maxQueue, MaxBatch = maxBatch });
+        ServeApp app = ServeApp.Create(engine, options with { Host = "127.0.0.1", Port = 0 });
         await app.StartAsync();
         string url = app.Urls.Single();
         Assert.StartsWith("http://127.0.0.1:", url);

@@ -119,6 +119,35 @@ public class GeneratorTests
     }
 
     [Fact]
+    public void SequenceCancel_EndsOneSequenceBeforeItsNextStep_AndTheOthersMatchAlone()
+    {
+        TokenFormerModel model = Load("l2gelu_d72_h3");
+        int[][] prompts = [RandomTokens(5, model.Vocab, 21), RandomTokens(3, model.Vocab, 22), RandomTokens(6, model.Vocab, 23)];
+        var options = new SamplingOptions { MaxNewTokens = 12, Temperature = 0 };
+        var g = new Generator(model, maxBatch: 3, maxLength: 32);
+        using var second = new CancellationTokenSource();
+        CancellationToken[] cancel = [CancellationToken.None, second.Token, CancellationToken.None];
+        long stepsBefore = g.DecodeSteps;
+        int secondTokens = 0;
+        long stepsAtCancel = -1;
+        int[][] together = g.Generate(prompts, options, (i, t) =>
+        {
+            // sequence 1 is "disconnected" while its 4th token is produced: it must take no further decode step
+            if (i == 1 && ++secondTokens == 4) { second.Cancel(); stepsAtCancel = g.DecodeSteps - stepsBefore; }
+            return true;
+        }, default, cancel);
+        Assert.Equal(11, g.DecodeSteps - stepsBefore);   // the prefill gives the first token, 11 decode steps the rest
+        Assert.Equal(3, stepsAtCancel);
+        Assert.Equal(4, together[1].Length);
+        Assert.Equal(new[] { "length", "cancelled", "length" }, g.LastFinishReasons);
+        var alone = new Generator(model, maxBatch: 1, maxLength: 32);
+        Assert.Equal(alone.Generate([prompts[0]], options)[0], together[0]);
+        Assert.Equal(alone.Generate([prompts[2]], options)[0], together[2]);
+        Assert.Equal(alone.Generate([prompts[1]], options)[0][..4], together[1]);
+        Assert.Throws<ArgumentException>(() => g.Generate(prompts, options, null, default, [CancellationToken.None]));
+    }
+
+    [Fact]
     public void Sampling_IsDeterministicForASeed_AndTemperatureZeroIsGreedy()
     {
         TokenFormerModel model = Load("l2gelu_d72_h3");
