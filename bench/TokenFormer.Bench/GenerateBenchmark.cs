@@ -59,11 +59,12 @@ public sealed record GenerateBenchResult(string Preset, long Parameters, int Thr
         $"\"prefill_s_median\":{PrefillSecondsMedian:F4},\"prompt_tokens\":{PromptTokens},\"new_tokens\":{NewTokens},\"reps\":{Reps}," +
         $"\"decode_tok_s_best\":{DecodeTokensPerSecondBest:F2},\"ms_per_token_median\":{MillisecondsPerTokenMedian:F3}," +
         $"\"mb_per_token\":{BytesPerToken / 1e6:F1},\"read_gbps\":{MeasuredReadGBps:F2},\"bandwidth_limit_tok_s\":{BandwidthLimitTokensPerSecond:F1}," +
-        $"\"bandwidth_fraction\":{BandwidthFraction:F3},\"allocated_bytes_per_token\":{AllocatedBytesPerToken:F0},\"first_tokens\":[{string.Join(',', FirstTokens)}]" +
-        (Peer is null ? "" : $",\"runtime\":\"{Peer.Name}\",\"runtime_prefill_tok_s\":{Peer.PrefillTokensPerSecond:F1},\"runtime_decode_tok_s\":{Peer.DecodeTokensPerSecond:F2}," +
+        $"\"bandwidth_fraction\":{BandwidthFraction:F3},\"allocated_bytes_per_token\":{AllocatedBytesPerToken:F0},\"first_tokens\":[{string.Join(',', FirstTokens)}]") + PeerJson() + "}";
+
+    private string PeerJson() => Peer is null ? "" : string.Create(CultureInfo.InvariantCulture, $",\"runtime\":\"{Peer.Name}\",\"runtime_prefill_tok_s\":{Peer.PrefillTokensPerSecond:F1},\"runtime_decode_tok_s\":{Peer.DecodeTokensPerSecond:F2}," +
             $"\"runtime_ms_per_token_median\":{Peer.MillisecondsPerTokenMedian:F3},\"runtime_bandwidth_fraction\":{PeerBandwidthFraction:F3}," +
             $"\"prefill_ratio\":{PrefillTokensPerSecond / Peer.PrefillTokensPerSecond:F3},\"decode_ratio\":{DecodeTokensPerSecond / Peer.DecodeTokensPerSecond:F3}," +
-            $"\"runtime_same_first_tokens\":{(Peer.SameFirstTokens ? "true" : "false")}") + "}");
+            $"\"runtime_same_first_tokens\":{(Peer.SameFirstTokens ? "true" : "false")}");
 }
 
 /// <summary>
