@@ -62,3 +62,24 @@ public class ExportCliTests
         Assert.Empty(Directory.GetFiles(dir));
     }
 }
+
+/// <summary><c>bench generate --runtime</c> in the tool: ONNX Runtime is not in the tool, so the option says where it runs.</summary>
+public class BenchRuntimeCliTests
+{
+    [Fact]
+    public void Onnxruntime_in_the_tool_names_the_bench_project()
+    {
+        var (code, _, stderr) = Fixtures.RunCli("bench", "generate", "--preset", "micro", "--runtime", "onnxruntime");
+        Assert.NotEqual(0, code);
+        Assert.Contains("bench/TokenFormer.Bench.OnnxRuntime", stderr);
+        Assert.DoesNotContain("Unhandled", stderr);
+    }
+
+    [Fact]
+    public void An_unknown_runtime_is_refused()
+    {
+        var (code, _, stderr) = Fixtures.RunCli("bench", "generate", "--preset", "micro", "--runtime", "tensorrt");
+        Assert.NotEqual(0, code);
+        Assert.Contains("--runtime 'tensorrt'", stderr);
+    }
+}
