@@ -64,6 +64,7 @@ public sealed record GenerateBenchResult(string Preset, long Parameters, int Thr
     private string PeerJson() => Peer is null ? "" : string.Create(CultureInfo.InvariantCulture, $",\"runtime\":\"{Peer.Name}\",\"runtime_prefill_tok_s\":{Peer.PrefillTokensPerSecond:F1},\"runtime_decode_tok_s\":{Peer.DecodeTokensPerSecond:F2}," +
             $"\"runtime_ms_per_token_median\":{Peer.MillisecondsPerTokenMedian:F3},\"runtime_bandwidth_fraction\":{PeerBandwidthFraction:F3}," +
             $"\"prefill_ratio\":{PrefillTokensPerSecond / Peer.PrefillTokensPerSecond:F3},\"decode_ratio\":{DecodeTokensPerSecond / Peer.DecodeTokensPerSecond:F3}," +
+            $"\"prefill_pair_ratio\":{Peer.PrefillPairRatio:F3},\"decode_pair_ratio\":{Peer.DecodePairRatio:F3}," +
             $"\"runtime_same_first_tokens\":{(Peer.SameFirstTokens ? "true" : "false")}");
 }
 
@@ -190,7 +191,11 @@ public static class GenerateBenchmark
         {
             Dtype = WeightFormats.Name(o.Dtype), Batch = o.Batch, ModelRssMB = modelRss, WeightBytes = weightBytes,
             Peer = peer == null ? null : new PeerResult(peer.Name, peer.Description, o.PrefillTokens / Measure.Median(peerPrefill), Measure.Median(peerPrefill),
-                Measure.Median(peerRates), Measure.Median(peerPerToken), peerFirst, peerFirst.SequenceEqual(first)),
+                Measure.Median(peerRates), Measure.Median(peerPerToken), peerFirst, peerFirst.SequenceEqual(first))
+            {
+                PrefillPairRatio = Measure.Median(prefillTimes.Select((t, i) => peerPrefill[i] / t).ToArray()),
+                DecodePairRatio = Measure.Median(rates.Select((r, i) => r / peerRates[i]).ToArray()),
+            },
         };
     }
 

@@ -42,6 +42,15 @@ public static class GenerationPeers
     public static IGenerationPeer? Create(string name) => Registered.TryGetValue(name, out var create) ? create() : null;
 }
 
-/// <summary>The peer's figures from the same run (medians).</summary>
+/// <summary>
+/// The peer's figures from the same run (medians), and the medians of the per-repetition ratios ours ÷ peer (each
+/// repetition times ours and then the peer seconds later, the fair pairing when the machine's load changes in bursts).
+/// </summary>
 public sealed record PeerResult(string Name, string Description, double PrefillTokensPerSecond, double PrefillSecondsMedian,
-    double DecodeTokensPerSecond, double MillisecondsPerTokenMedian, int[] FirstTokens, bool SameFirstTokens);
+    double DecodeTokensPerSecond, double MillisecondsPerTokenMedian, int[] FirstTokens, bool SameFirstTokens)
+{
+    /// <summary>Median over repetitions of ours ÷ peer prefill tokens/s.</summary>
+    public double PrefillPairRatio { get; init; }
+    /// <summary>Median over repetitions of ours ÷ peer decode tokens/s.</summary>
+    public double DecodePairRatio { get; init; }
+}

@@ -76,7 +76,8 @@ public static class GenerateBenchCommand
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"{p.Name} in the same run: prefill {p.PrefillTokensPerSecond:F0} tok/s (median {p.PrefillSecondsMedian:F3} s); decode {p.DecodeTokensPerSecond:F1} tok/s " +
                     $"(median {p.MillisecondsPerTokenMedian:F2} ms/token), {100 * r.PeerBandwidthFraction:F0}% of the bandwidth limit; ours/{p.Name}: prefill " +
-                    $"{r.PrefillTokensPerSecond / p.PrefillTokensPerSecond:F2}×, decode {r.DecodeTokensPerSecond / p.DecodeTokensPerSecond:F2}×; first tokens " +
+                    $"{r.PrefillTokensPerSecond / p.PrefillTokensPerSecond:F2}×, decode {r.DecodeTokensPerSecond / p.DecodeTokensPerSecond:F2}× (medians of the " +
+                    $"repetitions' pairs: prefill {p.PrefillPairRatio:F2}×, decode {p.DecodePairRatio:F2}×); first tokens " +
                     $"[{string.Join(", ", p.FirstTokens)}] ({(p.SameFirstTokens ? "the same as ours" : "DIFFERENT from ours")})"));
             return 0;
         });
