@@ -21,6 +21,8 @@ public sealed record GenerateBenchOptions
     public WeightFormat Dtype { get; init; } = WeightFormat.Float32;
     /// <summary>Sequences decoded together (1: the batch-1 figure; 2–8: the serving path's small batches).</summary>
     public int Batch { get; init; } = 1;
+    /// <summary>Another runtime timed side by side on the same model and workloads (<c>--runtime</c>), or null.</summary>
+    public IGenerationPeer? Peer { get; init; }
 }
 
 /// <summary>
@@ -40,6 +42,10 @@ public sealed record GenerateBenchResult(string Preset, long Parameters, int Thr
     public double ModelRssMB { get; init; }
     /// <summary>Bytes of weights the products read per step (a step reads every weight once).</summary>
     public double WeightBytes { get; init; }
+    /// <summary>The other runtime's figures from the same run (<c>--runtime</c>), or null.</summary>
+    public PeerResult? Peer { get; init; }
+    /// <summary>Fraction of the bandwidth limit the other runtime's decode reached.</summary>
+    public double? PeerBandwidthFraction => Peer is null ? null : Peer.DecodeTokensPerSecond / BandwidthLimitTokensPerSecond;
 
     /// <summary>Decode tokens/s the measured bandwidth allows: a step reads <see cref="BytesPerToken"/> (per step: the weights once and every sequence's cache) and yields <see cref="Batch"/> tokens.</summary>
     public double BandwidthLimitTokensPerSecond => Batch * MeasuredReadGBps * 1e9 / BytesPerToken;
@@ -53,7 +59,13 @@ public sealed record GenerateBenchResult(string Preset, long Parameters, int Thr
         $"\"prefill_s_median\":{PrefillSecondsMedian:F4},\"prompt_tokens\":{PromptTokens},\"new_tokens\":{NewTokens},\"reps\":{Reps}," +
         $"\"decode_tok_s_best\":{DecodeTokensPerSecondBest:F2},\"ms_per_token_median\":{MillisecondsPerTokenMedian:F3}," +
         $"\"mb_per_token\":{BytesPerToken / 1e6:F1},\"read_gbps\":{MeasuredReadGBps:F2},\"bandwidth_limit_tok_s\":{BandwidthLimitTokensPerSecond:F1}," +
-        $"\"bandwidth_fraction\":{BandwidthFraction:F3},\"allocated_bytes_per_token\":{AllocatedBytesPerToken:F0},\"first_tokens\":[{string.Join(',', FirstTokens)}]}}");
+        $"\"bandwidth_fraction\":{BandwidthFraction:F3},\"allocated_bytes_per_token\":{AllocatedBytesPerToken:F0},\"first_tokens\":[{string.Join(',', FirstTokens)}]") + PeerJson() + "}";
+
+    private string PeerJson() => Peer is null ? "" : string.Create(CultureInfo.InvariantCulture, $",\"runtime\":\"{Peer.Name}\",\"runtime_prefill_tok_s\":{Peer.PrefillTokensPerSecond:F1},\"runtime_decode_tok_s\":{Peer.DecodeTokensPerSecond:F2}," +
+            $"\"runtime_ms_per_token_median\":{Peer.MillisecondsPerTokenMedian:F3},\"runtime_bandwidth_fraction\":{PeerBandwidthFraction:F3}," +
+            $"\"prefill_ratio\":{PrefillTokensPerSecond / Peer.PrefillTokensPerSecond:F3},\"decode_ratio\":{DecodeTokensPerSecond / Peer.DecodeTokensPerSecond:F3}," +
+            $"\"prefill_pair_ratio\":{Peer.PrefillPairRatio:F3},\"decode_pair_ratio\":{Peer.DecodePairRatio:F3}," +
+            $"\"runtime_same_first_tokens\":{(Peer.SameFirstTokens ? "true" : "false")}");
 }
 
 /// <summary>
@@ -83,6 +95,18 @@ public static class GenerateBenchmark
             throw new ArgumentException($"{maxLength} positions exceed the preset's max_position_embeddings {cfg.MaxPositionEmbeddings}");
         var generator = new Generator(model, maxBatch: o.Batch, maxLength: maxLength);
         var rng = new Random(2);
+        IGenerationPeer? peer = o.Peer;
+        if (peer != null)
+        {
+            if (o.Batch != 1 || o.Dtype != WeightFormat.Float32)
+                throw new ArgumentException($"--runtime {peer.Name} compares float32 at batch 1 (got {WeightFormats.Name(o.Dtype)}, batch {o.Batch})");
+            peer.Load(model, Parallelism.ThreadCount);
+            if (!o.Json) log.WriteLine($"{peer.Name}: {peer.Description}");
+        }
+        var peerPrefill = new List<double>();
+        var peerRates = new List<double>();
+        var peerPerToken = new List<double>();
+        int[] peerFirst = [];
 
         // prefill: one prompt of PrefillTokens rows in passes of up to MaxRows rows, logits of the last row only
         int[] prefill = new int[o.PrefillTokens];
@@ -96,6 +120,14 @@ public static class GenerateBenchmark
             if (rep > 0) prefillTimes.Add(s);
             if (!o.Json) log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"prefill {o.PrefillTokens} tokens{(rep == 0 ? " (warm-up)" : "")}: {s:F3} s, {o.PrefillTokens / s:F0} tok/s"));
+            if (peer == null) continue;
+            // the other runtime right after ours in the same repetition, so load changes hit both alike
+            t0 = Stopwatch.GetTimestamp();
+            peer.Prefill(prefill);
+            s = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            if (rep > 0) peerPrefill.Add(s);
+            if (!o.Json) log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {peer.Name} prefill {o.PrefillTokens} tokens{(rep == 0 ? " (warm-up)" : "")}: {s:F3} s, {o.PrefillTokens / s:F0} tok/s"));
         }
 
         // decode: prompt, then NewTokens greedy decode steps timed between the first token (from the prefill) and the last
@@ -127,6 +159,17 @@ public static class GenerateBenchmark
             }
             if (!o.Json) log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"decode {o.NewTokens} tokens × {o.Batch} sequences after a {o.PromptTokens}-token prompt{(rep == 0 ? " (warm-up)" : "")}: {s:F3} s, {o.Batch * o.NewTokens / s:F1} tok/s"));
+            if (peer == null) continue;
+            int[] peerTokens = peer.Decode(prompts[0], o.NewTokens + 1, stamps);
+            s = Stopwatch.GetElapsedTime(stamps[0], stamps[o.NewTokens]).TotalSeconds;
+            if (rep == 0) peerFirst = peerTokens.Take(8).ToArray();
+            else
+            {
+                peerRates.Add(o.NewTokens / s);
+                for (int i = 1; i <= o.NewTokens; i++) peerPerToken.Add(Stopwatch.GetElapsedTime(stamps[i - 1], stamps[i]).TotalMilliseconds);
+            }
+            if (!o.Json) log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"  {peer.Name} decode {o.NewTokens} tokens{(rep == 0 ? " (warm-up)" : "")}: {s:F3} s, {o.NewTokens / s:F1} tok/s"));
         }
         double peak = PeakRssMB();
 
@@ -145,7 +188,15 @@ public static class GenerateBenchmark
         return new GenerateBenchResult(o.Preset, model.Layout.Count, Parallelism.ThreadCount, o.PrefillTokens, o.PromptTokens, o.NewTokens, o.Reps,
             o.PrefillTokens / prefillMedian, prefillMedian, Measure.Median(rates), rates.Max(), Measure.Median(perToken), peak,
             bytesPerToken, gbps, first, allocatedPerToken)
-        { Dtype = WeightFormats.Name(o.Dtype), Batch = o.Batch, ModelRssMB = modelRss, WeightBytes = weightBytes };
+        {
+            Dtype = WeightFormats.Name(o.Dtype), Batch = o.Batch, ModelRssMB = modelRss, WeightBytes = weightBytes,
+            Peer = peer == null ? null : new PeerResult(peer.Name, peer.Description, o.PrefillTokens / Measure.Median(peerPrefill), Measure.Median(peerPrefill),
+                Measure.Median(peerRates), Measure.Median(peerPerToken), peerFirst, peerFirst.SequenceEqual(first))
+            {
+                PrefillPairRatio = Measure.Median(prefillTimes.Select((t, i) => peerPrefill[i] / t).ToArray()),
+                DecodePairRatio = Measure.Median(rates.Select((r, i) => r / peerRates[i]).ToArray()),
+            },
+        };
     }
 
     /// <summary>Runs <paramref name="tokens"/> as slot 0, positions 0…n−1, in passes of MaxRows rows; logits of the last row only.</summary>

@@ -29,6 +29,7 @@ public static class CliApp
         root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(ImportCommand.Create());
         root.Subcommands.Add(QuantizeCommand.Create());
+        root.Subcommands.Add(ExportCommand.Create());
         root.Subcommands.Add(GrowCommand.Create());
         root.Subcommands.Add(AdapterCommands.Finetune());
         root.Subcommands.Add(AdapterCommands.Merge());

@@ -43,6 +43,9 @@ public sealed class RotaryEmbedding
             }
     }
 
+    /// <summary>The cos and sin tables, [MaxPositions, RotaryDim/2] row-major (for an exporter that must rotate exactly as we do).</summary>
+    public (ReadOnlyMemory<float> Cos, ReadOnlyMemory<float> Sin) Tables => (_cos, _sin);
+
     /// <summary>
     /// Rotates one token's row <paramref name="x"/> ([heads·h], contiguous heads) for position <paramref name="position"/>.
     /// <paramref name="inverse"/> applies the transpose (angle −θ), which is the backward of the forward rotation.

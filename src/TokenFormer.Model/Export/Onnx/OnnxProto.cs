@@ -12,8 +12,31 @@ public sealed class ProtoWriter
 {
     private readonly MemoryStream _out = new();
 
+    /// <summary>The underlying buffer (for appending another writer's bytes).</summary>
+    internal Stream Stream => _out;
+
     /// <summary>The bytes written so far.</summary>
     public byte[] ToArray() => _out.ToArray();
+
+    /// <summary>Bytes written so far.</summary>
+    public long Length => _out.Length;
+
+    /// <summary>Copies the bytes written so far to <paramref name="stream"/>.</summary>
+    public void CopyTo(Stream stream) => stream.Write(_out.GetBuffer(), 0, (int)_out.Length);
+
+    /// <summary>
+    /// The key and length of a length-delimited field whose <paramref name="length"/> bytes the caller writes after
+    /// these (so a large field, a weight tensor's raw data, is streamed instead of copied into this writer).
+    /// </summary>
+    public ProtoWriter LengthPrefix(int field, long length) { Key(field, 2); Varint((ulong)length); return this; }
+
+    /// <summary>Bytes a varint of <paramref name="v"/> takes.</summary>
+    public static int VarintSize(ulong v)
+    {
+        int n = 1;
+        while (v >= 0x80) { v >>= 7; n++; }
+        return n;
+    }
 
     private void Varint(ulong v)
     {
@@ -119,11 +142,29 @@ public sealed record OnnxTensor(string Name, OnnxType Type, long[] Dims, byte[] 
 
     internal void Write(ProtoWriter w)
     {
-        // TensorProto: dims 1, data_type 2, name 8, raw_data 9.
+        WriteHeader(w);
+        w.Bytes(9, RawData);
+    }
+
+    /// <summary>TensorProto without its data: dims 1, data_type 2, name 8 (raw_data 9 follows).</summary>
+    internal void WriteHeader(ProtoWriter w)
+    {
         foreach (long d in Dims) w.Int(1, d);
         w.Int(2, (int)Type);
         w.String(8, Name);
-        w.Bytes(9, RawData);
+    }
+
+    /// <summary>
+    /// TensorProto whose data lie in another file: external_data 13 (StringStringEntryProto key 1, value 2: location,
+    /// offset, length) and data_location 14 = EXTERNAL (1).
+    /// </summary>
+    internal void WriteExternal(ProtoWriter w, string location, long offset)
+    {
+        WriteHeader(w);
+        foreach (var (key, value) in new[] { ("location", location), ("offset", offset.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                     ("length", RawData.LongLength.ToString(System.Globalization.CultureInfo.InvariantCulture)) })
+            w.Message(13, e => e.String(1, key).String(2, value));
+        w.Int(14, 1);
     }
 }
 
@@ -146,42 +187,127 @@ public sealed class OnnxModel
     /// <summary>The graph's outputs.</summary>
     public List<OnnxValue> Outputs { get; } = [];
 
-    /// <summary>The serialized ModelProto.</summary>
+    /// <summary>Tensors at least this large go to the external data file when one is used; smaller ones stay inline.</summary>
+    public const int ExternalThresholdBytes = 1024;
+
+    /// <summary>The serialized ModelProto, every weight inline.</summary>
     public byte[] ToBytes()
     {
-        // ModelProto: ir_version 1, producer_name 2, producer_version 3, graph 7, opset_import 8.
+        var stream = new MemoryStream();
+        WriteTo(stream, null, null);
+        return stream.ToArray();
+    }
+
+    /// <summary>Bytes the ModelProto takes with every weight inline.</summary>
+    public long InlineSize => GraphPieces(null, null).Sum(p => p.Length) + 64;
+
+    /// <summary>
+    /// Writes the model to <paramref name="path"/> through a temporary file renamed into place. With
+    /// <paramref name="externalData"/> (a file name beside <paramref name="path"/>) every weight goes into that file
+    /// (each of at least ExternalThresholdBytes at a 4096-byte aligned offset, the protobuf keeping its location, offset and length), which keeps the
+    /// ModelProto under protobuf's 2 GiB limit; the data file is written (and renamed) first.
+    /// </summary>
+    public void Save(string path, string? externalData = null)
+    {
+        if (externalData is not null && (externalData.Contains('/') || externalData.Contains('\\') || externalData.Length == 0))
+            throw new ArgumentException($"the external data file '{externalData}' must be a plain file name beside the model");
+        string tmp = path + ".tmp";
+        try
+        {
+            if (externalData is null)
+            {
+                using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+                    WriteTo(f, null, null);
+            }
+            else
+            {
+                string dataPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, externalData);
+                string dataTmp = dataPath + ".tmp";
+                var offsets = new Dictionary<OnnxTensor, long>(ReferenceEqualityComparer.Instance);
+                using (var d = new FileStream(dataTmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+                {
+                    foreach (OnnxTensor t in Initializers)
+                    {
+                        // small tensors (shapes, scalars) stay inline: ONNX Runtime's shape inference reads them from the graph
+                        if (t.RawData.Length < ExternalThresholdBytes) continue;
+                        long aligned = (d.Position + 4095) / 4096 * 4096;
+                        while (d.Position < aligned) d.WriteByte(0);
+                        offsets[t] = d.Position;
+                        d.Write(t.RawData);
+                    }
+                }
+                File.Move(dataTmp, dataPath, overwrite: true);
+                using (var f = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+                    WriteTo(f, externalData, offsets);
+            }
+            File.Move(tmp, path, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(tmp)) File.Delete(tmp);
+        }
+    }
+
+    /// <summary>ModelProto: ir_version 1, producer_name 2, producer_version 3, graph 7, opset_import 8.</summary>
+    private void WriteTo(Stream stream, string? location, Dictionary<OnnxTensor, long>? offsets)
+    {
+        List<Piece> graph = GraphPieces(location, offsets);
         var w = new ProtoWriter();
         w.Int(1, IrVersion);
         w.String(2, "tokenformer");
         w.String(3, "1");
-        w.Message(7, g =>
+        w.LengthPrefix(7, graph.Sum(p => p.Length));
+        w.CopyTo(stream);
+        // the graph is streamed piece by piece: a weight's raw bytes are written from its own array, never copied
+        foreach (Piece p in graph)
         {
-            // GraphProto: node 1, name 2, initializer 5, input 11, output 12.
-            foreach (OnnxNode n in Nodes)
-                g.Message(1, nw =>
-                {
-                    // NodeProto: input 1, output 2, name 3, op_type 4, attribute 5.
-                    foreach (string i in n.Inputs) nw.String(1, i);
-                    foreach (string o in n.Outputs) nw.String(2, o);
-                    if (n.Name is not null) nw.String(3, n.Name);
-                    nw.String(4, n.OpType);
-                    foreach (OnnxAttribute a in n.Attributes ?? []) nw.Message(5, a.Write);
-                });
-            g.String(2, GraphName);
-            foreach (OnnxTensor t in Initializers) g.Message(5, t.Write);
-            foreach (OnnxValue v in Inputs) g.Message(11, vw => WriteValue(vw, v));
-            foreach (OnnxValue v in Outputs) g.Message(12, vw => WriteValue(vw, v));
-        });
-        w.Message(8, o => o.String(1, "").Int(2, Opset));
-        return w.ToArray();
+            p.Prefix.CopyTo(stream);
+            if (p.Raw is not null) stream.Write(p.Raw);
+        }
+        var tail = new ProtoWriter();
+        tail.Message(8, o => o.String(1, "").Int(2, Opset));
+        tail.CopyTo(stream);
     }
 
-    /// <summary>Writes the model to <paramref name="path"/> through a temporary file renamed into place.</summary>
-    public void Save(string path)
+    /// <summary>A part of the GraphProto: serialized bytes, then optionally a weight's raw data.</summary>
+    private sealed record Piece(ProtoWriter Prefix, byte[]? Raw)
     {
-        string tmp = path + ".tmp";
-        File.WriteAllBytes(tmp, ToBytes());
-        File.Move(tmp, path, overwrite: true);
+        public long Length => Prefix.Length + (Raw?.LongLength ?? 0);
+    }
+
+    /// <summary>GraphProto fields: node 1, name 2, initializer 5, input 11, output 12.</summary>
+    private List<Piece> GraphPieces(string? location, Dictionary<OnnxTensor, long>? offsets)
+    {
+        var pieces = new List<Piece>();
+        foreach (OnnxNode n in Nodes)
+            pieces.Add(new Piece(new ProtoWriter().Message(1, nw =>
+            {
+                // NodeProto: input 1, output 2, name 3, op_type 4, attribute 5.
+                foreach (string i in n.Inputs) nw.String(1, i);
+                foreach (string o in n.Outputs) nw.String(2, o);
+                if (n.Name is not null) nw.String(3, n.Name);
+                nw.String(4, n.OpType);
+                foreach (OnnxAttribute a in n.Attributes ?? []) nw.Message(5, a.Write);
+            }), null));
+        pieces.Add(new Piece(new ProtoWriter().String(2, GraphName), null));
+        foreach (OnnxTensor t in Initializers)
+        {
+            if (location is not null && offsets!.ContainsKey(t))
+            {
+                pieces.Add(new Piece(new ProtoWriter().Message(5, tw => t.WriteExternal(tw, location, offsets![t])), null));
+                continue;
+            }
+            var header = new ProtoWriter();
+            t.WriteHeader(header);
+            long rawField = 1 + ProtoWriter.VarintSize((ulong)t.RawData.LongLength) + t.RawData.LongLength;
+            var prefix = new ProtoWriter().LengthPrefix(5, header.Length + rawField);
+            header.CopyTo(prefix.Stream);
+            prefix.LengthPrefix(9, t.RawData.LongLength);
+            pieces.Add(new Piece(prefix, t.RawData));
+        }
+        foreach (OnnxValue v in Inputs) pieces.Add(new Piece(new ProtoWriter().Message(11, vw => WriteValue(vw, v)), null));
+        foreach (OnnxValue v in Outputs) pieces.Add(new Piece(new ProtoWriter().Message(12, vw => WriteValue(vw, v)), null));
+        return pieces;
     }
 
     private static void WriteValue(ProtoWriter w, OnnxValue v)
