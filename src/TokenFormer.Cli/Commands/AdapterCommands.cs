@@ -130,15 +130,7 @@ public static class AdapterCommands
                 EvalEvery = parse.GetValue(evalEvery), SaveEvery = parse.GetValue(saveEvery), KeepLast = parse.GetValue(keepLast),
                 StopAt = parse.GetValue(stopAt), LogEvery = parse.GetValue(logEvery),
             };
-            using var interrupt = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) =>
-            {
-                if (interrupt.IsCancellationRequested) return;
-                e.Cancel = true;
-                interrupt.Cancel();
-                Console.Error.WriteLine("\ninterrupt: saving a checkpoint and the adapter after this step (Ctrl+C again to abort)");
-            };
-            Console.CancelKeyPress += onCancel;
+            using var interrupt = new CtrlCInterrupt("saving a checkpoint and the adapter after this step");
             var context = new TrainerContext
             {
                 ExtraFiles = [tokenizerPath], TokenizerHash = train.Meta.TokenizerHash, Output = Console.Out,
@@ -208,7 +200,6 @@ public static class AdapterCommands
                     (result.LastValLoss is double v ? $", val_loss {v.ToString("F4", CultureInfo.InvariantCulture)}" : "") +
                     $"; adapter written to {outDir}" + (result.Finished ? "" : " (continue with --resume)"));
             }
-            Console.CancelKeyPress -= onCancel;
             return 0;
         });
         return cmd;

@@ -45,21 +45,12 @@ public static class QuickstartCommand
                 Seed = parse.GetValue(seed), Corpus = parse.GetValue(corpus), SmallSteps = parse.GetValue(smallSteps), LargeSteps = parse.GetValue(largeSteps),
                 SmallDecayFraction = parse.GetValue(smallDecay),
             };
-            using var interrupt = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) =>
-            {
-                if (interrupt.IsCancellationRequested) return;
-                e.Cancel = true;
-                interrupt.Cancel();
-                Console.Error.WriteLine("\ninterrupt: stopping after this step (Ctrl+C again to abort)");
-            };
-            Console.CancelKeyPress += onCancel;
+            using var interrupt = new CtrlCInterrupt("stopping after this step");
             try
             {
                 new QuickstartRun(options, Console.Out, interactive: !Console.IsOutputRedirected).Run(interrupt.Token);
             }
             catch (OperationCanceledException) { throw new CliException("quickstart interrupted"); }
-            finally { Console.CancelKeyPress -= onCancel; }
             return 0;
         });
         return cmd;

@@ -108,16 +108,7 @@ public static class TrainCommand
                 EvalEvery = parse.GetValue(evalEvery), SaveEvery = parse.GetValue(saveEvery), KeepLast = parse.GetValue(keepLast),
                 StopAt = parse.GetValue(stopAt), LogEvery = parse.GetValue(logEvery),
             };
-            // First Ctrl+C: finish the current step, save a checkpoint and exit; a second one ends the process.
-            using var interrupt = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) =>
-            {
-                if (interrupt.IsCancellationRequested) return;
-                e.Cancel = true;
-                interrupt.Cancel();
-                Console.Error.WriteLine("\ninterrupt: saving a checkpoint after this step (Ctrl+C again to abort)");
-            };
-            Console.CancelKeyPress += onCancel;
+            using var interrupt = new CtrlCInterrupt("saving a checkpoint after this step");
             var context = new TrainerContext
             {
                 ExtraFiles = [tokenizerPath], TokenizerHash = train.Meta.TokenizerHash, Output = Console.Out,
@@ -236,9 +227,8 @@ public static class TrainCommand
                     $"{(result.Finished ? "finished" : "stopped")} at step {result.Step}: loss {result.LastLoss:F4}" +
                     (result.LastValLoss is double v ? $", val_loss {v:F4}, val_ppl {Math.Exp(v):F2}" : "") +
                     (result.LastCheckpoint != null ? $"; checkpoint {result.LastCheckpoint}" : "")));
-                if (!result.Finished && interrupt.IsCancellationRequested) Console.WriteLine("continue with --resume");
+                if (!result.Finished && interrupt.Requested) Console.WriteLine("continue with --resume");
             }
-            Console.CancelKeyPress -= onCancel;
             return 0;
         }));
         return cmd;
