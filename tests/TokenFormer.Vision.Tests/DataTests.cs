@@ -180,4 +180,14 @@ public sealed class DataTests
         }
         Assert.Equal(18, seen.Count);
     }
+
+    [Fact]
+    public void An_idx_header_whose_size_product_overflows_is_refused()
+    {
+        // [2^30, 2^30, 16, 1] bytes: the product wrapped to 0 in 64 bits, so a 20-byte header-only file was accepted.
+        string path = Path.Combine(TempFolders.Create("vision-idx-overflow"), "x-idx4-ubyte");
+        File.WriteAllBytes(path, [0, 0, 8, 4, 0x40, 0, 0, 0, 0x40, 0, 0, 0, 0, 0, 0, 16, 0, 0, 0, 1]);
+        var e = Assert.Throws<VisionFormatException>(() => IdxReader.Read(path));
+        Assert.Contains("[1073741824, 1073741824, 16, 1] = 18446744073709551616 bytes of data, but the file has 0", e.Message);
+    }
 }
