@@ -190,4 +190,37 @@ public sealed class DataTests
         var e = Assert.Throws<VisionFormatException>(() => IdxReader.Read(path));
         Assert.Contains("[1073741824, 1073741824, 16, 1] = 18446744073709551616 bytes of data, but the file has 0", e.Message);
     }
+
+    [Fact]
+    public void An_image_whose_header_declares_more_than_the_accepted_pixels_is_refused_before_decoding()
+    {
+        // A PNG header of 6000 × 6000 with one empty data chunk: 57 bytes that would have the decoder allocate for 36 M
+        // pixels (a compressed image of that size, all zeros, is under 100 KB).
+        string path = Path.Combine(TempFolders.Create("vision-image-bomb"), "big.png");
+        File.WriteAllBytes(path, Png(6000, 6000));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<VisionFormatException>(() => ImageLoader.Load(path, 3, 16));
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20);
+        Assert.Contains("big.png: the image header declares 36,000,000 pixels, more than the 16,777,216 (4096 × 4096) accepted", e.Message);
+    }
+
+    private static byte[] Png(int width, int height)
+    {
+        static byte[] Chunk(string type, byte[] data)
+        {
+            byte[] t = System.Text.Encoding.ASCII.GetBytes(type);
+            var c = new byte[12 + data.Length];
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(c, data.Length);
+            t.CopyTo(c, 4);
+            data.CopyTo(c, 8);
+            return c; // CRC left 0: the decoder does not check it
+
+        }
+        var ihdr = new byte[13];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(ihdr, width);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(4), height);
+        ihdr[8] = 8; // bit depth
+        ihdr[9] = 2; // RGB
+        return [0x89, (byte)'P', (byte)'N', (byte)'G', 13, 10, 26, 10, .. Chunk("IHDR", ihdr), .. Chunk("IDAT", []), .. Chunk("IEND", [])];
+    }
 }

@@ -13,6 +13,13 @@ public static class ImageLoader
     /// <summary>File extensions read as images in an image folder.</summary>
     public static readonly string[] Extensions = [".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tga"];
 
+    /// <summary>
+    /// Largest image accepted, in pixels (4096 × 4096). Decoding and converting cost about 16 bytes of memory per pixel,
+    /// and a compressed image can claim far more pixels than its size suggests (a 26 KB PNG decodes to 3000 × 3000), so
+    /// larger images are refused from their header, before anything is decoded.
+    /// </summary>
+    public const int MaxPixels = 4096 * 4096;
+
     /// <summary>Reads <paramref name="path"/> as [channels, size, size] bytes.</summary>
     public static byte[] Load(string path, int channels, int size)
     {
@@ -29,15 +36,32 @@ public static class ImageLoader
         catch (DirectoryNotFoundException) { throw new VisionFormatException($"{path}: file not found"); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new VisionFormatException($"{path}: cannot be read ({e.Message})"); }
         if (bytes.Length == 0) throw new VisionFormatException($"{path}: empty file, not an image");
+        if (DeclaredPixels(bytes) is long declared && declared > MaxPixels)
+            throw new VisionFormatException($"{path}: the image header declares {declared:N0} pixels, more than the {MaxPixels:N0} (4096 × 4096) accepted; downscale the image");
         ImageResult img;
         try { img = ImageResult.FromMemory(bytes, ColorComponents.RedGreenBlue); }
         catch (Exception e) // StbImageSharp reports every decoding failure as a plain Exception with stb's reason
         {
             throw new VisionFormatException($"{path}: not a readable image ({e.Message}; truncated or corrupt file, or a format other than PNG, JPEG, BMP, GIF, TGA)");
         }
-        if (img == null || img.Data == null || img.Width <= 0 || img.Height <= 0 || img.Data.Length < img.Width * img.Height * 3)
+        if (img == null || img.Data == null || img.Width <= 0 || img.Height <= 0 || (long)img.Width * img.Height > MaxPixels
+            || img.Data.Length < img.Width * img.Height * 3)
             throw new VisionFormatException($"{path}: not a readable image (the decoder returned no pixels)");
         return (img.Data, img.Width, img.Height);
+    }
+
+    /// <summary>Width × height as the image's header declares it, or null when the header is not recognised.</summary>
+    public static long? DeclaredPixels(byte[] bytes)
+    {
+        try
+        {
+            using var stream = new MemoryStream(bytes, writable: false);
+            return ImageInfo.FromStream(stream) is { } info ? (long)info.Width * info.Height : null;
+        }
+        catch (Exception) // StbImageSharp reports an unreadable header as a plain Exception; decoding then says why
+        {
+            return null;
+        }
     }
 
     /// <summary>Converts interleaved RGB [h, w, 3] into [channels, size, size].</summary>

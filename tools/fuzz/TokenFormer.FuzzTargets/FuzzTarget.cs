@@ -13,16 +13,24 @@ namespace TokenFormer.Fuzz;
 /// <param name="AllocationBase">Managed bytes any single input may allocate on the harness thread, plus ...</param>
 /// <param name="AllocationPerInputByte">... this many per input byte (<see cref="AllocationBound"/>).</param>
 /// <param name="Body">The harness: reads <c>input</c> with the product's reader; a scratch folder is given for formats read from files.</param>
+/// <param name="Allowance">Further bytes an input may allocate for what it legitimately declares (an image's pixels,
+/// which the reader caps), or null.</param>
+/// <param name="AllowanceText">What <paramref name="Allowance"/> is, for the docs and messages.</param>
 public sealed record FuzzTarget(
     string Name,
     string Reads,
     Type[] TypedErrors,
     long AllocationBase,
     long AllocationPerInputByte,
-    Action<byte[], string> Body)
+    Action<byte[], string> Body,
+    Func<byte[], long>? Allowance = null,
+    string? AllowanceText = null)
 {
-    /// <summary>The most managed bytes the harness thread may allocate for an input of <paramref name="inputLength"/> bytes.</summary>
-    public long AllocationBound(int inputLength) => AllocationBase + AllocationPerInputByte * inputLength;
+    /// <summary>The most managed bytes the harness thread may allocate for <paramref name="input"/>.</summary>
+    public long AllocationBound(byte[] input) => AllocationBase + AllocationPerInputByte * input.Length + (Allowance?.Invoke(input) ?? 0);
+
+    /// <summary>The bound in words.</summary>
+    public string BoundText => $"{AllocationBase >> 20} MiB + {AllocationPerInputByte} B per input byte" + (AllowanceText is null ? "" : " + " + AllowanceText);
 
     /// <summary>True when <paramref name="e"/> is one of <see cref="TypedErrors"/>.</summary>
     public bool IsTyped(Exception e) => TypedErrors.Any(t => t.IsInstanceOfType(e));
@@ -73,11 +81,10 @@ public static class FuzzHarness
             throw new FuzzContractException(
                 $"{target.Name}: {untyped.GetType().FullName} is not one of the typed errors ({string.Join(", ", target.TypedErrors.Select(t => t.Name))}): {untyped.Message}",
                 untyped);
-        long bound = target.AllocationBound(input.Length);
+        long bound = target.AllocationBound(input);
         if (allocated > bound)
             throw new FuzzContractException(
-                $"{target.Name}: a {input.Length}-byte input allocated {allocated:N0} managed bytes, over the bound of {bound:N0} " +
-                $"({target.AllocationBase:N0} + {target.AllocationPerInputByte} per input byte)");
+                $"{target.Name}: a {input.Length}-byte input allocated {allocated:N0} managed bytes, over the bound of {bound:N0} ({target.BoundText})");
         if (clock.Elapsed > timeBound)
             throw new FuzzContractException(
                 $"{target.Name}: a {input.Length}-byte input took {clock.Elapsed.TotalMilliseconds:F0} ms, over the bound of {timeBound.TotalMilliseconds:F0} ms");

@@ -19,6 +19,10 @@ public static class FuzzTargets
 {
     private const long MiB = 1 << 20;
 
+    /// <summary>Decoding (3 bytes per pixel) and converting (a float plane per channel, 12) cost about 16 bytes per
+    /// pixel; the image target allows 24 per pixel its header declares.</summary>
+    private const int BytesPerPixel = 24;
+
     /// <summary>Tensors larger than this many elements per input byte are not read whole (a stride-0 view may legally
     /// describe far more elements than the file holds; the importer reads such tensors in parts).</summary>
     private const int MaxReadElementsPerInputByte = 4;
@@ -47,7 +51,9 @@ public static class FuzzTargets
         new("idx", "an IDX (MNIST-family) image or label file",
             [typeof(VisionFormatException)], 4 * MiB, 16, Idx),
         new("image", "an image file (PNG, JPEG, BMP, GIF, TGA via StbImageSharp), then converted to 3×16×16",
-            [typeof(VisionFormatException)], 4 * MiB, 64, Image),
+            [typeof(VisionFormatException)], 4 * MiB, 64, Image,
+            input => BytesPerPixel * Math.Min(ImageLoader.DeclaredPixels(input) ?? 0, ImageLoader.MaxPixels),
+            $"{BytesPerPixel} B per pixel the header declares (at most {ImageLoader.MaxPixels:N0} pixels)"),
     ];
 
     /// <summary>The target named <paramref name="name"/>; throws listing the names when there is none.</summary>

@@ -13,7 +13,7 @@ if (args.Length == 1 && args[0] == "--list")
 {
     foreach (FuzzTarget t in FuzzTargets.All)
         Console.WriteLine($"{t.Name,-18} {t.Reads}; typed errors: {string.Join(", ", t.TypedErrors.Select(e => e.Name))}; " +
-            $"allocation bound {t.AllocationBase >> 20} MiB + {t.AllocationPerInputByte} B per input byte");
+            $"allocation bound {t.BoundText}");
     return 0;
 }
 
