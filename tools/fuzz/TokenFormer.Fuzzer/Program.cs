@@ -4,6 +4,10 @@ using TokenFormer.Fuzz;
 // The SharpFuzz driver (docs/reliability.md, Fuzzing). Usage:
 //   TokenFormer.Fuzzer TARGET                 run under afl-fuzz (persistent: one process runs many inputs; the input
 //                                             comes from afl-fuzz); outside afl-fuzz it reads one input from stdin
+//   TokenFormer.Fuzzer --out-of-process TARGET  the same, but each input runs in a child process that is restarted
+//                                             when it dies, so that an input which kills the process (a native
+//                                             access violation, a stack overflow) is recorded as a crash instead of
+//                                             ending the campaign ("Unable to communicate with fork server")
 //   TokenFormer.Fuzzer --replay TARGET PATH…  run each file (or every file in each folder) once and print its outcome;
 //                                             exit 1 when any input breaks the target's contract
 //   TokenFormer.Fuzzer --list                 print the targets
@@ -44,17 +48,19 @@ try
         Console.WriteLine($"{files.Count} inputs: {accepted} accepted, {files.Count - accepted - broken} typed errors, {broken} broken");
         return broken == 0 ? 0 : 1;
     }
-    if (args.Length == 1)
+    if (args.Length == 1 || (args.Length == 2 && args[0] == "--out-of-process"))
     {
-        FuzzTarget target = FuzzTargets.Get(args[0]);
+        FuzzTarget target = FuzzTargets.Get(args[^1]);
         // afl-fuzz has its own time limit (-t, a hang); the harness's bound is looser so a loaded machine is no crash.
         var bound = TimeSpan.FromSeconds(10);
-        Fuzzer.Run(stream =>
+        void RunOne(Stream stream)
         {
             using var buffer = new MemoryStream();
             stream.CopyTo(buffer);
             FuzzHarness.Execute(target, buffer.ToArray(), scratch, bound);
-        });
+        }
+        if (args.Length == 2) Fuzzer.OutOfProcess.Run(RunOne);
+        else Fuzzer.Run(RunOne);
         return 0;
     }
     Console.Error.WriteLine("usage: TokenFormer.Fuzzer TARGET | --replay TARGET PATH... | --list");
