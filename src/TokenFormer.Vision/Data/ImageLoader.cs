@@ -42,7 +42,9 @@ public static class ImageLoader
         try { img = ImageResult.FromMemory(bytes, ColorComponents.RedGreenBlue); }
         catch (Exception e) // StbImageSharp reports every decoding failure as a plain Exception with stb's reason
         {
-            throw new VisionFormatException($"{path}: not a readable image ({e.Message}; truncated or corrupt file, or a format other than PNG, JPEG, BMP, GIF, TGA)");
+            // stb's reason can be blank or NUL characters (a failure it gave no text for)
+            string reason = e.Message.All(c => char.IsWhiteSpace(c) || char.IsControl(c)) ? "the decoder gave no reason" : e.Message.Trim();
+            throw new VisionFormatException($"{path}: not a readable image ({reason}; truncated or corrupt file, or a format other than PNG, JPEG, BMP, GIF, TGA)");
         }
         if (img == null || img.Data == null || img.Width <= 0 || img.Height <= 0 || (long)img.Width * img.Height > MaxPixels
             || img.Data.Length < img.Width * img.Height * 3)
