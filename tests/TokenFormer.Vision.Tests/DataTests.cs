@@ -204,6 +204,22 @@ public sealed class DataTests
         Assert.Contains("big.png: the image header declares 36,000,000 pixels, more than the 16,777,216 (4096 × 4096) accepted", e.Message);
     }
 
+    [Fact]
+    public void A_png_chunk_declaring_more_bytes_than_the_file_holds_is_refused_before_decoding()
+    {
+        // Found by fuzzing (docs/reliability.md, Fuzzing): the decoder sized its buffer by the declared 251,658,764 bytes
+        // of this 69-byte file's data chunk (0.5 GB allocated; larger claims ended the process).
+        byte[] png = Convert.FromHexString(
+            "89504E470D0A1A0A0000000D49484452000000030000000108000000003E8B4BF80F00020C49444154789C634968F80F" +
+            "00020301802461F597DD000000B6454E44AE406069");
+        string path = Path.Combine(TempFolders.Create("vision-png-chunk"), "x.png");
+        File.WriteAllBytes(path, png);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<VisionFormatException>(() => ImageLoader.Load(path, 3, 16));
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20);
+        Assert.Contains("x.png: not a readable image (chunk 'IDAT' at byte 33 declares 251,658,764 bytes but the file has 24 after its header", e.Message);
+    }
+
     private static byte[] Png(int width, int height)
     {
         static byte[] Chunk(string type, byte[] data)

@@ -36,6 +36,8 @@ public static class ImageLoader
         catch (DirectoryNotFoundException) { throw new VisionFormatException($"{path}: file not found"); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new VisionFormatException($"{path}: cannot be read ({e.Message})"); }
         if (bytes.Length == 0) throw new VisionFormatException($"{path}: empty file, not an image");
+        if (PngChunkOverrun(bytes) is string overrun)
+            throw new VisionFormatException($"{path}: not a readable image ({overrun}; the PNG file is truncated or corrupt)");
         if (DeclaredPixels(bytes) is long declared && declared > MaxPixels)
             throw new VisionFormatException($"{path}: the image header declares {declared:N0} pixels, more than the {MaxPixels:N0} (4096 × 4096) accepted; downscale the image");
         ImageResult img;
@@ -50,6 +52,29 @@ public static class ImageLoader
             || img.Data.Length < img.Width * img.Height * 3)
             throw new VisionFormatException($"{path}: not a readable image (the decoder returned no pixels)");
         return (img.Data, img.Width, img.Height);
+    }
+
+    /// <summary>
+    /// For a PNG file, the first chunk whose declared length runs past the end of the file, described; null when every
+    /// chunk fits (or the file is not a PNG). The decoder sizes its buffer for the compressed data by the declared
+    /// lengths before reading them, so a 69-byte PNG claiming a 250 MB data chunk made it allocate that much (found
+    /// by fuzzing, docs/reliability.md).
+    /// </summary>
+    public static string? PngChunkOverrun(byte[] bytes)
+    {
+        ReadOnlySpan<byte> signature = [0x89, (byte)'P', (byte)'N', (byte)'G', 13, 10, 26, 10];
+        if (!bytes.AsSpan().StartsWith(signature)) return null;
+        long pos = signature.Length;
+        while (pos + 8 <= bytes.Length)
+        {
+            uint length = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan((int)pos));
+            string type = System.Text.Encoding.Latin1.GetString(bytes, (int)pos + 4, 4);
+            if (pos + 12 + length > bytes.Length)
+                return $"chunk '{type}' at byte {pos} declares {length:N0} bytes but the file has {Math.Max(0, bytes.Length - pos - 12):N0} after its header";
+            if (type == "IEND") return null;
+            pos += 12 + length;
+        }
+        return null;
     }
 
     /// <summary>Width × height as the image's header declares it, or null when the header is not recognised.</summary>
