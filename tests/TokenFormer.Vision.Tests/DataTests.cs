@@ -220,6 +220,19 @@ public sealed class DataTests
         Assert.Contains("x.png: not a readable image (chunk 'IDAT' at byte 33 declares 251,658,764 bytes but the file has 24 after its header", e.Message);
     }
 
+    [Fact]
+    public void A_bmp_whose_header_gives_a_negative_height_is_held_to_the_pixel_limit_by_its_magnitude()
+    {
+        // Found by fuzzing (docs/reliability.md, Fuzzing): 4,096 × −58,368 gave a negative pixel count that passed the
+        // limit, and the decoder, which uses the magnitude, allocated 717 MB for this 70-byte file.
+        byte[] bmp = Convert.FromHexString(
+            "424D46000000001E00F135000000280000001000000013001CFF01000800000000001E000000ED0B0023330B000000ED0B0023130B200000FFFE1D0600210000FFFE1DFF4000");
+        string path = Path.Combine(TempFolders.Create("vision-bmp-negative"), "x.bmp");
+        File.WriteAllBytes(path, bmp);
+        var e = Assert.Throws<VisionFormatException>(() => ImageLoader.Load(path, 3, 16));
+        Assert.Contains("x.bmp: the image header declares 239,075,024 pixels, more than the 16,777,216 (4096 × 4096) accepted", e.Message);
+    }
+
     private static byte[] Png(int width, int height)
     {
         static byte[] Chunk(string type, byte[] data)

@@ -83,7 +83,9 @@ public static class ImageLoader
         try
         {
             using var stream = new MemoryStream(bytes, writable: false);
-            return ImageInfo.FromStream(stream) is { } info ? (long)info.Width * info.Height : null;
+            // A BMP stores a top-down image with a negative height, and a corrupt header can give any sign; the decoder
+            // uses the magnitudes, so the count must too (a negative count slipped past the limit: found by fuzzing).
+            return ImageInfo.FromStream(stream) is { } info ? Math.Abs((long)info.Width) * Math.Abs((long)info.Height) : null;
         }
         catch (Exception) // StbImageSharp reports an unreadable header as a plain Exception; decoding then says why
         {
