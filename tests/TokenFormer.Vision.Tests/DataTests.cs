@@ -223,7 +223,7 @@ public sealed class DataTests
     [Fact]
     public void A_bmp_whose_header_gives_a_negative_height_is_held_to_the_pixel_limit_by_its_magnitude()
     {
-        // Found by fuzzing (docs/reliability.md, Fuzzing): 4,096 × −58,368 gave a negative pixel count that passed the
+        // Found by fuzzing (docs/reliability.md, Fuzzing): 16 × −14,942,189 gave a negative pixel count that passed the
         // limit, and the decoder, which uses the magnitude, allocated 717 MB for this 70-byte file.
         byte[] bmp = Convert.FromHexString(
             "424D46000000001E00F135000000280000001000000013001CFF01000800000000001E000000ED0B0023330B000000ED0B0023130B200000FFFE1D0600210000FFFE1DFF4000");
