@@ -64,9 +64,14 @@ public static class ConfigReader
         if (keepUnknownFields && root is Dictionary<string, object?> fields)
             foreach (var (key, value) in fields)
                 if (!ModelFields.Contains(Normalise(key)))
-                    (c.Extra ??= [])[key] = JsonSerializer.SerializeToElement(value);
+                    (c.Extra ??= [])[key] = JsonSerializer.SerializeToElement(value, ExtraFieldOptions);
         return c;
     }
+
+    // YAML has .nan and .inf, JSON has no such numbers: an unknown field holding one is kept as the string "NaN" or
+    // "Infinity" instead of failing the whole config (docs/reliability.md, Fuzzing).
+    private static readonly JsonSerializerOptions ExtraFieldOptions =
+        new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     private static bool LooksLikeJson(string text)
     {

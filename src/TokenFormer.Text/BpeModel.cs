@@ -13,6 +13,9 @@ public sealed class BpeModel
     private readonly string?[] _idToToken;
     private readonly int[] _byteIds = new int[256];
 
+    /// <summary>How far ids may run past twice the number of vocabulary entries (a vocabulary with gaps).</summary>
+    public const int MaxIdGap = 1024;
+
     /// <summary>
     /// Builds a model. <paramref name="merges"/> are token pairs in rank order; both tokens and their concatenation
     /// must be in <paramref name="vocab"/>.
@@ -23,9 +26,15 @@ public sealed class BpeModel
     {
         _vocab = new Dictionary<string, int>(vocab, StringComparer.Ordinal);
         int maxId = -1;
+        // Ids index a dense id → token table, so an id far beyond the number of entries would make one tiny file
+        // allocate gigabytes (or overflow at 2^31 − 1). Real vocabularies are dense (ids 0..n−1); some gaps are allowed.
+        long idLimit = 2L * _vocab.Count + MaxIdGap;
         foreach (var (token, id) in _vocab)
         {
             if (id < 0) throw new TokenizerFormatException($"model.vocab: token '{token}' has negative id {id}");
+            if (id >= idLimit)
+                throw new TokenizerFormatException(
+                    $"model.vocab: token '{token}' has id {id}, but the vocabulary has only {_vocab.Count} entries (ids must be below {idLimit}: twice the entries plus {MaxIdGap})");
             maxId = Math.Max(maxId, id);
         }
         _idToToken = new string?[maxId + 1];

@@ -180,4 +180,76 @@ public sealed class DataTests
         }
         Assert.Equal(18, seen.Count);
     }
+
+    [Fact]
+    public void An_idx_header_whose_size_product_overflows_is_refused()
+    {
+        // [2^30, 2^30, 16, 1] bytes: the product wrapped to 0 in 64 bits, so a 20-byte header-only file was accepted.
+        string path = Path.Combine(TempFolders.Create("vision-idx-overflow"), "x-idx4-ubyte");
+        File.WriteAllBytes(path, [0, 0, 8, 4, 0x40, 0, 0, 0, 0x40, 0, 0, 0, 0, 0, 0, 16, 0, 0, 0, 1]);
+        var e = Assert.Throws<VisionFormatException>(() => IdxReader.Read(path));
+        Assert.Contains("[1073741824, 1073741824, 16, 1] = 18446744073709551616 bytes of data, but the file has 0", e.Message);
+    }
+
+    [Fact]
+    public void An_image_whose_header_declares_more_than_the_accepted_pixels_is_refused_before_decoding()
+    {
+        // A PNG header of 6000 × 6000 with one empty data chunk: 57 bytes that would have the decoder allocate for 36 M
+        // pixels (a compressed image of that size, all zeros, is under 100 KB).
+        string path = Path.Combine(TempFolders.Create("vision-image-bomb"), "big.png");
+        File.WriteAllBytes(path, Png(6000, 6000));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<VisionFormatException>(() => ImageLoader.Load(path, 3, 16));
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20);
+        Assert.Contains("big.png: the image header declares 36,000,000 pixels, more than the 16,777,216 (4096 × 4096) accepted", e.Message);
+    }
+
+    [Fact]
+    public void A_png_chunk_declaring_more_bytes_than_the_file_holds_is_refused_before_decoding()
+    {
+        // Found by fuzzing (docs/reliability.md, Fuzzing): the decoder sized its buffer by the declared 251,658,764 bytes
+        // of this 69-byte file's data chunk (0.5 GB allocated; larger claims ended the process).
+        byte[] png = Convert.FromHexString(
+            "89504E470D0A1A0A0000000D49484452000000030000000108000000003E8B4BF80F00020C49444154789C634968F80F" +
+            "00020301802461F597DD000000B6454E44AE406069");
+        string path = Path.Combine(TempFolders.Create("vision-png-chunk"), "x.png");
+        File.WriteAllBytes(path, png);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<VisionFormatException>(() => ImageLoader.Load(path, 3, 16));
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20);
+        Assert.Contains("x.png: not a readable image (chunk 'IDAT' at byte 33 declares 251,658,764 bytes but the file has 24 after its header", e.Message);
+    }
+
+    [Fact]
+    public void A_bmp_whose_header_gives_a_negative_height_is_held_to_the_pixel_limit_by_its_magnitude()
+    {
+        // Found by fuzzing (docs/reliability.md, Fuzzing): 16 × −14,942,189 gave a negative pixel count that passed the
+        // limit, and the decoder, which uses the magnitude, allocated 717 MB for this 70-byte file.
+        byte[] bmp = Convert.FromHexString(
+            "424D46000000001E00F135000000280000001000000013001CFF01000800000000001E000000ED0B0023330B000000ED0B0023130B200000FFFE1D0600210000FFFE1DFF4000");
+        string path = Path.Combine(TempFolders.Create("vision-bmp-negative"), "x.bmp");
+        File.WriteAllBytes(path, bmp);
+        var e = Assert.Throws<VisionFormatException>(() => ImageLoader.Load(path, 3, 16));
+        Assert.Contains("x.bmp: the image header declares 239,075,024 pixels, more than the 16,777,216 (4096 × 4096) accepted", e.Message);
+    }
+
+    private static byte[] Png(int width, int height)
+    {
+        static byte[] Chunk(string type, byte[] data)
+        {
+            byte[] t = System.Text.Encoding.ASCII.GetBytes(type);
+            var c = new byte[12 + data.Length];
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(c, data.Length);
+            t.CopyTo(c, 4);
+            data.CopyTo(c, 8);
+            return c; // CRC left 0: the decoder does not check it
+
+        }
+        var ihdr = new byte[13];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(ihdr, width);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32BigEndian(ihdr.AsSpan(4), height);
+        ihdr[8] = 8; // bit depth
+        ihdr[9] = 2; // RGB
+        return [0x89, (byte)'P', (byte)'N', (byte)'G', 13, 10, 26, 10, .. Chunk("IHDR", ihdr), .. Chunk("IDAT", []), .. Chunk("IEND", [])];
+    }
 }

@@ -1,3 +1,5 @@
+using System.Buffers;
+using System.Text;
 using System.Text.Json;
 
 namespace TokenFormer.Cli.Serve;
@@ -31,6 +33,10 @@ public static class CompletionRequestParser
     /// </summary>
     internal static JsonDocument ParseObject(ReadOnlyMemory<byte> body, IReadOnlySet<string> known)
     {
+        // The JSON parser accepts invalid UTF-8 inside strings and only fails when a string is read, with an
+        // InvalidOperationException (a 500); found by fuzzing (docs/reliability.md, Fuzzing).
+        if (!System.Text.Unicode.Utf8.IsValid(body.Span))
+            throw ApiError.Invalid($"the request body is not valid UTF-8 (an invalid byte sequence at byte {FirstInvalidUtf8(body.Span)})");
         JsonDocument doc;
         try
         {
@@ -211,4 +217,15 @@ public static class CompletionRequestParser
         JsonValueKind.Object => "an object",
         _ => "null",
     };
+
+    private static int FirstInvalidUtf8(ReadOnlySpan<byte> s)
+    {
+        int i = 0;
+        while (i < s.Length)
+        {
+            if (Rune.DecodeFromUtf8(s[i..], out _, out int used) != OperationStatus.Done) return i;
+            i += used;
+        }
+        return -1;
+    }
 }

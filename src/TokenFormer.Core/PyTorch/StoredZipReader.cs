@@ -52,11 +52,13 @@ public static class StoredZipReader
         if (entryCount == 0xFFFF || cdSize == 0xFFFFFFFF || cdOffset == 0xFFFFFFFF)
             (entryCount, cdSize, cdOffset) = ReadZip64End(file, path, endOffset, length);
         if (entryCount > MaxEntries) throw new PyTorchFormatException($"{path}: the zip archive claims {entryCount} members (at most {MaxEntries} accepted)");
-        if (cdSize > MaxCentralDirectoryBytes || cdOffset < 0 || cdSize < 0 || cdOffset + cdSize > length)
+        if (cdSize > MaxCentralDirectoryBytes || cdOffset < 0 || cdSize < 0 || cdOffset > length - cdSize)
             throw new PyTorchFormatException($"{path}: the zip central directory (offset {cdOffset}, {cdSize} bytes) lies outside the {length}-byte file; the archive is truncated or corrupt");
         byte[] cd = new byte[cdSize];
         ReadExactly(file, cd, cdOffset, path, "central directory");
-        var entries = new List<ZipEntry>((int)entryCount);
+        // Each central directory entry takes at least 46 bytes, so the directory's size bounds the count; the claimed
+        // count alone (up to a million in a 22-byte file) must not size the list.
+        var entries = new List<ZipEntry>((int)Math.Min(entryCount, cdSize / 46));
         var names = new HashSet<string>(StringComparer.Ordinal);
         int pos = 0;
         Span<byte> local = stackalloc byte[30];
@@ -83,13 +85,13 @@ public static class StoredZipReader
             if (method != 0)
                 throw new PyTorchFormatException($"{path}: zip member '{name}' is compressed (method {method}); torch.save stores members uncompressed — re-save the checkpoint with torch.save instead of re-zipping it");
             if (compressed != size) throw new PyTorchFormatException($"{path}: stored zip member '{name}' has compressed size {compressed} ≠ size {size}");
-            if (localOffset < 0 || localOffset + 30 > length)
+            if (localOffset < 0 || localOffset > length - 30)
                 throw new PyTorchFormatException($"{path}: zip member '{name}' starts at offset {localOffset}, past the end of the {length}-byte file (truncated archive)");
             ReadExactly(file, local, localOffset, path, $"local header of '{name}'");
             if (BinaryPrimitives.ReadUInt32LittleEndian(local) != LocalHeaderSignature)
                 throw new PyTorchFormatException($"{path}: zip member '{name}' has no local header at offset {localOffset}");
             long dataOffset = localOffset + 30 + BinaryPrimitives.ReadUInt16LittleEndian(local[26..]) + BinaryPrimitives.ReadUInt16LittleEndian(local[28..]);
-            if (size < 0 || dataOffset + size > length)
+            if (size < 0 || size > length - dataOffset)
                 throw new PyTorchFormatException($"{path}: zip member '{name}' ({size} bytes at offset {dataOffset}) extends past the end of the {length}-byte file; the archive is truncated");
             if (!names.Add(name)) throw new PyTorchFormatException($"{path}: zip member '{name}' appears twice");
             entries.Add(new ZipEntry(name, size, dataOffset));
@@ -105,7 +107,7 @@ public static class StoredZipReader
         if (BinaryPrimitives.ReadUInt32LittleEndian(locator) != Zip64LocatorSignature)
             throw new PyTorchFormatException($"{path}: ZIP64 end-of-central-directory locator missing");
         long recordOffset = (long)BinaryPrimitives.ReadUInt64LittleEndian(locator[8..]);
-        if (recordOffset < 0 || recordOffset + 56 > length)
+        if (recordOffset < 0 || recordOffset > length - 56)
             throw new PyTorchFormatException($"{path}: ZIP64 end-of-central-directory record at {recordOffset} lies outside the file (truncated archive)");
         Span<byte> record = stackalloc byte[56];
         ReadExactly(file, record, recordOffset, path, "ZIP64 end record");

@@ -163,7 +163,12 @@ public sealed unsafe class SafeTensorsFile : IDisposable
         long numel;
         try { numel = info.ElementCount; }
         catch (OverflowException) { throw new SafeTensorsFormatException($"{path}: tensor '{p.Name}' shape {info.ShapeText} is too large"); }
-        long bytes = numel * SafeTensorDTypes.ItemSize(dtype);
+        int itemSize = SafeTensorDTypes.ItemSize(dtype);
+        // numel fits in a long, but numel × item size may not: a wrapped product could match an empty range
+        // (F64 [2^61] "needs" 0 bytes), and the tensor would then be accepted with no data behind it.
+        if (numel > long.MaxValue / itemSize)
+            throw new SafeTensorsFormatException($"{path}: tensor '{p.Name}' {dtype} {info.ShapeText} needs more than 2^63 bytes; the shape is corrupt");
+        long bytes = numel * itemSize;
         if (end - begin != bytes)
             throw new SafeTensorsFormatException(
                 $"{path}: tensor '{p.Name}' {dtype} {info.ShapeText} needs {bytes} bytes but data_offsets [{begin}, {end}] span {end - begin}");

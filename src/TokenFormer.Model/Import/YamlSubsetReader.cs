@@ -16,6 +16,11 @@ public sealed class YamlSubsetReader
     private readonly string _text;
     private readonly string _source;
     private int _pos;
+    private int _depth;
+
+    /// <summary>Deepest nesting of mappings and lists accepted (the official configs nest 3 deep); deeper input is an
+    /// error instead of a stack overflow, which no handler could catch.</summary>
+    public const int MaxDepth = 64;
     private int _lineOffset;
 
     private YamlSubsetReader(string text, string source)
@@ -58,6 +63,13 @@ public sealed class YamlSubsetReader
     }
 
     private object? ParseFlow()
+    {
+        if (++_depth > MaxDepth) throw Fail($"the value nests deeper than {MaxDepth} levels");
+        try { return ParseFlowValue(); }
+        finally { _depth--; }
+    }
+
+    private object? ParseFlowValue()
     {
         SkipSpace();
         if (_pos >= _text.Length) throw Fail("unexpected end of the document (a value was expected)");
@@ -185,6 +197,13 @@ public sealed class YamlSubsetReader
 
     private object? ParseBlock(string[] lines, ref int index, int indent)
     {
+        if (++_depth > MaxDepth) throw FailLine(Math.Min(index, lines.Length - 1), $"the value nests deeper than {MaxDepth} levels");
+        try { return ParseBlockValue(lines, ref index, indent); }
+        finally { _depth--; }
+    }
+
+    private object? ParseBlockValue(string[] lines, ref int index, int indent)
+    {
         SkipBlank(lines, ref index);
         if (index >= lines.Length) return null;
         string first = StripComment(lines[index]);
@@ -237,7 +256,7 @@ public sealed class YamlSubsetReader
 
     private object? Inline(string text, int line)
     {
-        var r = new YamlSubsetReader(text, _source) { _lineOffset = line };
+        var r = new YamlSubsetReader(text, _source) { _lineOffset = line, _depth = _depth };
         char c = text[0];
         if (c is '{' or '[' or '"' or '\'')
         {

@@ -31,8 +31,11 @@ public sealed unsafe class TokenDataset : IDisposable
         Count = meta.Tokens(split);
         if (!File.Exists(path)) throw new DataFormatException($"{path}: file not found");
         long length = new FileInfo(path).Length;
-        if (length != Count * _itemSize)
-            throw new DataFormatException($"{path}: {length} bytes, but meta.json says {Count} tokens of {meta.DType} ({Count * _itemSize} bytes)");
+        if (Count < 0)
+            throw new DataFormatException($"{System.IO.Path.Combine(System.IO.Path.GetDirectoryName(path) ?? "", DatasetMeta.FileName)}: field {split}_tokens is negative ({Count})");
+        // Compared by division: Count × item size can wrap (2^62 uint32 tokens "need" 0 bytes) and match an empty file.
+        if (Count > length / _itemSize || length != Count * _itemSize)
+            throw new DataFormatException($"{path}: {length} bytes, but meta.json says {Count} tokens of {meta.DType} ({(decimal)Count * _itemSize} bytes)");
         if (Count == 0) return;
         _file = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
         _view = _file.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read);

@@ -40,7 +40,9 @@ public static class IdxReader
         if (rank < 1 || rank > 4) throw new VisionFormatException($"{path}: {rank} dimensions in the IDX header, expected 1 to 4");
         if (bytes.Length < 4 + 4 * rank) throw new VisionFormatException($"{path}: truncated IDX header ({bytes.Length} bytes, {4 + 4 * rank} needed for {rank} dimensions)");
         var dims = new int[rank];
-        long count = 1;
+        // Up to four sizes below 2^31: the product needs up to 124 bits, so it is formed in 128 (in 64 it could wrap to
+        // the data's length, e.g. [2^30, 2^30, 16, 1] wraps to 0, and a header-only file would pass).
+        Int128 count = 1;
         for (int i = 0; i < rank; i++)
         {
             uint v = BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan(4 + 4 * i));

@@ -13,6 +13,13 @@ public static class ImageLoader
     /// <summary>File extensions read as images in an image folder.</summary>
     public static readonly string[] Extensions = [".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tga"];
 
+    /// <summary>
+    /// Largest image accepted, in pixels (4096 × 4096). Decoding and converting cost about 16 bytes of memory per pixel,
+    /// and a compressed image can claim far more pixels than its size suggests (a 26 KB PNG decodes to 3000 × 3000), so
+    /// larger images are refused from their header, before anything is decoded.
+    /// </summary>
+    public const int MaxPixels = 4096 * 4096;
+
     /// <summary>Reads <paramref name="path"/> as [channels, size, size] bytes.</summary>
     public static byte[] Load(string path, int channels, int size)
     {
@@ -29,15 +36,61 @@ public static class ImageLoader
         catch (DirectoryNotFoundException) { throw new VisionFormatException($"{path}: file not found"); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { throw new VisionFormatException($"{path}: cannot be read ({e.Message})"); }
         if (bytes.Length == 0) throw new VisionFormatException($"{path}: empty file, not an image");
+        if (PngChunkOverrun(bytes) is string overrun)
+            throw new VisionFormatException($"{path}: not a readable image ({overrun}; the PNG file is truncated or corrupt)");
+        if (DeclaredPixels(bytes) is long declared && declared > MaxPixels)
+            throw new VisionFormatException($"{path}: the image header declares {declared:N0} pixels, more than the {MaxPixels:N0} (4096 × 4096) accepted; downscale the image");
         ImageResult img;
         try { img = ImageResult.FromMemory(bytes, ColorComponents.RedGreenBlue); }
         catch (Exception e) // StbImageSharp reports every decoding failure as a plain Exception with stb's reason
         {
-            throw new VisionFormatException($"{path}: not a readable image ({e.Message}; truncated or corrupt file, or a format other than PNG, JPEG, BMP, GIF, TGA)");
+            // stb's reason can be blank or NUL characters (a failure it gave no text for)
+            string reason = e.Message.All(c => char.IsWhiteSpace(c) || char.IsControl(c)) ? "the decoder gave no reason" : e.Message.Trim();
+            throw new VisionFormatException($"{path}: not a readable image ({reason}; truncated or corrupt file, or a format other than PNG, JPEG, BMP, GIF, TGA)");
         }
-        if (img == null || img.Data == null || img.Width <= 0 || img.Height <= 0 || img.Data.Length < img.Width * img.Height * 3)
+        if (img == null || img.Data == null || img.Width <= 0 || img.Height <= 0 || (long)img.Width * img.Height > MaxPixels
+            || img.Data.Length < img.Width * img.Height * 3)
             throw new VisionFormatException($"{path}: not a readable image (the decoder returned no pixels)");
         return (img.Data, img.Width, img.Height);
+    }
+
+    /// <summary>
+    /// For a PNG file, the first chunk whose declared length runs past the end of the file, described; null when every
+    /// chunk fits (or the file is not a PNG). The decoder sizes its buffer for the compressed data by the declared
+    /// lengths before reading them, so a 69-byte PNG claiming a 250 MB data chunk made it allocate that much (found
+    /// by fuzzing, docs/reliability.md).
+    /// </summary>
+    public static string? PngChunkOverrun(byte[] bytes)
+    {
+        ReadOnlySpan<byte> signature = [0x89, (byte)'P', (byte)'N', (byte)'G', 13, 10, 26, 10];
+        if (!bytes.AsSpan().StartsWith(signature)) return null;
+        long pos = signature.Length;
+        while (pos + 8 <= bytes.Length)
+        {
+            uint length = System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(bytes.AsSpan((int)pos));
+            string type = System.Text.Encoding.Latin1.GetString(bytes, (int)pos + 4, 4);
+            if (pos + 12 + length > bytes.Length)
+                return $"chunk '{type}' at byte {pos} declares {length:N0} bytes but the file has {Math.Max(0, bytes.Length - pos - 12):N0} after its header";
+            if (type == "IEND") return null;
+            pos += 12 + length;
+        }
+        return null;
+    }
+
+    /// <summary>Width × height as the image's header declares it, or null when the header is not recognised.</summary>
+    public static long? DeclaredPixels(byte[] bytes)
+    {
+        try
+        {
+            using var stream = new MemoryStream(bytes, writable: false);
+            // A BMP stores a top-down image with a negative height, and a corrupt header can give any sign; the decoder
+            // uses the magnitudes, so the count must too (a negative count slipped past the limit: found by fuzzing).
+            return ImageInfo.FromStream(stream) is { } info ? Math.Abs((long)info.Width) * Math.Abs((long)info.Height) : null;
+        }
+        catch (Exception) // StbImageSharp reports an unreadable header as a plain Exception; decoding then says why
+        {
+            return null;
+        }
     }
 
     /// <summary>Converts interleaved RGB [h, w, 3] into [channels, size, size].</summary>
