@@ -17,6 +17,7 @@ public static class BenchCommand
         bench.Subcommands.Add(AllreduceBenchCommand.Create());
         bench.Subcommands.Add(ScalingModelCommand.Create());
         bench.Subcommands.Add(QuantizationBenchCommand.Create());
+        bench.Subcommands.Add(MemoryBenchCommand.Create());
         return bench;
     }
 
