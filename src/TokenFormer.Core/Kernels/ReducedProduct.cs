@@ -28,8 +28,9 @@ internal sealed unsafe class ReducedProduct : IParallelWork
     /// <summary>Use the 512-bit four-row int8 kernel (off: it measured slower than the 256-bit one; tests turn it on to check it).</summary>
     internal static bool UseInt8Dot4V512;
 
-    /// <summary>How products of 2–8 rows run (default: blocked over rows of W; tests and <c>bench kernels</c> switch it).</summary>
-    internal static BatchKernelMode BatchKernel = BatchKernelMode.Blocked;
+    /// <summary>How products of 2–8 rows run (default: blocked over rows of W; <c>TOKENFORMER_BATCH_KERNEL=row</c>, tests and <c>bench kernels</c> switch it).</summary>
+    internal static BatchKernelMode BatchKernel =
+        Environment.GetEnvironmentVariable("TOKENFORMER_BATCH_KERNEL") is "row" ? BatchKernelMode.RowByRow : BatchKernelMode.Blocked;
 
     /// <summary>Blocked int8 products on AVX-512 machines use the 512-bit 4×4 kernel (else the 256-bit 2×4 one).</summary>
     internal static bool UseInt8Blocked512 = true;
