@@ -32,6 +32,9 @@ internal sealed unsafe class ReducedProduct : IParallelWork
     internal static BatchKernelMode BatchKernel =
         Environment.GetEnvironmentVariable("TOKENFORMER_BATCH_KERNEL") is "row" ? BatchKernelMode.RowByRow : BatchKernelMode.Blocked;
 
+    /// <summary>The 4×4 kernels prefetch the next group of rows of W (<c>TOKENFORMER_PREFETCH=0</c> turns it off, to compare).</summary>
+    internal static readonly bool Prefetch = Environment.GetEnvironmentVariable("TOKENFORMER_PREFETCH") != "0";
+
     /// <summary>Blocked int8 products on AVX-512 machines use the 512-bit 4×4 kernel (else the 256-bit 2×4 one).</summary>
     internal static bool UseInt8Blocked512 = true;
 
@@ -85,7 +88,11 @@ internal sealed unsafe class ReducedProduct : IParallelWork
     private void Widened(ReducedMatrix w, int m, float[] a, int aOffset, int lda, float[] c, int cOffset, int ldc, bool accumulate, SimdPath path)
     {
         int k = w.Columns, n = w.Rows;
-        int panelRows = Math.Max(32, PanelFloats / Math.Max(1, k) / 32 * 32);
+        // a short prompt's product is small beside the widening, so a quarter of the panel serves it as well; only
+        // long prefills need the larger panel (fewer GEMM calls, each packing A once) — this keeps a short generation's
+        // scratch at 1 MiB instead of 4 (docs/quantization.md, Resident memory)
+        int panelFloats = m >= 128 ? PanelFloats : PanelFloats / 4;
+        int panelRows = Math.Max(32, panelFloats / Math.Max(1, k) / 32 * 32);
         panelRows = Math.Min(panelRows, n);
         if (_panel.Length < panelRows * k) _panel = new float[panelRows * k];
         _w = w; _widen = true; _path = path;
@@ -445,8 +452,13 @@ internal sealed unsafe class ReducedProduct : IParallelWork
         Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
         Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
         int q = 0;
+        // the next four rows (8·k bytes from w0 + 4k on) are fetched into the cache while these are multiplied: 128
+        // bytes a step, so the next group is in flight by the time this one ends (streaming the weights from memory
+        // otherwise waits on four interleaved streams); a prefetch past the matrix is harmless
+        byte* next = (byte*)(w0 + 4L * k);
         for (; q + 16 <= k; q += 16)
         {
+            if (Prefetch) { Sse.Prefetch0(next + 8L * q); Sse.Prefetch0(next + 8L * q + 64); }
             Vector512<float> v0 = Vector512.Load(x0 + q), v1 = Vector512.Load(x1 + q), v2 = Vector512.Load(x2 + q), v3 = Vector512.Load(x3 + q);
             Vector512<float> b = WidenBf16V512(w0 + q);
             a00 = Avx512F.FusedMultiplyAdd(v0, b, a00); a01 = Avx512F.FusedMultiplyAdd(v1, b, a01);
@@ -515,8 +527,11 @@ internal sealed unsafe class ReducedProduct : IParallelWork
         Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
         Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
         int q = 0;
+        // the next four rows (4·k bytes) are fetched while these are multiplied, 64 bytes a step (see the bf16 kernel)
+        byte* next = (byte*)(w0 + 4L * k);
         for (; q + 16 <= k; q += 16)
         {
+            if (Prefetch) Sse.Prefetch0(next + 4L * q);
             int blk = q >> 5;
             Vector512<float> v0 = Vector512.Load(x0 + q), v1 = Vector512.Load(x1 + q), v2 = Vector512.Load(x2 + q), v3 = Vector512.Load(x3 + q);
             Vector512<float> b = WidenInt8V512(w0 + q, s0[blk]);
