@@ -67,7 +67,8 @@ public static class MemoryBenchmark
         GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         Resident loaded = Resident.Now();
         ReducedPrecisionWeights? reduced = model.ReducedWeights;
-        double weights = (reduced == null ? 4.0 * model.Parameters.LongLength : reduced.MatrixBytes + 4.0 * 2 * model.Config.HiddenSize) / (1 << 20);
+        long weightBytes = reduced == null ? 4L * model.Parameters.LongLength : reduced.MatrixBytes + 4L * 2 * model.Config.HiddenSize;
+        double weights = weightBytes / (double)(1 << 20);
 
         int maxLength = o.MaxLength > 0 ? o.MaxLength : o.PromptTokens + o.NewTokens;
         var generator = new Generator(model, maxBatch: 1, maxLength: maxLength);
@@ -84,7 +85,7 @@ public static class MemoryBenchmark
         var json = new StringBuilder();
         json.Append(string.Create(CultureInfo.InvariantCulture,
             $"{{\"bench\":\"memory\",\"model\":\"{(o.ModelDirectory ?? o.Preset).Replace("\\", "/", StringComparison.Ordinal)}\",\"dtype\":\"{WeightFormats.Name(reduced?.Format ?? WeightFormat.Float32)}\"," +
-            $"\"weights_mib\":{weights:F1},\"kv_allocated_mib\":{kvAllocated:F1},\"kv_written_mib\":{kvUsed:F1},\"prompt_tokens\":{o.PromptTokens},\"new_tokens\":{o.NewTokens},\"max_length\":{maxLength}," +
+            $"\"weights_bytes\":{weightBytes},\"weights_mib\":{weights:F1},\"kv_allocated_mib\":{kvAllocated:F1},\"kv_written_mib\":{kvUsed:F1},\"prompt_tokens\":{o.PromptTokens},\"new_tokens\":{o.NewTokens},\"max_length\":{maxLength}," +
             $"\"start\":{start.Json},\"loaded_before_gc\":{loadedBeforeGc.Json},\"loaded\":{loaded.Json},\"generator_built\":{built.Json},\"generated\":{generated.Json}," +
             $"\"gc_committed_mib\":{gc.TotalCommittedBytes / (double)(1 << 20):F1},\"gc_heap_mib\":{gc.HeapSizeBytes / (double)(1 << 20):F1},\"gc_fragmented_mib\":{gc.FragmentedBytes / (double)(1 << 20):F1}," +
             $"\"gc_gen0_budget_mib\":{gc.GenerationInfo[0].SizeAfterBytes / (double)(1 << 20):F1}}}"));
