@@ -9,8 +9,9 @@ namespace TokenFormer.Core.Kernels;
 /// C[m, N] (+)= A[m, K]·Wᵀ over a <see cref="ReducedMatrix"/> W: [N, K] (twin: <see cref="ReducedProductReference"/>).
 /// <para>1–8 rows (decode, the serving batches): every thread streams a block of 64 rows of W once, widens each
 /// stretch of 16 values in registers (bfloat16: zero-extend and shift; int8: sign-extend, convert, times the block's
-/// scale) and multiplies it into up to four rows of A at once (a fifth to eighth row streams W a second time; W is
-/// then in L2 for small blocks). One row has its own kernel with two accumulators.</para>
+/// scale). One row has its own kernel with two accumulators. 2–8 rows take four rows of W against four rows of A at a
+/// time (AVX-512; two rows of W on AVX2), prefetching the next four rows of W; a fifth to eighth row of A streams the
+/// block of W a second time (then in L2); rows of W left over take the row-at-a-time kernels.</para>
 /// <para>More rows (prefill, scoring): W is widened into float32 in panels of about 4 MB and each panel goes through
 /// Core's GEMM (NT), so the work per weight is that of the float32 model and the widening is paid once per call.</para>
 /// AVX-512 and AVX2 (FMA) paths, and a scalar one; <see cref="SimdPaths.Current"/> picks.
