@@ -36,7 +36,7 @@ public sealed record KernelBenchResult(string Case, string Variant, int Threads,
 public static class KernelBenchmark
 {
     public static readonly string[] CaseNames =
-        ["gelu", "gelu-backward", "cross-entropy", "pattention-l2-gelu", "exp-shifted", "weights-head", "weights-ffn-values", "weights-batch4"];
+        ["gelu", "gelu-backward", "cross-entropy", "pattention-l2-gelu", "exp-shifted", "weights-head", "weights-ffn-values", "weights-batch4", "weights-head-batch4"];
 
     /// <summary>A variant; <paramref name="Bytes"/> overrides the case's bytes (weight formats of different sizes).</summary>
     private sealed record Variant(string Name, Action Run, long? Bytes = null);
@@ -93,6 +93,16 @@ public static class KernelBenchmark
             SimdPath path = p;
             yield return new Variant($"{name} {path}", () => { SimdPaths.Current = path; run(); });
         }
+    }
+
+    /// <summary>Runs <paramref name="run"/> on the best SIMD path with the given 2–8-row kernel settings, then restores the defaults.</summary>
+    private static void WithBatchKernel(BatchKernelMode mode, bool int8Blocked512, Action run)
+    {
+        (BatchKernelMode savedMode, bool savedWide) = (ReducedProduct.BatchKernel, ReducedProduct.UseInt8Blocked512);
+        SimdPaths.Current = SimdPaths.Best;
+        ReducedProduct.BatchKernel = mode; ReducedProduct.UseInt8Blocked512 = int8Blocked512;
+        try { run(); }
+        finally { ReducedProduct.BatchKernel = savedMode; ReducedProduct.UseInt8Blocked512 = savedWide; }
     }
 
     /// <summary>y = exp(x − shift) with Vector512.Exp and a scalar tail; returns Σ y (the pattern attention rows use).</summary>
@@ -225,7 +235,7 @@ public static class KernelBenchmark
 
         // the decode products over float32, bf16 and int8 weights (docs/quantization.md): C[m, N] = A[m, K]·Wᵀ with W
         // [N, K] contiguous along K; bytes = the weights read once (the activations are in L1)
-        foreach ((string name, int m, int k, int n) in new[] { ("weights-head", 1, 768, 50304), ("weights-ffn-values", 1, 3072, 768), ("weights-batch4", 4, 768, 3072) })
+        foreach ((string name, int m, int k, int n) in new[] { ("weights-head", 1, 768, 50304), ("weights-ffn-values", 1, 3072, 768), ("weights-batch4", 4, 768, 3072), ("weights-head-batch4", 4, 768, 50304) })
         {
             float[] w = Fill(n * k, -0.05f, 0.05f), a = Fill(m * k, -1f, 1f), c = new float[m * n];
             var f32 = new TokenFormer.Model.Architecture.Float32Matrix(w, 0, n, k);
@@ -239,6 +249,14 @@ public static class KernelBenchmark
             var variants = new List<Variant> { new("float32 (GEMV / small batch)", () => f32.MultiplyTransposed(m, a, 0, k, c, 0, n, false)) };
             variants.AddRange(Paths("bf16", () => bf.MultiplyTransposed(m, a, 0, k, c, 0, n, false)).Select(v => v with { Bytes = bf.StoredBytes }));
             variants.AddRange(Paths("int8", () => q8.MultiplyTransposed(m, a, 0, k, c, 0, n, false)).Select(v => v with { Bytes = q8.StoredBytes }));
+            if (m > 1)
+            {
+                // the 2–8-row kernels: one row of W at a time (the first kernels) against the blocked ones; int8 blocked at 256 bits on AVX-512
+                variants.Add(new Variant("bf16 row-by-row (best path)", () => WithBatchKernel(BatchKernelMode.RowByRow, true, () => bf.MultiplyTransposed(m, a, 0, k, c, 0, n, false)), bf.StoredBytes));
+                variants.Add(new Variant("int8 row-by-row (best path)", () => WithBatchKernel(BatchKernelMode.RowByRow, true, () => q8.MultiplyTransposed(m, a, 0, k, c, 0, n, false)), q8.StoredBytes));
+                if (SimdPaths.Best == SimdPath.Vector512)
+                    variants.Add(new Variant("int8 blocked 2x4 Vector256 on AVX-512", () => WithBatchKernel(BatchKernelMode.Blocked, false, () => q8.MultiplyTransposed(m, a, 0, k, c, 0, n, false)), q8.StoredBytes));
+            }
             if (m == 1 && SimdPaths.Best >= SimdPath.Vector256)
                 variants.Add(new Variant("int8 integer dot (AVX2 maddubs)", () =>
                 {

@@ -107,36 +107,49 @@ public static class ReducedPrecisionDirectory
                     throw new ModelFormatException($"{weightsPath}: tensor '{name}' has shape {t.ShapeText}, the {WeightFormats.Name(format)} format expects {SafeTensorInfo.FormatShape(shape)}");
             }
             var w = new ReducedPrecisionWeights(layout, format);
-            foreach (ParameterTensor t in layout.Tensors)
-            {
-                if (t.Shape.Length == 1)
-                {
-                    try { file.ReadFloat32(t.Name, w.VectorStorage(t)); }
-                    catch (SafeTensorsFormatException e) { throw new ModelFormatException(e.Message); }
-                    continue;
-                }
-                (int rows, int cols) = ReducedPrecisionWeights.StoredShape(t);
-                if (format == WeightFormat.BFloat16)
-                {
-                    ReadOnlySpan<ushort> bits = MemoryMarshal.Cast<byte, ushort>(file.GetBytes(file.Get(t.Name)));
-                    Span<ushort> dst = w.BFloat16Values.AsSpan(t.Offset, t.Length);
-                    if (ReducedPrecisionWeights.IsStoredTransposed(t))
-                        for (int r = 0; r < rows; r++)
-                            for (int c = 0; c < cols; c++) dst[r * cols + c] = bits[c * rows + r];
-                    else bits.CopyTo(dst);
-                }
-                else
-                {
-                    MemoryMarshal.Cast<byte, sbyte>(file.GetBytes(file.Get(t.Name + Int8Suffix))).CopyTo(w.Int8Values.AsSpan(t.Offset, t.Length));
-                    int blocks = Int8Blocks.BlocksPerRow(cols);
-                    ReadOnlySpan<float> scales = MemoryMarshal.Cast<byte, float>(file.GetBytes(file.Get(t.Name + ScalesSuffix)));
-                    for (int i = 0; i < scales.Length; i++)
-                        if (!float.IsFinite(scales[i]))
-                            throw new ModelFormatException($"{weightsPath}: tensor '{t.Name}{ScalesSuffix}' holds a non-finite scale ({scales[i]}) at row {i / blocks}, block {i % blocks}; every scale must be a finite float");
-                    scales.CopyTo(w.Int8Scales.AsSpan(checked((int)w.ScaleOffset(t)), scales.Length));
-                }
-            }
+            // tensors are read straight from the file into their final arrays (SafeTensorsFile.ReadBytes), so the
+            // process never holds the file's pages beside the weights; value tokens of bf16 go through one buffer to
+            // be transposed
+            ushort[] transposeBuffer = format == WeightFormat.BFloat16
+                ? new ushort[layout.Tensors.Where(ReducedPrecisionWeights.IsStoredTransposed).Select(t => t.Length).DefaultIfEmpty(0).Max()] : [];
+            try { ReadTensors(file, weightsPath, format, layout, w, transposeBuffer); }
+            catch (SafeTensorsFormatException e) { throw new ModelFormatException(e.Message); }
             return new TokenFormerModel(config, w);
+        }
+    }
+
+    private static void ReadTensors(SafeTensorsFile file, string weightsPath, WeightFormat format, ParameterLayout layout, ReducedPrecisionWeights w, ushort[] transposeBuffer)
+    {
+        foreach (ParameterTensor t in layout.Tensors)
+        {
+            if (t.Shape.Length == 1)
+            {
+                file.ReadFloat32(t.Name, w.VectorStorage(t));
+                continue;
+            }
+            (int rows, int cols) = ReducedPrecisionWeights.StoredShape(t);
+            if (format == WeightFormat.BFloat16)
+            {
+                Span<ushort> dst = w.BFloat16Values.AsSpan(t.Offset, t.Length);
+                if (ReducedPrecisionWeights.IsStoredTransposed(t))
+                {
+                    Span<ushort> bits = transposeBuffer.AsSpan(0, t.Length);
+                    file.ReadBytes(file.Get(t.Name), 0, MemoryMarshal.AsBytes(bits));
+                    for (int r = 0; r < rows; r++)
+                        for (int c = 0; c < cols; c++) dst[r * cols + c] = bits[c * rows + r];
+                }
+                else file.ReadBytes(file.Get(t.Name), 0, MemoryMarshal.AsBytes(dst));
+            }
+            else
+            {
+                file.ReadBytes(file.Get(t.Name + Int8Suffix), 0, MemoryMarshal.AsBytes(w.Int8Values.AsSpan(t.Offset, t.Length)));
+                int blocks = Int8Blocks.BlocksPerRow(cols);
+                Span<float> scales = w.Int8Scales.AsSpan(checked((int)w.ScaleOffset(t)), rows * blocks);
+                file.ReadBytes(file.Get(t.Name + ScalesSuffix), 0, MemoryMarshal.AsBytes(scales));
+                for (int i = 0; i < scales.Length; i++)
+                    if (!float.IsFinite(scales[i]))
+                        throw new ModelFormatException($"{weightsPath}: tensor '{t.Name}{ScalesSuffix}' holds a non-finite scale ({scales[i]}) at row {i / blocks}, block {i % blocks}; every scale must be a finite float");
+            }
         }
     }
 }

@@ -34,6 +34,30 @@ public class QuantizeCliTests
     }
 
     [Fact]
+    public void BenchMemory_ReportsTheStagesOfAQuantizedModel_AndRefusesABadDtype()
+    {
+        string dir = Fixtures.TempDir("quantize-memory"), q = Path.Combine(dir, "q");
+        var (code, _, stderr) = Fixtures.RunCli("quantize", "--model", Library, "--to", "int8", "--out", q);
+        Assert.True(code == 0, stderr);
+        (code, string stdout, stderr) = Fixtures.RunCli("bench", "memory", "--model", q, "--prompt-tokens", "3", "--new-tokens", "2");
+        Assert.True(code == 0, stderr);
+        using var doc = System.Text.Json.JsonDocument.Parse(stdout.Trim());
+        var root = doc.RootElement;
+        Assert.Equal("int8", root.GetProperty("dtype").GetString());
+        Assert.Equal(5, root.GetProperty("max_length").GetInt32());
+        Assert.True(root.GetProperty("weights_bytes").GetInt64() > 0);
+        foreach (string stage in new[] { "start", "loaded", "generator_built", "generated" })
+            Assert.True(root.GetProperty(stage).TryGetProperty("rss", out _), stage);
+        if (OperatingSystem.IsLinux())
+            Assert.True(root.GetProperty("generated").GetProperty("peak").GetDouble() >= root.GetProperty("start").GetProperty("rss").GetDouble());
+
+        (code, _, stderr) = Fixtures.RunCli("bench", "memory", "--dtype", "int4");
+        Assert.NotEqual(0, code);
+        Assert.Contains("--dtype 'int4'", stderr);
+        Assert.DoesNotContain("Unhandled", stderr);
+    }
+
+    [Fact]
     public void UnknownTargetFormat_IsRefused()
     {
         string dir = Fixtures.TempDir("quantize-bad");

@@ -71,11 +71,14 @@ public class ReducedPrecisionTests
     [MemberData(nameof(PathsAndFormats))]
     public void Product_MatchesReferenceTwin_AtAwkwardSizes(SimdPath path, ReducedFormat format)
     {
-        foreach (bool wide in new[] { false, true })
+        // every 2–8-row kernel: one row of W at a time (256- and 512-bit int8) and blocked over rows of W (int8 at 512 and 256 bits)
+        foreach ((BatchKernelMode mode, bool wide) in new[] { (BatchKernelMode.RowByRow, false), (BatchKernelMode.RowByRow, true), (BatchKernelMode.Blocked, false), (BatchKernelMode.Blocked, true) })
         {
+            ReducedProduct.BatchKernel = mode;
             ReducedProduct.UseInt8Dot4V512 = wide;
+            ReducedProduct.UseInt8Blocked512 = wide;
             try { ProductMatchesTwin(path, format); }
-            finally { ReducedProduct.UseInt8Dot4V512 = false; }
+            finally { ReducedProduct.BatchKernel = BatchKernelMode.Blocked; ReducedProduct.UseInt8Dot4V512 = false; ReducedProduct.UseInt8Blocked512 = true; }
         }
     }
 

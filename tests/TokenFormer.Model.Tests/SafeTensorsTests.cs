@@ -50,6 +50,31 @@ public class SafeTensorsTests : IDisposable
     }
 
     [Fact]
+    public void ReadBytesReadsAnyRangeOfATensorFromTheFileAndRefusesRangesOutsideIt()
+    {
+        var w = new SafeTensorsWriter();
+        float[] first = [7, 8, 9];
+        byte[] second = Enumerable.Range(0, 70).Select(i => (byte)(3 * i + 1)).ToArray();
+        w.AddFloat32("first", first, 3);
+        w.AddBytes("second", SafeTensorDType.I8, second, 7, 10);
+        string path = PathOf("r.safetensors");
+        w.Save(path);
+        using var f = SafeTensorsFile.Open(path);
+        SafeTensorInfo t = f.Get("second");
+        var all = new byte[70];
+        f.ReadBytes(t, 0, all);
+        Assert.Equal(second, all);
+        var part = new byte[9];
+        f.ReadBytes(t, 61, part);
+        Assert.Equal(second[61..], part);
+        // the float32 tensor before it, through ReadFloat32 (which reads the file the same way)
+        Assert.Equal(first, f.ReadFloat32("first"));
+        var e = Assert.Throws<ArgumentException>(() => f.ReadBytes(t, 62, new byte[9]));
+        Assert.Contains("'second'", e.Message);
+        Assert.Throws<ArgumentException>(() => f.ReadBytes(t, -1, new byte[1]));
+    }
+
+    [Fact]
     public void ErrorsNameFileAndKey()
     {
         var w = new SafeTensorsWriter();

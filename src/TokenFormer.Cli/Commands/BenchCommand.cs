@@ -13,6 +13,7 @@ public static class BenchCommand
         bench.Subcommands.Add(TrainBenchCommand.Create());
         bench.Subcommands.Add(KernelBenchCommand.Create());
         bench.Subcommands.Add(GenerateBenchCommand.Create());
+        bench.Subcommands.Add(MemoryBenchCommand.Create());
         bench.Subcommands.Add(EvalBenchCommand.Create());
         bench.Subcommands.Add(AllreduceBenchCommand.Create());
         bench.Subcommands.Add(ScalingModelCommand.Create());

@@ -9,8 +9,9 @@ namespace TokenFormer.Core.Kernels;
 /// C[m, N] (+)= A[m, K]·Wᵀ over a <see cref="ReducedMatrix"/> W: [N, K] (twin: <see cref="ReducedProductReference"/>).
 /// <para>1–8 rows (decode, the serving batches): every thread streams a block of 64 rows of W once, widens each
 /// stretch of 16 values in registers (bfloat16: zero-extend and shift; int8: sign-extend, convert, times the block's
-/// scale) and multiplies it into up to four rows of A at once (a fifth to eighth row streams W a second time; W is
-/// then in L2 for small blocks). One row has its own kernel with two accumulators.</para>
+/// scale). One row has its own kernel with two accumulators. 2–8 rows take four rows of W against four rows of A at a
+/// time (AVX-512; two rows of W on AVX2), prefetching the next four rows of W; a fifth to eighth row of A streams the
+/// block of W a second time (then in L2); rows of W left over take the row-at-a-time kernels.</para>
 /// <para>More rows (prefill, scoring): W is widened into float32 in panels of about 4 MB and each panel goes through
 /// Core's GEMM (NT), so the work per weight is that of the float32 model and the widening is paid once per call.</para>
 /// AVX-512 and AVX2 (FMA) paths, and a scalar one; <see cref="SimdPaths.Current"/> picks.
@@ -27,6 +28,16 @@ internal sealed unsafe class ReducedProduct : IParallelWork
 
     /// <summary>Use the 512-bit four-row int8 kernel (off: it measured slower than the 256-bit one; tests turn it on to check it).</summary>
     internal static bool UseInt8Dot4V512;
+
+    /// <summary>How products of 2–8 rows run (default: blocked over rows of W; <c>TOKENFORMER_BATCH_KERNEL=row</c>, tests and <c>bench kernels</c> switch it).</summary>
+    internal static BatchKernelMode BatchKernel =
+        Environment.GetEnvironmentVariable("TOKENFORMER_BATCH_KERNEL") is "row" ? BatchKernelMode.RowByRow : BatchKernelMode.Blocked;
+
+    /// <summary>The 4×4 kernels prefetch the next group of rows of W (<c>TOKENFORMER_PREFETCH=0</c> turns it off, to compare).</summary>
+    internal static readonly bool Prefetch = Environment.GetEnvironmentVariable("TOKENFORMER_PREFETCH") != "0";
+
+    /// <summary>Blocked int8 products on AVX-512 machines use the 512-bit 4×4 kernel (else the 256-bit 2×4 one).</summary>
+    internal static bool UseInt8Blocked512 = true;
 
     private sbyte[] _xq = [];
     private byte[] _xa = [];
@@ -78,7 +89,11 @@ internal sealed unsafe class ReducedProduct : IParallelWork
     private void Widened(ReducedMatrix w, int m, float[] a, int aOffset, int lda, float[] c, int cOffset, int ldc, bool accumulate, SimdPath path)
     {
         int k = w.Columns, n = w.Rows;
-        int panelRows = Math.Max(32, PanelFloats / Math.Max(1, k) / 32 * 32);
+        // a short prompt's product is small beside the widening, so a quarter of the panel serves it as well; only
+        // long prefills need the larger panel (fewer GEMM calls, each packing A once) — this keeps a short generation's
+        // scratch at 1 MiB instead of 4 (docs/quantization.md, Resident memory)
+        int panelFloats = m >= 128 ? PanelFloats : PanelFloats / 4;
+        int panelRows = Math.Max(32, panelFloats / Math.Max(1, k) / 32 * 32);
         panelRows = Math.Min(panelRows, n);
         if (_panel.Length < panelRows * k) _panel = new float[panelRows * k];
         _w = w; _widen = true; _path = path;
@@ -124,7 +139,8 @@ internal sealed unsafe class ReducedProduct : IParallelWork
                 // rows past M read zeros and write into a sink, so one body serves 1–4 rows
                 float* x1 = rows > 1 ? x0 + _lda : zero, x2 = rows > 2 ? x0 + 2L * _lda : zero, x3 = rows > 3 ? x0 + 3L * _lda : zero;
                 float* y1 = rows > 1 ? y0 + _ldc : sink - j0, y2 = rows > 2 ? y0 + 2L * _ldc : sink - j0, y3 = rows > 3 ? y0 + 3L * _ldc : sink - j0;
-                for (int j = j0; j < j1; j++)
+                int jb = Blocked(j0, j1, x0, x1, x2, x3, y0, y1, y2, y3);
+                for (int j = jb; j < j1; j++)
                 {
                     float s0, s1, s2, s3;
                     if (_w.Format == ReducedFormat.BFloat16)
@@ -156,6 +172,53 @@ internal sealed unsafe class ReducedProduct : IParallelWork
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Rows [j0, …) of W in groups of four (AVX-512) or two (AVX2) against four rows of A: every widened weight vector
+    /// feeds four multiply-adds and every activation vector loaded feeds two to four, so the product is bound by the
+    /// multiply-adds rather than by loads and the widening (docs/quantization.md, Batched decode). Returns the first
+    /// row left for the row-at-a-time kernels (the rest of the block when it is not a multiple of the group).
+    /// </summary>
+    private int Blocked(int j0, int j1, float* x0, float* x1, float* x2, float* x3, float* y0, float* y1, float* y2, float* y3)
+    {
+        if (BatchKernel == BatchKernelMode.RowByRow || _path == SimdPath.Scalar) return j0;
+        int k = _w.Columns;
+        bool wide = _path == SimdPath.Vector512 && (_w.Format == ReducedFormat.BFloat16 || UseInt8Blocked512);
+        int group = wide ? 4 : 2;
+        float* r = stackalloc float[16];
+        int j = j0;
+        for (; j + group <= j1; j += group)
+        {
+            if (_w.Format == ReducedFormat.BFloat16)
+            {
+                fixed (ushort* wb = _w.Bf16)
+                {
+                    ushort* row = wb + _w.Offset + (long)j * k;
+                    if (wide) Bf16Block4x4V512(row, k, x0, x1, x2, x3, r);
+                    else Bf16Block2x4V256(row, k, x0, x1, x2, x3, r);
+                }
+            }
+            else
+            {
+                fixed (sbyte* wq = _w.Quants)
+                fixed (float* ws = _w.Scales)
+                {
+                    sbyte* row = wq + _w.Offset + (long)j * k;
+                    float* scales = ws + _w.ScaleOffset + (long)j * _w.BlocksPerRow;
+                    if (wide) Int8Block4x4V512(row, scales, k, _w.BlocksPerRow, x0, x1, x2, x3, r);
+                    else Int8Block2x4V256(row, scales, k, _w.BlocksPerRow, x0, x1, x2, x3, r);
+                }
+            }
+            // r[g·4 + i]: row j + g of W against row i of A
+            for (int g = 0; g < group; g++)
+            {
+                int jj = j + g;
+                if (_accumulate) { y0[jj] += r[4 * g]; y1[jj] += r[4 * g + 1]; y2[jj] += r[4 * g + 2]; y3[jj] += r[4 * g + 3]; }
+                else { y0[jj] = r[4 * g]; y1[jj] = r[4 * g + 1]; y2[jj] = r[4 * g + 2]; y3[jj] = r[4 * g + 3]; }
+            }
+        }
+        return j;
     }
 
     /// <summary>Widens rows [index·64, …) of the current panel into float32.</summary>
@@ -354,7 +417,170 @@ internal sealed unsafe class ReducedProduct : IParallelWork
         }
     }
 
+    /// <summary>
+    /// The sums of four vectors, stored to r[0…3]: halves folded (512 → 256 → 128 bits), then two rounds of pairwise
+    /// horizontal adds — about a fifth of the instructions of four <see cref="Vector512.Sum{T}"/> (which the JIT expands
+    /// into a fixed-order tree per vector; at K = 768 those made up about a quarter of a blocked kernel's work).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Sum4(Vector512<float> a, Vector512<float> b, Vector512<float> c, Vector512<float> d, float* r) =>
+        Sum4(a.GetLower() + a.GetUpper(), b.GetLower() + b.GetUpper(), c.GetLower() + c.GetUpper(), d.GetLower() + d.GetUpper(), r);
+
+    /// <summary>The sums of four 256-bit vectors, stored to r[0…3] (see the 512-bit overload).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Sum4(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d, float* r)
+    {
+        Vector128<float> ab = Sse3.HorizontalAdd(a.GetLower() + a.GetUpper(), b.GetLower() + b.GetUpper());
+        Vector128<float> cd = Sse3.HorizontalAdd(c.GetLower() + c.GetUpper(), d.GetLower() + d.GetUpper());
+        Vector128.Store(Sse3.HorizontalAdd(ab, cd), r);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> WidenBf16V512(ushort* p) =>
+        Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Vector256.Load(p)), 16).AsSingle();
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> WidenBf16V256(ushort* p) => Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(p), 16).AsSingle();
+
+    /// <summary>
+    /// Four rows of W (row stride k) against four rows of A: sixteen accumulators, one widened weight vector and four
+    /// activation vectors live at a time (21 of the 32 registers). r[g·4 + i] = W[g]·x_i.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Bf16Block4x4V512(ushort* w0, int k, float* x0, float* x1, float* x2, float* x3, float* r)
+    {
+        ushort* w1 = w0 + k, w2 = w1 + k, w3 = w2 + k;
+        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
+        Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
+        int q = 0;
+        // the next four rows (8·k bytes from w0 + 4k on) are fetched into the cache while these are multiplied: 128
+        // bytes a step, so the next group is in flight by the time this one ends (streaming the weights from memory
+        // otherwise waits on four interleaved streams); a prefetch past the matrix is harmless
+        byte* next = (byte*)(w0 + 4L * k);
+        for (; q + 16 <= k; q += 16)
+        {
+            if (Prefetch) { Sse.Prefetch0(next + 8L * q); Sse.Prefetch0(next + 8L * q + 64); }
+            Vector512<float> v0 = Vector512.Load(x0 + q), v1 = Vector512.Load(x1 + q), v2 = Vector512.Load(x2 + q), v3 = Vector512.Load(x3 + q);
+            Vector512<float> b = WidenBf16V512(w0 + q);
+            a00 = Avx512F.FusedMultiplyAdd(v0, b, a00); a01 = Avx512F.FusedMultiplyAdd(v1, b, a01);
+            a02 = Avx512F.FusedMultiplyAdd(v2, b, a02); a03 = Avx512F.FusedMultiplyAdd(v3, b, a03);
+            b = WidenBf16V512(w1 + q);
+            a10 = Avx512F.FusedMultiplyAdd(v0, b, a10); a11 = Avx512F.FusedMultiplyAdd(v1, b, a11);
+            a12 = Avx512F.FusedMultiplyAdd(v2, b, a12); a13 = Avx512F.FusedMultiplyAdd(v3, b, a13);
+            b = WidenBf16V512(w2 + q);
+            a20 = Avx512F.FusedMultiplyAdd(v0, b, a20); a21 = Avx512F.FusedMultiplyAdd(v1, b, a21);
+            a22 = Avx512F.FusedMultiplyAdd(v2, b, a22); a23 = Avx512F.FusedMultiplyAdd(v3, b, a23);
+            b = WidenBf16V512(w3 + q);
+            a30 = Avx512F.FusedMultiplyAdd(v0, b, a30); a31 = Avx512F.FusedMultiplyAdd(v1, b, a31);
+            a32 = Avx512F.FusedMultiplyAdd(v2, b, a32); a33 = Avx512F.FusedMultiplyAdd(v3, b, a33);
+        }
+        Sum4(a00, a01, a02, a03, r); Sum4(a10, a11, a12, a13, r + 4); Sum4(a20, a21, a22, a23, r + 8); Sum4(a30, a31, a32, a33, r + 12);
+        for (; q < k; q++)
+            for (int g = 0; g < 4; g++)
+            {
+                float w = BitConverter.Int32BitsToSingle(w0[g * (long)k + q] << 16);
+                r[4 * g] += x0[q] * w; r[4 * g + 1] += x1[q] * w; r[4 * g + 2] += x2[q] * w; r[4 * g + 3] += x3[q] * w;
+            }
+    }
+
+    /// <summary>Two rows of W against four rows of A with 256-bit vectors (AVX2 has 16 registers: 8 accumulators). r[g·4 + i] = W[g]·x_i.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Bf16Block2x4V256(ushort* w0, int k, float* x0, float* x1, float* x2, float* x3, float* r)
+    {
+        ushort* w1 = w0 + k;
+        Vector256<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
+        int q = 0;
+        for (; q + 8 <= k; q += 8)
+        {
+            Vector256<float> v0 = Vector256.Load(x0 + q), v1 = Vector256.Load(x1 + q), v2 = Vector256.Load(x2 + q), v3 = Vector256.Load(x3 + q);
+            Vector256<float> b0 = WidenBf16V256(w0 + q), b1 = WidenBf16V256(w1 + q);
+            a00 = Fma.MultiplyAdd(v0, b0, a00); a01 = Fma.MultiplyAdd(v1, b0, a01); a02 = Fma.MultiplyAdd(v2, b0, a02); a03 = Fma.MultiplyAdd(v3, b0, a03);
+            a10 = Fma.MultiplyAdd(v0, b1, a10); a11 = Fma.MultiplyAdd(v1, b1, a11); a12 = Fma.MultiplyAdd(v2, b1, a12); a13 = Fma.MultiplyAdd(v3, b1, a13);
+        }
+        Sum4(a00, a01, a02, a03, r); Sum4(a10, a11, a12, a13, r + 4);
+        for (; q < k; q++)
+            for (int g = 0; g < 2; g++)
+            {
+                float w = BitConverter.Int32BitsToSingle(w0[g * (long)k + q] << 16);
+                r[4 * g] += x0[q] * w; r[4 * g + 1] += x1[q] * w; r[4 * g + 2] += x2[q] * w; r[4 * g + 3] += x3[q] * w;
+            }
+    }
+
     // ---------------------------------------------------------------- int8 kernels
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> WidenInt8V512(sbyte* p, float scale) =>
+        Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(p))) * Vector512.Create(scale);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> WidenInt8V256(sbyte* p, float scale) =>
+        Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(p)) * Vector256.Create(scale);
+
+    /// <summary>
+    /// Four int8 rows of W (row stride k, scales stride <paramref name="blocks"/>) against four rows of A: each stretch of
+    /// 16 weights is widened and scaled once and feeds four multiply-adds. r[g·4 + i] = W[g]·x_i.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Int8Block4x4V512(sbyte* w0, float* s0, int k, int blocks, float* x0, float* x1, float* x2, float* x3, float* r)
+    {
+        sbyte* w1 = w0 + k, w2 = w1 + k, w3 = w2 + k;
+        float* s1 = s0 + blocks, s2 = s1 + blocks, s3 = s2 + blocks;
+        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
+        Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default, a30 = default, a31 = default, a32 = default, a33 = default;
+        int q = 0;
+        // the next four rows (4·k bytes) are fetched while these are multiplied, 64 bytes a step (see the bf16 kernel)
+        byte* next = (byte*)(w0 + 4L * k);
+        for (; q + 16 <= k; q += 16)
+        {
+            if (Prefetch) Sse.Prefetch0(next + 4L * q);
+            int blk = q >> 5;
+            Vector512<float> v0 = Vector512.Load(x0 + q), v1 = Vector512.Load(x1 + q), v2 = Vector512.Load(x2 + q), v3 = Vector512.Load(x3 + q);
+            Vector512<float> b = WidenInt8V512(w0 + q, s0[blk]);
+            a00 = Avx512F.FusedMultiplyAdd(v0, b, a00); a01 = Avx512F.FusedMultiplyAdd(v1, b, a01);
+            a02 = Avx512F.FusedMultiplyAdd(v2, b, a02); a03 = Avx512F.FusedMultiplyAdd(v3, b, a03);
+            b = WidenInt8V512(w1 + q, s1[blk]);
+            a10 = Avx512F.FusedMultiplyAdd(v0, b, a10); a11 = Avx512F.FusedMultiplyAdd(v1, b, a11);
+            a12 = Avx512F.FusedMultiplyAdd(v2, b, a12); a13 = Avx512F.FusedMultiplyAdd(v3, b, a13);
+            b = WidenInt8V512(w2 + q, s2[blk]);
+            a20 = Avx512F.FusedMultiplyAdd(v0, b, a20); a21 = Avx512F.FusedMultiplyAdd(v1, b, a21);
+            a22 = Avx512F.FusedMultiplyAdd(v2, b, a22); a23 = Avx512F.FusedMultiplyAdd(v3, b, a23);
+            b = WidenInt8V512(w3 + q, s3[blk]);
+            a30 = Avx512F.FusedMultiplyAdd(v0, b, a30); a31 = Avx512F.FusedMultiplyAdd(v1, b, a31);
+            a32 = Avx512F.FusedMultiplyAdd(v2, b, a32); a33 = Avx512F.FusedMultiplyAdd(v3, b, a33);
+        }
+        Sum4(a00, a01, a02, a03, r); Sum4(a10, a11, a12, a13, r + 4); Sum4(a20, a21, a22, a23, r + 8); Sum4(a30, a31, a32, a33, r + 12);
+        for (; q < k; q++)
+            for (int g = 0; g < 4; g++)
+            {
+                float w = s0[g * (long)blocks + (q >> 5)] * w0[g * (long)k + q];
+                r[4 * g] += x0[q] * w; r[4 * g + 1] += x1[q] * w; r[4 * g + 2] += x2[q] * w; r[4 * g + 3] += x3[q] * w;
+            }
+    }
+
+    /// <summary>Two int8 rows of W against four rows of A with 256-bit vectors. r[g·4 + i] = W[g]·x_i.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Int8Block2x4V256(sbyte* w0, float* s0, int k, int blocks, float* x0, float* x1, float* x2, float* x3, float* r)
+    {
+        sbyte* w1 = w0 + k;
+        float* s1 = s0 + blocks;
+        Vector256<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
+        int q = 0;
+        for (; q + 8 <= k; q += 8)
+        {
+            int blk = q >> 5;
+            Vector256<float> v0 = Vector256.Load(x0 + q), v1 = Vector256.Load(x1 + q), v2 = Vector256.Load(x2 + q), v3 = Vector256.Load(x3 + q);
+            Vector256<float> b0 = WidenInt8V256(w0 + q, s0[blk]), b1 = WidenInt8V256(w1 + q, s1[blk]);
+            a00 = Fma.MultiplyAdd(v0, b0, a00); a01 = Fma.MultiplyAdd(v1, b0, a01); a02 = Fma.MultiplyAdd(v2, b0, a02); a03 = Fma.MultiplyAdd(v3, b0, a03);
+            a10 = Fma.MultiplyAdd(v0, b1, a10); a11 = Fma.MultiplyAdd(v1, b1, a11); a12 = Fma.MultiplyAdd(v2, b1, a12); a13 = Fma.MultiplyAdd(v3, b1, a13);
+        }
+        Sum4(a00, a01, a02, a03, r); Sum4(a10, a11, a12, a13, r + 4);
+        for (; q < k; q++)
+            for (int g = 0; g < 2; g++)
+            {
+                float w = s0[g * (long)blocks + (q >> 5)] * w0[g * (long)k + q];
+                r[4 * g] += x0[q] * w; r[4 * g + 1] += x1[q] * w; r[4 * g + 2] += x2[q] * w; r[4 * g + 3] += x3[q] * w;
+            }
+    }
 
     /// <summary>One row of A against rows [j0, j1) of W (AVX-512): per block Σ x·q, then times the block's scale.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -441,6 +667,15 @@ internal sealed unsafe class ReducedProduct : IParallelWork
             s0 += x0[q] * w; s1 += x1[q] * w; s2 += x2[q] * w; s3 += x3[q] * w;
         }
     }
+}
+
+/// <summary>How <see cref="ReducedProduct"/> runs products of 2–8 rows.</summary>
+internal enum BatchKernelMode
+{
+    /// <summary>One row of W at a time against up to four rows of A (the first kernels; kept to compare).</summary>
+    RowByRow,
+    /// <summary>Four (AVX-512) or two (AVX2) rows of W at a time against four rows of A.</summary>
+    Blocked,
 }
 
 /// <summary>How a one-row product over int8 weights is computed (<see cref="ReducedProduct.Int8Dot"/>).</summary>

@@ -22,6 +22,7 @@ public sealed unsafe class SafeTensorsFile : IDisposable
     private readonly MemoryMappedViewAccessor? _view;
     private readonly byte* _base;
     private readonly long _dataStart;
+    private Microsoft.Win32.SafeHandles.SafeFileHandle? _handle;
 
     /// <summary>Path the file was opened from.</summary>
     public string Path { get; }
@@ -204,11 +205,12 @@ public sealed unsafe class SafeTensorsFile : IDisposable
         if (t.ElementCount != destination.Length)
             throw new SafeTensorsFormatException(
                 $"{Path}: tensor '{name}' has {t.ElementCount} elements {t.ShapeText} but {destination.Length} were expected");
-        ReadOnlySpan<byte> bytes = GetBytes(t);
+        ReadOnlySpan<byte> bytes = t.DType == SafeTensorDType.F32 ? default : GetBytes(t);
         switch (t.DType)
         {
             case SafeTensorDType.F32:
-                MemoryMarshal.Cast<byte, float>(bytes).CopyTo(destination);
+                // straight from the file into the destination, not through the mapping (see ReadBytes)
+                ReadBytes(t, 0, MemoryMarshal.AsBytes(destination));
                 break;
             case SafeTensorDType.F16:
             {
@@ -264,11 +266,34 @@ public sealed unsafe class SafeTensorsFile : IDisposable
 
     private bool _disposed;
 
+    /// <summary>
+    /// Copies the bytes of tensor <paramref name="t"/> from byte <paramref name="offset"/> of the tensor on into
+    /// <paramref name="destination"/> with positional reads of the file rather than through the mapping: the file's
+    /// pages then stay in the page cache and are never counted in this process's resident memory, so loading a model
+    /// holds its weights once (in their final arrays), not twice (docs/quantization.md, Resident memory).
+    /// </summary>
+    public void ReadBytes(SafeTensorInfo t, long offset, Span<byte> destination)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (offset < 0 || offset + destination.Length > t.End - t.Begin)
+            throw new ArgumentException($"{Path}: bytes [{offset}, {offset + destination.Length}) are outside tensor '{t.Name}' ({t.End - t.Begin} bytes)");
+        _handle ??= File.OpenHandle(Path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        long at = _dataStart + t.Begin + offset;
+        while (!destination.IsEmpty)
+        {
+            int n = RandomAccess.Read(_handle, destination, at);
+            if (n == 0) throw new SafeTensorsFormatException($"{Path}: tensor '{t.Name}' ends early (the file was shortened while it was read)");
+            destination = destination[n..];
+            at += n;
+        }
+    }
+
     /// <summary>Releases the mapping; spans obtained from <see cref="GetBytes"/> become invalid.</summary>
     public void Dispose()
     {
         if (_disposed) return;
         _disposed = true;
+        _handle?.Dispose();
         if (_view != null)
         {
             _view.SafeMemoryMappedViewHandle.ReleasePointer();
