@@ -106,6 +106,36 @@ public sealed class DataTests
     }
 
     [Fact]
+    public void JpegWhoseSegmentsRunPastTheFileIsRefusedBeforeDecoding()
+    {
+        // inputs the image fuzz target found (tools/fuzz/corpus/image/found-jpeg-*): each kept the decoder busy for
+        // more than a minute before the segment check
+        byte[][] hangs =
+        [
+            [0xFF, 0xFF, 0xD8, 0xFF, 0xFE, 0xF4, 0x00],
+            [0xFF, 0xFF, 0xD8, 0xFF, 0xE8, 0x03, 0x00, 0x00, 0xD8, 0xD8, 0xD8, 0xD8],
+            [0xFF, 0xD8, 0xFF, 0xE8, 0x03, 0x00, 0x00, 0xD8, 0xD8, 0xD8, 0xD8],
+            [0xFF, 0xFF, 0xD8, 0xFF, 0xEE, 0x7F, 0xFF, 0xFA, 0xFF, 0x03, 0x8B, 0x4B, 0x68, 0x00, 0x00, 0x00],
+        ];
+        string dir = TempFolders.Create("vision-jpeg-bad");
+        for (int i = 0; i < hangs.Length; i++)
+        {
+            string path = Path.Combine(dir, $"{i}.jpg");
+            File.WriteAllBytes(path, hangs[i]);
+            var e = Assert.Throws<VisionFormatException>(() => ImageLoader.Load(path, 1, 28));
+            Assert.Contains(path, e.Message);
+            Assert.Contains("JPEG", e.Message);
+        }
+        // sound segments up to the scan pass the check (SOI, APP0 of 16 bytes, a comment, SOS of 8 bytes, data)
+        byte[] sound = [0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, .. new byte[14], 0xFF, 0xFE, 0x00, 0x03, 0x41,
+            0xFF, 0xDA, 0x00, 0x08, 1, 1, 0, 0, 63, 0, 0x12, 0x34, 0xFF, 0xD9];
+        Assert.Null(ImageLoader.JpegSegmentOverrun(sound));
+        Assert.Contains("declares 16", ImageLoader.JpegSegmentOverrun(sound[..12]));
+        Assert.Contains("before its first scan", ImageLoader.JpegSegmentOverrun([0xFF, 0xD8, 0xFF, 0xD9]));
+        Assert.Null(ImageLoader.JpegSegmentOverrun(TestImages.Png([1], 1, 1, 1)));
+    }
+
+    [Fact]
     public void ImageFolderReadsClassesAndRefusesAnEmptyClass()
     {
         string dir = TempFolders.Create("vision-folder");

@@ -38,6 +38,8 @@ public static class ImageLoader
         if (bytes.Length == 0) throw new VisionFormatException($"{path}: empty file, not an image");
         if (PngChunkOverrun(bytes) is string overrun)
             throw new VisionFormatException($"{path}: not a readable image ({overrun}; the PNG file is truncated or corrupt)");
+        if (JpegSegmentOverrun(bytes) is string broken)
+            throw new VisionFormatException($"{path}: not a readable image ({broken}; the JPEG file is truncated or corrupt)");
         if (DeclaredPixels(bytes) is long declared && declared > MaxPixels)
             throw new VisionFormatException($"{path}: the image header declares {declared:N0} pixels, more than the {MaxPixels:N0} (4096 × 4096) accepted; downscale the image");
         ImageResult img;
@@ -77,9 +79,42 @@ public static class ImageLoader
         return null;
     }
 
+    /// <summary>
+    /// For a JPEG file (what the decoder takes for one: fill bytes FF, then the start-of-image marker D8), the first
+    /// fault in its marker segments up to the first scan, described: a segment whose declared length runs past the end
+    /// of the file, a byte where a marker should start, or no scan at all; null when the segments are sound (or the file
+    /// is not a JPEG). Files of 7–12 bytes whose first segment claims hundreds of bytes kept the decoder busy for more
+    /// than a minute (found by fuzzing, docs/reliability.md); a sound JPEG never fails this.
+    /// </summary>
+    public static string? JpegSegmentOverrun(byte[] bytes)
+    {
+        int pos = 0;
+        while (pos < bytes.Length && bytes[pos] == 0xFF) pos++;
+        if (pos == 0 || pos >= bytes.Length || bytes[pos] != 0xD8) return null;
+        pos++;
+        while (true)
+        {
+            if (pos >= bytes.Length) return "the file ends before its first scan";
+            if (bytes[pos] != 0xFF) return $"byte {pos} should start a marker (FF) but is {bytes[pos]:X2}";
+            int marker = pos;
+            while (pos < bytes.Length && bytes[pos] == 0xFF) pos++;
+            if (pos >= bytes.Length) return $"the file ends inside the marker at byte {marker}";
+            byte code = bytes[pos++];
+            if (code == 0xD9) return "the image ends before its first scan";
+            if (code == 0x01 || code is >= 0xD0 and <= 0xD8) continue; // markers without a length
+            if (pos + 2 > bytes.Length) return $"the file ends inside the length of marker FF{code:X2} at byte {marker}";
+            int length = (bytes[pos] << 8) | bytes[pos + 1];
+            if (length < 2 || pos + length > bytes.Length)
+                return $"segment FF{code:X2} at byte {marker} declares {length:N0} bytes but the file has {bytes.Length - pos:N0} after its marker";
+            if (code == 0xDA) return null; // the scan's entropy-coded data follows
+            pos += length;
+        }
+    }
+
     /// <summary>Width × height as the image's header declares it, or null when the header is not recognised.</summary>
     public static long? DeclaredPixels(byte[] bytes)
     {
+        if (JpegSegmentOverrun(bytes) != null) return null; // the header reader hangs on such files as the decoder does
         try
         {
             using var stream = new MemoryStream(bytes, writable: false);
