@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace TokenFormer.Core.Kernels;
 
@@ -12,6 +13,9 @@ namespace TokenFormer.Core.Kernels;
 internal static unsafe class Gemv
 {
     private const int ChunkWidth = 1024;
+
+    /// <summary>TOKENFORMER_GEMV_PREFETCH=0 turns the next-rows prefetch of the one-row product off (to measure it).</summary>
+    internal static readonly bool Prefetch = Environment.GetEnvironmentVariable("TOKENFORMER_GEMV_PREFETCH") != "0";
 
     public static void Run(in GemmProblem p)
     {
@@ -33,8 +37,18 @@ internal static unsafe class Gemv
             Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
             Vector512<float> t0 = default, t1 = default, t2 = default, t3 = default;
             int q = 0;
+            // The hardware prefetcher follows each row but starts afresh at every new row; asking for the next four
+            // rows at the pace these four stream keeps memory busy across the row boundaries.
+            long ahead = j + 8 <= n && Prefetch ? 4L * p.Ldb : 0;
             for (; q + 32 <= k; q += 32)
             {
+                if (ahead != 0)
+                {
+                    Sse.Prefetch0(b0 + ahead + q); Sse.Prefetch0(b0 + ahead + q + 16);
+                    Sse.Prefetch0(b1 + ahead + q); Sse.Prefetch0(b1 + ahead + q + 16);
+                    Sse.Prefetch0(b2 + ahead + q); Sse.Prefetch0(b2 + ahead + q + 16);
+                    Sse.Prefetch0(b3 + ahead + q); Sse.Prefetch0(b3 + ahead + q + 16);
+                }
                 Vector512<float> xv = Vector512.Load(x + q);
                 Vector512<float> xw = Vector512.Load(x + q + 16);
                 s0 = Vector512.FusedMultiplyAdd(xv, Vector512.Load(b0 + q), s0);
@@ -109,8 +123,17 @@ internal static unsafe class Gemv
                 Vector512<float> x3 = Vector512.Create(s3), x4 = Vector512.Create(s4), x5 = Vector512.Create(s5);
                 Vector512<float> x6 = Vector512.Create(s6), x7 = Vector512.Create(s7);
                 int j = 0;
+                // as in RunRows: the next eight rows' stretch of this chunk, at the pace these eight stream
+                long ahead = q + 16 <= k && Prefetch ? 8 * ldb : 0;
                 for (; j + 16 <= w; j += 16)
                 {
+                    if (ahead != 0)
+                    {
+                        Sse.Prefetch0(r0 + ahead + j); Sse.Prefetch0(r1 + ahead + j);
+                        Sse.Prefetch0(r2 + ahead + j); Sse.Prefetch0(r3 + ahead + j);
+                        Sse.Prefetch0(r4 + ahead + j); Sse.Prefetch0(r5 + ahead + j);
+                        Sse.Prefetch0(r6 + ahead + j); Sse.Prefetch0(r7 + ahead + j);
+                    }
                     Vector512<float> acc = Vector512.Load(y + j);
                     acc = Vector512.FusedMultiplyAdd(x0, Vector512.Load(r0 + j), acc);
                     acc = Vector512.FusedMultiplyAdd(x1, Vector512.Load(r1 + j), acc);
