@@ -25,7 +25,10 @@ internal sealed class TestServer : IAsyncDisposable
         await app.StartAsync();
         string url = app.Urls.Single();
         Assert.StartsWith("http://127.0.0.1:", url);
-        var client = new HttpClient { BaseAddress = new Uri(url + "/"), Timeout = TimeSpan.FromSeconds(60) };
+        // MaxResponseDrainSize = 0: disposing a response whose body is unread closes its connection at once, as a client
+        // that goes away does, instead of first draining it (which left the server unaware of the disconnect for seconds)
+        var handler = new SocketsHttpHandler { MaxResponseDrainSize = 0 };
+        var client = new HttpClient(handler) { BaseAddress = new Uri(url + "/"), Timeout = TimeSpan.FromSeconds(60) };
         return new TestServer(app, client);
     }
 
