@@ -45,19 +45,32 @@ internal sealed class WatchedEngine(TextGeneratorEngine inner) : ICompletionEngi
         var generator = inner.Generator.Generator;
         long start = generator.DecodeSteps;
         var atDisconnect = new long?[prompts.Count];
+        // A held prompt waits for this callback to have run, not for the token's wait handle: a cancellation sets the
+        // handle before it runs the callbacks, and disposing a registration whose callback has not started drops it, so
+        // waiting on the handle could record a disconnect the server did see as unseen.
+        var seen = prompts.Select(_ => new ManualResetEventSlim()).ToArray();
         var registrations = new List<CancellationTokenRegistration>();
         for (int i = 0; i < prompts.Count; i++)
         {
             int p = i;
-            registrations.Add(promptCancel[i].Register(() => atDisconnect[p] = generator.DecodeSteps - start));
+            registrations.Add(promptCancel[i].Register(() => { atDisconnect[p] = generator.DecodeSteps - start; seen[p].Set(); }));
         }
         try
         {
             var pieces = new int[prompts.Count];
+            var held = new bool[prompts.Count];
             EngineCompletion[] results = inner.Complete(prompts, settings, seed, (i, text) =>
             {
                 onText?.Invoke(i, text);
-                if (HoldAt.TryGetValue(prompts[i], out int n) && ++pieces[i] == n) promptCancel[i].WaitHandle.WaitOne(TimeSpan.FromSeconds(20));
+                // A prompt holds once it has reached its piece and every prompt of the call has shown one: a stream's
+                // headers go out with its first piece, and some prompts' first tokens are incomplete UTF-8 that shows
+                // no text yet, so holding earlier would keep their clients waiting for headers until the hold times out.
+                pieces[i]++;
+                if (HoldAt.TryGetValue(prompts[i], out int n) && !held[i] && pieces[i] >= n && pieces.All(c => c > 0))
+                {
+                    held[i] = true;
+                    seen[i].Wait(TimeSpan.FromSeconds(20));
+                }
             }, cancel, promptCancel);
             foreach (var r in registrations) r.Dispose();
             for (int i = 0; i < prompts.Count; i++)
