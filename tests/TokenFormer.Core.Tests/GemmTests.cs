@@ -65,6 +65,20 @@ public class GemmTests
     }
 
     [Fact]
+    public void OneRowProducts_SplitOverRowsOfB_MatchReference()
+    {
+        // M = 1 with B: [K, N] and N up to GemvRowSplit.MaxWidth: each thread sums a range of B's rows into a partial
+        // that is then added into C (scaled, accumulated); wider N splits columns. Sizes big enough to go parallel.
+        var rng = new Random(17);
+        foreach (GemmForm form in new[] { GemmForm.NN, GemmForm.TN })
+        foreach ((int k, int n) in new[] { (1000, 768), (3072, 33), (65, 4096), (17, 3000), (40, 5000), (4000, 9) })
+        {
+            CheckAgainstReference(rng, Gemm.Isa, form, 1, k, n, pad: 3, alpha: -0.75f, accumulate: true, threads: true);
+            CheckAgainstReference(rng, Gemm.Isa, form, 1, k, n, pad: 0, alpha: 1f, accumulate: false, threads: true);
+        }
+    }
+
+    [Fact]
     public void ZeroInnerDimension_ClearsOrKeepsOutput()
     {
         float[] c = [1, 2, 3, 4];

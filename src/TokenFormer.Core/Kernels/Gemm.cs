@@ -81,6 +81,11 @@ public static unsafe class Gemm
             RunSingle(in p);
             return;
         }
+        if (p.M == 1 && p.Form != GemmForm.NT && p.Isa == GemmIsa.Avx512 && p.N <= GemvRowSplit.MaxWidth)
+        {
+            GemvRowSplit.Run(in p, threads);
+            return;
+        }
         SplitJob job = SplitJob.ForCurrentThread;
         int parts = job.Set(p, threads);
         if (parts <= 1) { job.Clear(); RunSingle(in p); return; }
