@@ -36,8 +36,91 @@ internal sealed class CachedAttention : IParallelWork
     {
         _q = q; _out = output; _cache = cache; _keys = cache.Keys(layer); _values = cache.Values(layer);
         _segStart = segStart; _segLength = segLength; _segSlot = segSlot; _segPosition = segPosition;
-        Parallelism.For(segments * _heads, this);
+        bool oneRowEach = true;
+        for (int s = 0; s < segments && oneRowEach; s++) oneRowEach = segLength[s] == 1;
+        if (oneRowEach) _decode.Run(this, segments);
+        else Parallelism.For(segments * _heads, this);
         _q = _out = _keys = _values = null!;
+    }
+
+    private readonly DecodeJob _decode = new();
+
+    /// <summary>
+    /// Decoding (every segment one row): the cache is read position after position with all heads of a row together, so
+    /// each thread streams whole rows of the cache in order (per head, each position's row would be read in 256-byte
+    /// pieces 3 KB apart). Three passes: scores of a range of positions for every head; softmax per (segment, head);
+    /// the weighted values of a range of positions into a partial output per range, then the partials added.
+    /// </summary>
+    private sealed unsafe class DecodeJob : IParallelWork
+    {
+        private const int Positions = 64;   // positions per work item of the first pass
+        private CachedAttention _a = null!;
+        private int _segments, _phase, _chunks, _parts;
+        private float[] _scores = [], _partials = [];
+
+        public void Run(CachedAttention a, int segments)
+        {
+            _a = a; _segments = segments;
+            int ld = a._cache.MaxLength, width = a._width;
+            int maxKeys = 0;
+            for (int s = 0; s < segments; s++) maxKeys = Math.Max(maxKeys, a._segPosition[s] + 1);
+            if (_scores.Length < segments * a._heads * ld) _scores = new float[segments * a._heads * ld];
+            _chunks = (maxKeys + Positions - 1) / Positions;
+            // the weighted sum: a few position ranges per segment (each with its own partial output), no shorter than
+            // a chunk, so the partials stay few
+            _parts = Math.Max(1, Math.Min(Parallelism.ThreadCount, _chunks));
+            if (_partials.Length < segments * _parts * width) _partials = new float[segments * _parts * width];
+            _phase = 0; Parallelism.For(segments * _chunks, this);
+            _phase = 1; Parallelism.For(segments * a._heads, this);
+            _phase = 2; Parallelism.For(segments * _parts, this);
+            fixed (float* partials = _partials, output = a._out)
+                for (int s = 0; s < segments; s++)
+                {
+                    float* y = output + (long)a._segStart[s] * width, p0 = partials + (long)s * _parts * width;
+                    new Span<float>(y, width).Clear();
+                    for (int t = 0; t < _parts; t++)
+                        for (int i = 0; i < width; i++) y[i] += p0[(long)t * width + i];
+                }
+            _a = null!;
+        }
+
+        public void Execute(int index)
+        {
+            CachedAttention a = _a;
+            int ld = a._cache.MaxLength, width = a._width, heads = a._heads, hd = a._headDim;
+            if (_phase == 1)
+            {
+                // softmax over the positions the row sees (its own and every earlier one)
+                int s1 = index / heads, j1 = index % heads;
+                Span<float> row = _scores.AsSpan((s1 * heads + j1) * ld, a._segPosition[s1] + 1);
+                float max = SpanMath.Max(row);
+                float sum = SpanMath.ExpShifted(row, max, row);
+                Elementwise.Scale(row, 1f / sum);
+                return;
+            }
+            int per = _phase == 0 ? _chunks : _parts;
+            int s = index / per, c = index % per;
+            int keys = a._segPosition[s] + 1;
+            int cacheBase = a._cache.Offset(a._segSlot[s], 0);
+            fixed (float* q = a._q, kc = a._keys, vc = a._values, scores = _scores, partials = _partials)
+            {
+                float* sc = scores + (long)s * heads * ld;
+                if (_phase == 0)
+                {
+                    int p0 = c * Positions, p1 = Math.Min(keys, p0 + Positions);
+                    float* qRow = q + (long)a._segStart[s] * width;
+                    for (int p = p0; p < p1; p++)
+                        HeadRows.Scores(qRow, kc + cacheBase + (long)p * width, heads, hd, a._scale, sc + p, ld);
+                    return;
+                }
+                int chunk = (keys + _parts - 1) / _parts;
+                int q0 = Math.Min(keys, c * chunk), q1 = Math.Min(keys, q0 + chunk);
+                float* y = partials + ((long)s * _parts + c) * width;
+                new Span<float>(y, width).Clear();
+                for (int p = q0; p < q1; p++)
+                    HeadRows.AddWeighted(sc + p, ld, vc + cacheBase + (long)p * width, heads, hd, y);
+            }
+        }
     }
 
     public void Execute(int index)

@@ -92,6 +92,48 @@ public class GeneratorTests
     }
 
     [Theory]
+    [InlineData(64, 4)]   // head size 16: the 512-bit path of the one-row attention
+    [InlineData(48, 6)]   // 8: the 256-bit path
+    [InlineData(60, 6)]   // 10: the plain loops
+    public void BatchedDecodeFarIntoTheContext_LogitsMatchFullForward(int hidden, int heads)
+    {
+        // decode reads the cache position by position for all heads at once, 64 positions per work item: three
+        // sequences at different positions, each past several such ranges, against a full forward of each sequence
+        var config = new TokenFormerConfig
+        {
+            NumLayers = 2, HiddenSize = hidden, NumAttentionHeads = heads, QkvSlotNum = 24, ProjSlotNum = 24, FfnSlotNum = 48,
+            MaxPositionEmbeddings = 200, VocabSize = 61,
+        };
+        var model = new TokenFormerModel(config);
+        model.InitializeRandom(3);
+        int[] lengths = [150, 131, 97];
+        int[][] tokens = lengths.Select((n, i) => RandomTokens(n, model.Vocab, 40 + i)).ToArray();
+        var runner = new IncrementalRunner(model, maxBatch: 3, maxLength: 200, maxRows: 160);
+        // each prompt filled up to 20 positions before its end (a multi-row pass), then all three decoded together
+        for (int s = 0; s < 3; s++)
+        {
+            int rows = lengths[s] - 20;
+            runner.Forward(tokens[s].AsSpan(0, rows), Enumerable.Repeat(s, rows).ToArray(), Enumerable.Range(0, rows).ToArray(), []);
+        }
+        for (int step = 20; step > 0; step--)
+        {
+            int[] positions = lengths.Select(n => n - step).ToArray();
+            int[] ids = positions.Select((p, s) => tokens[s][p]).ToArray();
+            runner.Forward(ids, [0, 1, 2], positions, [0, 1, 2]);
+            if (step % 7 != 1) continue;
+            for (int s = 0; s < 3; s++)
+            {
+                float[] expected = FullForwardLastLogits(model, tokens[s][..(positions[s] + 1)]);
+                float[] actual = runner.Logits(s).ToArray();
+                float scale = expected.Max(Math.Abs);
+                for (int i = 0; i < expected.Length; i++)
+                    Assert.True(Math.Abs(expected[i] - actual[i]) <= 1e-4f * Math.Max(1f, scale),
+                        $"sequence {s} at position {positions[s]}, logit {i}: cached {actual[i]} vs full {expected[i]}");
+            }
+        }
+    }
+
+    [Theory]
     [InlineData("l2gelu_d72_h3")]
     [InlineData("softmax_small")]
     [InlineData("gelul2_h4_odd_n")]
