@@ -6,9 +6,9 @@ namespace TokenFormer.Core.Kernels;
 /// <summary>
 /// Per-position pieces of attention for one query row (decoding), across all heads at once, so that the cache is read
 /// row after row — one linear stream — instead of head by head (a 256-byte piece of every 3 KB row, which the hardware
-/// prefetcher follows poorly). A row of the cache holds every head: <c>[H·h]</c>, head j at <c>j·h</c>.
-/// Vector512 when h is a multiple of 16 on AVX-512, Vector256 for multiples of 8, else scalar;
-/// <see cref="HeadRowsReference"/> is the plain twin.
+/// prefetcher follows poorly). A row of the cache holds every head: <c>[H·h]</c>, head j at <c>j·h</c>. One generic
+/// body per operation serves every SIMD width (<see cref="IFloatVector{TV}"/>); <see cref="HeadRowsReference"/> is the
+/// plain twin.
 /// </summary>
 public static unsafe class HeadRows
 {
@@ -17,38 +17,14 @@ public static unsafe class HeadRows
         Scores(q, k, heads, headDim, scale, scores, stride, SimdPaths.Current);
 
     /// <summary><see cref="Scores(float*, float*, int, int, float, float*, long)"/> on a chosen path (tests).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void Scores(float* q, float* k, int heads, int headDim, float scale, float* scores, long stride, SimdPath path)
     {
-        if (headDim % 16 == 0 && path == SimdPath.Vector512)
+        switch (path)
         {
-            for (int j = 0; j < heads; j++)
-            {
-                float* a = q + j * headDim, b = k + j * headDim;
-                Vector512<float> s0 = default, s1 = default;
-                int i = 0;
-                for (; i + 32 <= headDim; i += 32)
-                {
-                    s0 = Vector512.FusedMultiplyAdd(Vector512.Load(a + i), Vector512.Load(b + i), s0);
-                    s1 = Vector512.FusedMultiplyAdd(Vector512.Load(a + i + 16), Vector512.Load(b + i + 16), s1);
-                }
-                if (i < headDim) s0 = Vector512.FusedMultiplyAdd(Vector512.Load(a + i), Vector512.Load(b + i), s0);
-                scores[j * stride] = scale * Vector512.Sum(s0 + s1);
-            }
-            return;
+            case SimdPath.Vector512: Scores<Vector512<float>, Float512>(q, k, heads, headDim, scale, scores, stride); break;
+            case SimdPath.Vector256: Scores<Vector256<float>, Float256>(q, k, heads, headDim, scale, scores, stride); break;
+            default: Scores<float, Float1>(q, k, heads, headDim, scale, scores, stride); break;
         }
-        if (headDim % 8 == 0 && path >= SimdPath.Vector256)
-        {
-            for (int j = 0; j < heads; j++)
-            {
-                float* a = q + j * headDim, b = k + j * headDim;
-                Vector256<float> s0 = default;
-                for (int i = 0; i < headDim; i += 8) s0 = Vector256.FusedMultiplyAdd(Vector256.Load(a + i), Vector256.Load(b + i), s0);
-                scores[j * stride] = scale * Vector256.Sum(s0);
-            }
-            return;
-        }
-        HeadRowsReference.Scores(q, k, heads, headDim, scale, scores, stride);
     }
 
     /// <summary>y[j·h + i] += w[j·stride]·v[j·h + i] for every head j. v, y: [H·h].</summary>
@@ -56,32 +32,52 @@ public static unsafe class HeadRows
         AddWeighted(w, stride, v, heads, headDim, y, SimdPaths.Current);
 
     /// <summary><see cref="AddWeighted(float*, long, float*, int, int, float*)"/> on a chosen path (tests).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static void AddWeighted(float* w, long stride, float* v, int heads, int headDim, float* y, SimdPath path)
     {
-        if (headDim % 16 == 0 && path == SimdPath.Vector512)
+        switch (path)
         {
-            for (int j = 0; j < heads; j++)
-            {
-                var wj = Vector512.Create(w[j * stride]);
-                float* a = v + j * headDim, b = y + j * headDim;
-                for (int i = 0; i < headDim; i += 16)
-                    Vector512.Store(Vector512.FusedMultiplyAdd(wj, Vector512.Load(a + i), Vector512.Load(b + i)), b + i);
-            }
-            return;
+            case SimdPath.Vector512: AddWeighted<Vector512<float>, Float512>(w, stride, v, heads, headDim, y); break;
+            case SimdPath.Vector256: AddWeighted<Vector256<float>, Float256>(w, stride, v, heads, headDim, y); break;
+            default: AddWeighted<float, Float1>(w, stride, v, heads, headDim, y); break;
         }
-        if (headDim % 8 == 0 && path >= SimdPath.Vector256)
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Scores<TV, TW>(float* q, float* k, int heads, int headDim, float scale, float* scores, long stride)
+        where TV : struct where TW : IFloatVector<TV>
+    {
+        int n = TW.Count;
+        for (int j = 0; j < heads; j++)
         {
-            for (int j = 0; j < heads; j++)
+            float* a = q + j * headDim, b = k + j * headDim;
+            TV s0 = TW.Create(0f), s1 = s0;
+            int i = 0;
+            for (; i + 2 * n <= headDim; i += 2 * n)
             {
-                var wj = Vector256.Create(w[j * stride]);
-                float* a = v + j * headDim, b = y + j * headDim;
-                for (int i = 0; i < headDim; i += 8)
-                    Vector256.Store(Vector256.FusedMultiplyAdd(wj, Vector256.Load(a + i), Vector256.Load(b + i)), b + i);
+                s0 = TW.MultiplyAdd(TW.Load(a + i), TW.Load(b + i), s0);
+                s1 = TW.MultiplyAdd(TW.Load(a + i + n), TW.Load(b + i + n), s1);
             }
-            return;
+            if (i + n <= headDim) { s0 = TW.MultiplyAdd(TW.Load(a + i), TW.Load(b + i), s0); i += n; }
+            float s = TW.Sum(TW.Add(s0, s1));
+            for (; i < headDim; i++) s += a[i] * b[i];
+            scores[j * stride] = scale * s;
         }
-        HeadRowsReference.AddWeighted(w, stride, v, heads, headDim, y);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddWeighted<TV, TW>(float* w, long stride, float* v, int heads, int headDim, float* y)
+        where TV : struct where TW : IFloatVector<TV>
+    {
+        int n = TW.Count;
+        for (int j = 0; j < heads; j++)
+        {
+            float wj = w[j * stride];
+            TV wv = TW.Create(wj);
+            float* a = v + j * headDim, b = y + j * headDim;
+            int i = 0;
+            for (; i + n <= headDim; i += n) TW.Store(TW.MultiplyAdd(wv, TW.Load(a + i), TW.Load(b + i)), b + i);
+            for (; i < headDim; i++) b[i] += wj * a[i];
+        }
     }
 }
 
