@@ -22,32 +22,13 @@ public class SteadyStateAllocationTests
         return model;
     }
 
-    /// <summary>
-    /// Bytes the calling thread allocates in <paramref name="repeats"/> steps once warmed up. Work items keep per-thread
-    /// scratch that a thread allocates the first time it runs such an item; when another test holds the worker pool,
-    /// a step's items all run on the calling thread, which may then meet an item it never ran during the warm-up. So
-    /// rounds are measured until one allocates nothing (at most <see cref="Rounds"/>), and what the rounds before it
-    /// allocated must be such one-time scratch: less than <see cref="OneTimeScratchBytes"/> in all. A step that
-    /// allocates every time fails every round.
-    /// </summary>
     private static long Allocated(Action step, int repeats)
     {
         step(); step(); // warm-up: thread-local scratch and JIT
-        long oneTime = 0, bytes = 0;
-        for (int round = 0; round < Rounds; round++)
-        {
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            for (int i = 0; i < repeats; i++) step();
-            bytes = GC.GetAllocatedBytesForCurrentThread() - before;
-            if (bytes == 0) break;
-            oneTime += bytes;
-        }
-        Assert.True(oneTime < OneTimeScratchBytes, $"{oneTime} bytes allocated after the warm-up, more than one-time scratch");
-        return bytes;   // the last round's: 0 once the steady state is reached
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < repeats; i++) step();
+        return GC.GetAllocatedBytesForCurrentThread() - before;
     }
-
-    private const int Rounds = 4;
-    private const long OneTimeScratchBytes = 64 * 1024;
 
     [Fact]
     public void TrainingStepAllocatesNothing()
