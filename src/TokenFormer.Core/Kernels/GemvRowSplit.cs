@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
+using System.Numerics.Tensors;
 using TokenFormer.Core.Threading;
 
 namespace TokenFormer.Core.Kernels;
@@ -61,26 +61,14 @@ internal sealed unsafe class GemvRowSplit : IParallelWork
         Gemv.Run(in part);
     }
 
-    /// <summary>C = alpha·Σ partials (+ C).</summary>
+    /// <summary>C = alpha·Σ partials (+ C); the sum gathers in the first partial.</summary>
     private void Reduce()
     {
         int n = _p.N;
-        float* y = _p.C;
-        var alpha = Vector512.Create(_p.Alpha);
-        int j = 0;
-        for (; j + 16 <= n; j += 16)
-        {
-            Vector512<float> sum = Vector512.Load(_partials + j);
-            for (int t = 1; t < _parts; t++) sum += Vector512.Load(_partials + (long)t * n + j);
-            sum *= alpha;
-            if (_p.Accumulate) sum += Vector512.Load(y + j);
-            Vector512.Store(sum, y + j);
-        }
-        for (; j < n; j++)
-        {
-            float sum = _partials[j];
-            for (int t = 1; t < _parts; t++) sum += _partials[(long)t * n + j];
-            y[j] = _p.Accumulate ? y[j] + _p.Alpha * sum : _p.Alpha * sum;
-        }
+        var sum = new Span<float>(_partials, n);
+        for (int t = 1; t < _parts; t++) TensorPrimitives.Add(sum, new ReadOnlySpan<float>(_partials + (long)t * n, n), sum);
+        var y = new Span<float>(_p.C, n);
+        if (_p.Accumulate) TensorPrimitives.MultiplyAdd(sum, _p.Alpha, y, y);
+        else TensorPrimitives.Multiply(sum, _p.Alpha, y);
     }
 }

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using TokenFormer.Core.Kernels;
 using TokenFormer.Core.Threading;
 
@@ -43,6 +44,14 @@ internal sealed class CachedAttention : IParallelWork
         _q = _out = _keys = _values = null!;
     }
 
+    /// <summary>The row's softmax in place: the scores of one query row over the positions it sees.</summary>
+    private static void Softmax(Span<float> row)
+    {
+        float max = SpanMath.Max(row);
+        float sum = SpanMath.ExpShifted(row, max, row);
+        Elementwise.Scale(row, 1f / sum);
+    }
+
     private readonly DecodeJob _decode = new();
 
     /// <summary>
@@ -73,14 +82,12 @@ internal sealed class CachedAttention : IParallelWork
             _phase = 0; Parallelism.For(segments * _chunks, this);
             _phase = 1; Parallelism.For(segments * a._heads, this);
             _phase = 2; Parallelism.For(segments * _parts, this);
-            fixed (float* partials = _partials, output = a._out)
-                for (int s = 0; s < segments; s++)
-                {
-                    float* y = output + (long)a._segStart[s] * width, p0 = partials + (long)s * _parts * width;
-                    new Span<float>(y, width).Clear();
-                    for (int t = 0; t < _parts; t++)
-                        for (int i = 0; i < width; i++) y[i] += p0[(long)t * width + i];
-                }
+            for (int s = 0; s < segments; s++)
+            {
+                Span<float> y = a._out.AsSpan(a._segStart[s] * width, width);
+                _partials.AsSpan(s * _parts * width, width).CopyTo(y);
+                for (int t = 1; t < _parts; t++) TensorPrimitives.Add(y, _partials.AsSpan((s * _parts + t) * width, width), y);
+            }
             _a = null!;
         }
 
@@ -92,10 +99,7 @@ internal sealed class CachedAttention : IParallelWork
             {
                 // softmax over the positions the row sees (its own and every earlier one)
                 int s1 = index / heads, j1 = index % heads;
-                Span<float> row = _scores.AsSpan((s1 * heads + j1) * ld, a._segPosition[s1] + 1);
-                float max = SpanMath.Max(row);
-                float sum = SpanMath.ExpShifted(row, max, row);
-                Elementwise.Scale(row, 1f / sum);
+                Softmax(_scores.AsSpan((s1 * heads + j1) * ld, a._segPosition[s1] + 1));
                 return;
             }
             int per = _phase == 0 ? _chunks : _parts;
@@ -139,10 +143,7 @@ internal sealed class CachedAttention : IParallelWork
             {
                 int position = p0 + b0 + r;
                 Span<float> row = p.AsSpan(r * ld, keys);
-                Span<float> valid = row[..(position + 1)];
-                float max = SpanMath.Max(valid);
-                float sum = SpanMath.ExpShifted(valid, max, valid);
-                Elementwise.Scale(valid, 1f / sum);
+                Softmax(row[..(position + 1)]);
                 row[(position + 1)..].Clear();
             }
             Gemm.Compute(GemmForm.NN, rows, keys, _headDim, p, ld, _values.AsSpan(cacheBase), _width,
