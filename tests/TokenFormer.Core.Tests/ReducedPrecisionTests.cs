@@ -118,6 +118,47 @@ public class ReducedPrecisionTests
                 }
     }
 
+    [Theory]
+    [MemberData(nameof(PathsAndFormats))]
+    public void PrefillProduct_PackedFromTheStorage_MatchesTwin_AcrossGemmBlocks(SimdPath path, ReducedFormat format)
+    {
+        // prefill-sized products go through Core's GEMM, which widens W while packing it: more than one k block (KC = 384,
+        // with a partial int8 block at the end), more than one NC block of columns (3072) with a ragged last panel, a
+        // split over the threads, and rows of A that are not a whole panel
+        var rng = new Random(23 + (int)path * 10 + (int)format);
+        foreach ((int m, int k, int n) in new[] { (29, 777, 3109), (12, 800, 70), (140, 64, 33) })
+        {
+            ReducedMatrix w = RandomMatrix(rng, format, n, k);
+            int lda = k + 1, ldc = n + 3;
+            float[] a = new float[2 + m * lda];
+            for (int i = 0; i < a.Length; i++) a[i] = (float)(rng.NextDouble() * 2 - 1);
+            foreach (bool accumulate in new[] { false, true })
+            {
+                float[] c = new float[1 + m * ldc];
+                for (int i = 0; i < c.Length; i++) c[i] = (float)(rng.NextDouble() - 0.5);
+                float[] expected = (float[])c.Clone();
+                ReducedProductReference.MultiplyTransposed(w, m, a, 2, lda, expected, 1, ldc, accumulate);
+                ReducedProduct.Run(w, m, a, 2, lda, c, 1, ldc, accumulate, path);
+                var row = new float[k];
+                for (int j = 0; j < n; j++)
+                {
+                    w.DequantizeRow(j, row);
+                    for (int i = 0; i < m; i++)
+                    {
+                        double scale = 0;
+                        for (int q = 0; q < k; q++) scale += Math.Abs(a[2 + i * lda + q] * row[q]);
+                        int o = 1 + i * ldc + j;
+                        Assert.True(Math.Abs(c[o] - expected[o]) <= 2e-6 * scale + 1e-6,
+                            $"{path} {format} m={m} k={k} n={n} accumulate={accumulate}: C[{i},{j}] = {c[o]}, twin {expected[o]}");
+                    }
+                }
+                for (int i = 0; i < m; i++)
+                    for (int j = n; j < ldc && 1 + i * ldc + j < c.Length; j++)
+                        Assert.Equal(expected[1 + i * ldc + j], c[1 + i * ldc + j]);
+            }
+        }
+    }
+
     [Fact]
     public void Int8IntegerDotRow_MatchesItsTwin_AtAwkwardSizes()
     {

@@ -68,6 +68,7 @@ public static unsafe class Gemm
 
     internal static void Run(in GemmProblem p, bool allowThreads)
     {
+        if (p.BSource != null && p.Isa == GemmIsa.Scalar) throw new ArgumentException("a packed B source needs the AVX2 or AVX-512 GEMM");
         if (p.K == 0)
         {
             if (!p.Accumulate)
@@ -81,7 +82,7 @@ public static unsafe class Gemm
             RunSingle(in p);
             return;
         }
-        if (p.M == 1 && p.Form != GemmForm.NT && p.Isa == GemmIsa.Avx512 && p.N <= GemvRowSplit.MaxWidth)
+        if (p.M == 1 && p.Form != GemmForm.NT && p.Isa == GemmIsa.Avx512 && p.N <= GemvRowSplit.MaxWidth && p.BSource == null)
         {
             GemvRowSplit.Run(in p, threads);
             return;
@@ -105,7 +106,8 @@ public static unsafe class Gemm
     internal static void RunSingle(in GemmProblem p)
     {
         if (p.Isa == GemmIsa.Scalar) { GemmScalar.Run(in p); return; }
-        if (p.M == 1) { Gemv.Run(in p); return; }
+        // a packed source is only read through the blocked loop's packing of B
+        if (p.M == 1 && p.BSource == null) { Gemv.Run(in p); return; }
         GemmBlocked.Run(in p);
     }
 

@@ -38,7 +38,8 @@ internal static unsafe class GemmBlocked
             {
                 int kc = Math.Min(KC, p.K - pc);
                 bool accumulate = p.Accumulate || pc > 0;
-                GemmPacking.PackB(p.Form, p.B, p.Ldb, pc, jc, kc, nc, nr, _packB);
+                if (p.BSource != null) p.BSource.PackB(pc, p.BColumn0 + jc, kc, nc, nr, _packB);
+                else GemmPacking.PackB(p.Form, p.B, p.Ldb, pc, jc, kc, nc, nr, _packB);
                 if (avx512) SweepPanels12x32(in p, jc, nc, pc, kc, accumulate);
                 else SweepAvx2(in p, jc, nc, pc, kc, accumulate);
             }

@@ -83,7 +83,7 @@ public sealed class ReducedMatrix
 
     /// <summary>
     /// C[m, Rows] (+)= A[m, Columns]·Wᵀ: 1–8 rows stream W once with the values widened in registers (decode); more rows
-    /// widen W in panels into float32 and run Core's GEMM on them (prefill).
+    /// run Core's GEMM, which widens each block of W to float32 while it packs it (prefill).
     /// </summary>
     public void MultiplyTransposed(int m, float[] a, int aOffset, int lda, float[] c, int cOffset, int ldc, bool accumulate) =>
         ReducedProduct.Run(this, m, a, aOffset, lda, c, cOffset, ldc, accumulate, SimdPaths.Current);

@@ -12,8 +12,9 @@ namespace TokenFormer.Core.Kernels;
 /// scale). One row has its own kernel with two accumulators. 2–8 rows take four rows of W against four rows of A at a
 /// time (AVX-512; two rows of W on AVX2), prefetching the next four rows of W; a fifth to eighth row of A streams the
 /// block of W a second time (then in L2); rows of W left over take the row-at-a-time kernels.</para>
-/// <para>More rows (prefill, scoring): W is widened into float32 in panels of about 4 MB and each panel goes through
-/// Core's GEMM (NT), so the work per weight is that of the float32 model and the widening is paid once per call.</para>
+/// <para>More rows (prefill, scoring): one call of Core's GEMM (NT) over all of W, which widens each block of W to
+/// float32 while it packs it (<see cref="ReducedPacking"/>), so the work per weight is that of the float32 model plus
+/// the widening, and A is packed once. The scalar path widens W into float32 panels first.</para>
 /// AVX-512 and AVX2 (FMA) paths, and a scalar one; <see cref="SimdPaths.Current"/> picks.
 /// </summary>
 internal sealed unsafe class ReducedProduct : IParallelWork
@@ -48,6 +49,7 @@ internal sealed unsafe class ReducedProduct : IParallelWork
     private const int PanelFloats = 1 << 20;
 
     [ThreadStatic] private static ReducedProduct? _current;
+    private readonly ReducedPacking _packing = new();
 
     private float[] _zero = [];
     private float[] _panel = [];
@@ -89,6 +91,23 @@ internal sealed unsafe class ReducedProduct : IParallelWork
     private void Widened(ReducedMatrix w, int m, float[] a, int aOffset, int lda, float[] c, int cOffset, int ldc, bool accumulate, SimdPath path)
     {
         int k = w.Columns, n = w.Rows;
+        if (path != SimdPath.Scalar)
+        {
+            // one GEMM over all of W, which widens each block of W while it packs it (ReducedPacking)
+            _packing.Matrix = w;
+            try
+            {
+                fixed (float* pa = a, pc = c)
+                {
+                    var problem = new GemmProblem(GemmForm.NT, m, k, n, pa + aOffset, lda, _packing, pc + cOffset, ldc, 1f, accumulate,
+                        path == SimdPath.Vector512 ? GemmIsa.Avx512 : GemmIsa.Avx2);
+                    Gemm.Run(in problem, allowThreads: true);
+                }
+            }
+            finally { _packing.Matrix = null; }
+            return;
+        }
+        // scalar machines: widen W into float32 panels, then Core's (scalar) GEMM
         // a short prompt's product is small beside the widening, so a quarter of the panel serves it as well; only
         // long prefills need the larger panel (fewer GEMM calls, each packing A once) — this keeps a short generation's
         // scratch at 1 MiB instead of 4 (docs/quantization.md, Resident memory)
