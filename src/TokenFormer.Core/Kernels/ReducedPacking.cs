@@ -18,6 +18,7 @@ internal sealed unsafe class ReducedPacking : IGemmBSource
     /// <summary>The matrix the next products read (set by the calling thread before the GEMM, cleared after).</summary>
     public ReducedMatrix? Matrix { get => _w; set => _w = value; }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void PackB(int pc, int jc, int kc, int nc, int nr, float* dst)
     {
         ReducedMatrix w = _w ?? throw new InvalidOperationException("no matrix to pack");
