@@ -155,6 +155,12 @@ internal sealed unsafe class ReducedProduct : IParallelWork
                     else Int8Row1V512(_w, j0, j1, x0, y0, _accumulate);
                     continue;
                 }
+                if (rows == 1 && _path == SimdPath.Vector256)
+                {
+                    if (_w.Format == ReducedFormat.BFloat16) Bf16Row1V256(_w, j0, j1, x0, y0, _accumulate);
+                    else Int8Row1V256(_w, j0, j1, x0, y0, _accumulate);
+                    continue;
+                }
                 // rows past M read zeros and write into a sink, so one body serves 1–4 rows
                 float* x1 = rows > 1 ? x0 + _lda : zero, x2 = rows > 2 ? x0 + 2L * _lda : zero, x3 = rows > 3 ? x0 + 3L * _lda : zero;
                 float* y1 = rows > 1 ? y0 + _ldc : sink - j0, y2 = rows > 2 ? y0 + 2L * _ldc : sink - j0, y3 = rows > 3 ? y0 + 3L * _ldc : sink - j0;
@@ -392,6 +398,34 @@ internal sealed unsafe class ReducedProduct : IParallelWork
         }
     }
 
+    /// <summary>
+    /// One row of A against rows [j0, j1) of W (AVX2; two accumulators). Without it a single row took the 1–4-row body
+    /// with three rows of zeros: four multiply-adds per widened vector where one is needed (docs/quantization.md).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Bf16Row1V256(ReducedMatrix w, int j0, int j1, float* x, float* y, bool accumulate)
+    {
+        int k = w.Columns;
+        fixed (ushort* wb = w.Bf16)
+        {
+            for (int j = j0; j < j1; j++)
+            {
+                ushort* row = wb + w.Offset + (long)j * k;
+                Vector256<float> acc0 = default, acc1 = default;
+                int q = 0;
+                for (; q + 16 <= k; q += 16)
+                {
+                    acc0 = Fma.MultiplyAdd(Vector256.Load(x + q), WidenBf16V256(row + q), acc0);
+                    acc1 = Fma.MultiplyAdd(Vector256.Load(x + q + 8), WidenBf16V256(row + q + 8), acc1);
+                }
+                for (; q + 8 <= k; q += 8) acc0 = Fma.MultiplyAdd(Vector256.Load(x + q), WidenBf16V256(row + q), acc0);
+                float s = Vector256.Sum(acc0 + acc1);
+                for (; q < k; q++) s += x[q] * BitConverter.Int32BitsToSingle(row[q] << 16);
+                if (accumulate) y[j] += s; else y[j] = s;
+            }
+        }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Bf16Dot4V512(ushort* row, int k, float* x0, float* x1, float* x2, float* x3, out float s0, out float s1, out float s2, out float s3)
     {
@@ -532,8 +566,10 @@ internal sealed unsafe class ReducedProduct : IParallelWork
         Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(p))) * Vector512.Create(scale);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> WidenInt8V256(sbyte* p, float scale) =>
-        Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(p)) * Vector256.Create(scale);
+    private static Vector256<float> WidenInt8V256(sbyte* p, float scale) => WidenInt8V256(p) * Vector256.Create(scale);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> WidenInt8V256(sbyte* p) => Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(p));
 
     /// <summary>
     /// Four int8 rows of W (row stride k, scales stride <paramref name="blocks"/>) against four rows of A: each stretch of
@@ -631,6 +667,37 @@ internal sealed unsafe class ReducedProduct : IParallelWork
                     acc0 = Avx512F.FusedMultiplyAdd(b0, Vector512.Create(scales[q >> 5]), acc0);
                 }
                 float s = Vector512.Sum(acc0 + acc1);
+                for (; q < k; q++) s += x[q] * (scales[q >> 5] * row[q]);
+                if (accumulate) y[j] += s; else y[j] = s;
+            }
+        }
+    }
+
+    /// <summary>One row of A against rows [j0, j1) of W (AVX2): per block Σ x·q in two partial sums, then times the block's scale.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Int8Row1V256(ReducedMatrix w, int j0, int j1, float* x, float* y, bool accumulate)
+    {
+        int k = w.Columns, blocks = w.BlocksPerRow;
+        fixed (sbyte* wq = w.Quants)
+        fixed (float* ws = w.Scales)
+        {
+            for (int j = j0; j < j1; j++)
+            {
+                sbyte* row = wq + w.Offset + (long)j * k;
+                float* scales = ws + w.ScaleOffset + (long)j * blocks;
+                Vector256<float> acc0 = default, acc1 = default;
+                int q = 0;
+                for (; q + 32 <= k; q += 32)
+                {
+                    Vector256<float> b0 = Vector256.Load(x + q) * WidenInt8V256(row + q);
+                    Vector256<float> b1 = Vector256.Load(x + q + 8) * WidenInt8V256(row + q + 8);
+                    b0 = Fma.MultiplyAdd(Vector256.Load(x + q + 16), WidenInt8V256(row + q + 16), b0);
+                    b1 = Fma.MultiplyAdd(Vector256.Load(x + q + 24), WidenInt8V256(row + q + 24), b1);
+                    var scale = Vector256.Create(scales[q >> 5]);
+                    acc0 = Fma.MultiplyAdd(b0, scale, acc0);
+                    acc1 = Fma.MultiplyAdd(b1, scale, acc1);
+                }
+                float s = Vector256.Sum(acc0 + acc1);
                 for (; q < k; q++) s += x[q] * (scales[q >> 5] * row[q]);
                 if (accumulate) y[j] += s; else y[j] = s;
             }
