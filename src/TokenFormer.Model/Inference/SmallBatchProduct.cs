@@ -8,7 +8,9 @@ namespace TokenFormer.Model.Inference;
 /// Products with a few rows (a decode step of 2–8 live sequences) that read the weight matrix once, whatever the number
 /// of rows: the blocked GEMM packs B on every call, which for M this small costs more than the product.
 /// NT: y[m, j] = Σ_k x[m, k]·B[j, k] with B: [N, K] (each thread streams a contiguous block of B's rows);
-/// NN: y[m, j] (+)= Σ_q x[m, q]·B[q, j] with B: [K, N] (each thread a range of B's columns).
+/// NN: y[m, j] (+)= Σ_q x[m, q]·B[q, j] with B: [K, N] (each thread a contiguous range of B's rows into partial outputs of
+/// its own, added at the end: one linear stream per thread, where a range of B's columns would read every row in part,
+/// which the hardware prefetcher follows poorly — docs/benchmarks.md, "Decode products").
 /// x: [M, K] with row stride ldx; y: [M, N] with row stride ldy. Rows are taken four at a time (a fifth to eighth
 /// row streams B a second time). Needs Vector512 (<see cref="IsSupported"/>); otherwise use the GEMM.
 /// </summary>
@@ -24,6 +26,7 @@ internal sealed unsafe class SmallBatchProduct : IParallelWork
     private readonly float[] _zero;
     private readonly float[] _sink;
     private float[] _x = null!, _b = null!, _y = null!;
+    private float[] _partials = [];
     private int _xOff, _bOff, _yOff, _ldx, _ldy, _m, _k, _n, _parts, _chunk;
     private bool _nt, _accumulate;
 
@@ -55,18 +58,45 @@ internal sealed unsafe class SmallBatchProduct : IParallelWork
         }
         else
         {
-            int units = (n + 15) / 16;
-            _parts = Math.Max(1, Math.Min(threads, units));
-            _chunk = (units + _parts - 1) / _parts * 16;
-            _parts = (n + _chunk - 1) / _chunk;
+            // ranges of B's rows, each summed into its own [M, N] partial (zeroed), then added into y
+            bool parallel = (long)m * k * n >= 1 << 15 && threads > 1;
+            _parts = parallel ? Math.Max(1, Math.Min(threads, k / 16)) : 1;
+            _chunk = (k + _parts - 1) / _parts;
+            _parts = (k + _chunk - 1) / _chunk;
+            if (_parts > 1)
+            {
+                if (_partials.Length < _parts * m * n) _partials = new float[_parts * m * n];
+                Parallelism.For(_parts, this);
+                AddPartials();
+                _x = _b = _y = null!;
+                return;
+            }
+            _chunk = n;   // one part: every column, below
         }
         if ((long)m * k * n < 1 << 15) for (int i = 0; i < _parts; i++) Execute(i);
         else Parallelism.For(_parts, this);
         _x = _b = _y = null!;
     }
 
+    /// <summary>y_r (+)= Σ over parts of the part's row r.</summary>
+    private void AddPartials()
+    {
+        int m = _m, n = _n;
+        for (int r = 0; r < m; r++)
+        {
+            Span<float> y = _y.AsSpan(_yOff + r * _ldy, n);
+            if (!_accumulate) y.Clear();
+            for (int t = 0; t < _parts; t++)
+            {
+                ReadOnlySpan<float> part = _partials.AsSpan((t * m + r) * n, n);
+                for (int j = 0; j < n; j++) y[j] += part[j];
+            }
+        }
+    }
+
     public void Execute(int index)
     {
+        if (!_nt && _parts > 1) { NnRows(index); return; }
         int j0 = index * _chunk, j1 = Math.Min(_n, j0 + _chunk);
         fixed (float* x = _x, b = _b, y = _y, zero = _zero, sink = _sink)
         {
@@ -79,7 +109,26 @@ internal sealed unsafe class SmallBatchProduct : IParallelWork
                 // rows past M read zeros and write into a sink, so one body serves 1–4 rows
                 float* y1 = rows > 1 ? y0 + _ldy : sink - j0, y2 = rows > 2 ? y0 + 2L * _ldy : sink - j0, y3 = rows > 3 ? y0 + 3L * _ldy : sink - j0;
                 if (_nt) Nt(b + _bOff, _k, j0, j1, x0, x1, x2, x3, y0, y1, y2, y3, _accumulate);
-                else Nn(b + _bOff, _k, _n, j0, j1, x0, x1, x2, x3, y0, y1, y2, y3, _accumulate);
+                else Nn(b + _bOff, 0, _k, _n, j0, j1, x0, x1, x2, x3, y0, y1, y2, y3, _accumulate);
+            }
+        }
+    }
+
+    /// <summary>Part <paramref name="index"/> of an NN product split by rows of B: rows [q0, q1) into its partial.</summary>
+    private void NnRows(int index)
+    {
+        int q0 = index * _chunk, q1 = Math.Min(_k, q0 + _chunk), n = _n;
+        fixed (float* x = _x, b = _b, partials = _partials, zero = _zero, sink = _sink)
+        {
+            float* p = partials + (long)index * _m * n;
+            for (int m0 = 0; m0 < _m; m0 += 4)
+            {
+                int rows = Math.Min(4, _m - m0);
+                float* x0 = x + _xOff + (long)m0 * _ldx;
+                float* x1 = rows > 1 ? x0 + _ldx : zero, x2 = rows > 2 ? x0 + 2L * _ldx : zero, x3 = rows > 3 ? x0 + 3L * _ldx : zero;
+                float* y0 = p + (long)m0 * n;
+                float* y1 = rows > 1 ? y0 + n : sink, y2 = rows > 2 ? y0 + 2L * n : sink, y3 = rows > 3 ? y0 + 3L * n : sink;
+                Nn(b + _bOff, q0, q1, n, 0, n, x0, x1, x2, x3, y0, y1, y2, y3, accumulate: false);
             }
         }
     }
@@ -113,14 +162,16 @@ internal sealed unsafe class SmallBatchProduct : IParallelWork
         }
     }
 
-    /// <summary>Columns [j0, j1) of B [K, N]: y_r[j] (+)= Σ_q x_r[q]·B[q, j] for four rows r, B streamed row by row.</summary>
+    /// <summary>
+    /// Rows [q0, k) and columns [j0, j1) of B [·, N]: y_r[j] (+)= Σ_q x_r[q]·B[q, j] for four rows r, B streamed row by row.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Nn(float* b, int k, int n, int j0, int j1, float* x0, float* x1, float* x2, float* x3,
+    private static void Nn(float* b, int q0, int k, int n, int j0, int j1, float* x0, float* x1, float* x2, float* x3,
         float* y0, float* y1, float* y2, float* y3, bool accumulate)
     {
         if (!accumulate)
             for (int j = j0; j < j1; j++) { y0[j] = 0; y1[j] = 0; y2[j] = 0; y3[j] = 0; }
-        int q = 0;
+        int q = q0;
         for (; q + 2 <= k; q += 2)
         {
             float* r0 = b + (long)q * n, r1 = r0 + n;
