@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using TokenFormer.Core.Threading;
@@ -88,8 +89,7 @@ internal sealed unsafe class SmallBatchProduct : IParallelWork
             if (!_accumulate) y.Clear();
             for (int t = 0; t < _parts; t++)
             {
-                ReadOnlySpan<float> part = _partials.AsSpan((t * m + r) * n, n);
-                for (int j = 0; j < n; j++) y[j] += part[j];
+                TensorPrimitives.Add(y, _partials.AsSpan((t * m + r) * n, n), y);
             }
         }
     }
