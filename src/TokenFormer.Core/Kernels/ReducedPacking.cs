@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
 
 namespace TokenFormer.Core.Kernels;
 
@@ -73,8 +72,8 @@ internal sealed unsafe class ReducedPacking : IGemmBSource
             Int8(src + 4 * k, s[4 * blocks]), Int8(src + 5 * k, s[5 * blocks]), Int8(src + 6 * k, s[6 * blocks]), Int8(src + 7 * k, s[7 * blocks]), d, nr);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Bf16(ushort* p) => Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(p), 16).AsSingle();
+    private static Vector256<float> Bf16(ushort* p) => Float256.LoadBFloat16(p);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Int8(sbyte* p, float scale) => Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(p)) * Vector256.Create(scale);
+    private static Vector256<float> Int8(sbyte* p, float scale) => Float256.LoadInt8(p) * Vector256.Create(scale);
 }
