@@ -8,7 +8,8 @@ namespace TokenFormer.Core.Kernels;
 /// prefill): eight rows of W at a time, eight values of each widened to float32 in a register (bfloat16: zero-extend and
 /// shift; int8: sign-extend, convert, times the block's scale), transposed in registers and stored as eight columns of
 /// the panel. The weights are widened once per packed block, where the float32 path copies them anyway, instead of into
-/// a separate float32 panel first; A is packed once for the whole product. docs/quantization.md ("Prefill").
+/// a separate float32 panel first; A is packed once for the whole product (docs/quantization.md, "Prefill widened while
+/// packing").
 /// </summary>
 internal sealed unsafe class ReducedPacking : IGemmBSource
 {
