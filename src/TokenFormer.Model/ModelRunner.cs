@@ -1,5 +1,6 @@
 using TokenFormer.Core.Kernels;
 using TokenFormer.Model.Architecture;
+using TokenFormer.Model.Growth;
 
 namespace TokenFormer.Model;
 
@@ -109,6 +110,25 @@ public sealed class ModelRunner
             _rowLoss.AsSpan(0, n), computeGradient ? logits : default);
         LogitsHoldGradient = computeGradient;
         return loss;
+    }
+
+    /// <summary>
+    /// Leaves out of every following <see cref="Backward"/> the gradients training holds fixed anyway: parameter tokens
+    /// 0 … n_old − 1 of each Pattention (<paramref name="oldTokens"/>, the counts before the newest growth step) and the
+    /// tied embedding. Their entries of <see cref="Gradients"/> stay zero; the other gradients are the same as without
+    /// (the products skipped are those whose outputs are the frozen rows). <c>train --freeze-old</c> and adapter
+    /// fine-tuning use it: the backward no longer costs what full fine-tuning costs.
+    /// </summary>
+    public void SkipFrozenGradients(TokenCounts oldTokens)
+    {
+        if (Gradients == null) throw new InvalidOperationException("this runner was built without gradients (training: false)");
+        foreach (TokenFormerBlock block in _stack.Blocks)
+        {
+            block.Qkv.FirstTrainableToken = Math.Min(oldTokens.Qkv, block.Qkv.Tokens);
+            block.Projection.FirstTrainableToken = Math.Min(oldTokens.Proj, block.Projection.Tokens);
+            block.Ffn.FirstTrainableToken = Math.Min(oldTokens.Ffn, block.Ffn.Tokens);
+        }
+        _stack.EmbeddingTrainable = false;
     }
 
     /// <summary>

@@ -45,6 +45,22 @@ public sealed class Pattention
     /// <summary>Arena offset of K_P (for its gradient).</summary>
     public int KeyOffset { get; }
     private readonly int[] _valueOffsets;
+    private int _firstTrainable;
+
+    /// <summary>
+    /// Tokens 0 … <c>FirstTrainableToken</c> − 1 of every group get no weight gradients in the backward (their rows of
+    /// the gradient are left as they are): training that holds them fixed (<c>train --freeze-old</c>, adapter
+    /// fine-tuning) skips that share of the gradient products. 0, the default: every token is trained.
+    /// </summary>
+    public int FirstTrainableToken
+    {
+        get => _firstTrainable;
+        set
+        {
+            if (value < 0 || value > Tokens) throw new ArgumentOutOfRangeException(nameof(value), value, $"must be within [0, {Tokens}]");
+            _firstTrainable = value;
+        }
+    }
 
     /// <summary>
     /// Extra tokens some rows see besides the layer's own (adapters; null: none). Inference only: set, it takes over the
@@ -126,8 +142,10 @@ public sealed class Pattention
     {
         if (Extension != null) throw new InvalidOperationException("a Pattention with extra tokens (an adapter extension) runs forward only; train adapters on the merged model");
         Values[group].MultiplyTransposed(rows, dy, 0, OutputWidth, g, group * Tokens, Width, accumulate: false);
-        Gemm.Compute(GemmForm.TN, Tokens, rows, OutputWidth, act.S.AsSpan(group * Tokens), Width, dy, OutputWidth,
-            grad.AsSpan(_valueOffsets[group], Tokens * OutputWidth), OutputWidth, 1f, accumulate: true);
+        int t0 = _firstTrainable, trained = Tokens - t0;
+        if (trained > 0)
+            Gemm.Compute(GemmForm.TN, trained, rows, OutputWidth, act.S.AsSpan(group * Tokens + t0), Width, dy, OutputWidth,
+                grad.AsSpan(_valueOffsets[group] + t0 * OutputWidth, trained * OutputWidth), OutputWidth, 1f, accumulate: true);
     }
 
     /// <summary>
@@ -137,7 +155,15 @@ public sealed class Pattention
     public void BackwardScores(int rows, float[] x, PattentionActivations act, float[] g, float[] grad, float[] dx)
     {
         _backwardJob.Run(rows, act, g);
-        Gemm.TN(g, x, grad.AsSpan(KeyOffset, Width * InputWidth), Width, rows, InputWidth, 1f, accumulate: true);
+        int t0 = _firstTrainable, trained = Tokens - t0;
+        if (t0 == 0) Gemm.TN(g, x, grad.AsSpan(KeyOffset, Width * InputWidth), Width, rows, InputWidth, 1f, accumulate: true);
+        else if (trained > 0)
+            for (int grp = 0; grp < Groups; grp++)
+            {
+                int first = grp * Tokens + t0;   // the group's first trained key row
+                Gemm.Compute(GemmForm.TN, trained, rows, InputWidth, g.AsSpan(first), Width, x, InputWidth,
+                    grad.AsSpan(KeyOffset + first * InputWidth, trained * InputWidth), InputWidth, 1f, accumulate: true);
+            }
         Keys.Multiply(rows, g, 0, Width, dx, 0, InputWidth, accumulate: false);
     }
 

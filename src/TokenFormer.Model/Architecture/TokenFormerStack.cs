@@ -28,6 +28,12 @@ public sealed class TokenFormerStack
     public TokenFormerModel Model { get; }
     /// <summary>The layers.</summary>
     public IReadOnlyList<TokenFormerBlock> Blocks { get; }
+
+    /// <summary>
+    /// False when training holds the tied embedding fixed (<c>train --freeze-old</c>, adapter fine-tuning): the backward
+    /// then skips its gradient (the head's dLogitsᵀ·z product and the lookup's rows) and leaves it as it is.
+    /// </summary>
+    public bool EmbeddingTrainable { get; set; } = true;
     /// <summary>The tied embedding E [V, d].</summary>
     public IWeightMatrix Embedding { get; }
 
@@ -80,7 +86,8 @@ public sealed class TokenFormerStack
     {
         int rows = tokens.Length, d = _d;
         // tied head: logits = z·Eᵀ → ∂E += dLogitsᵀ·z, ∂z = dLogits·E
-        Gemm.TN(dLogits, final.Z, grad.AsSpan(_embeddingTensor.Offset, _vocab * d), _vocab, rows, d, 1f, accumulate: true);
+        if (EmbeddingTrainable)
+            Gemm.TN(dLogits, final.Z, grad.AsSpan(_embeddingTensor.Offset, _vocab * d), _vocab, rows, d, 1f, accumulate: true);
         Embedding.Multiply(rows, dLogits, 0, _vocab, s.DTmp, 0, d, accumulate: false);
         // final LayerNorm: parameter gradients serially (a fixed order), ∂x in parallel rows
         Span<float> dw = grad.AsSpan(_normWeightTensor.Offset, d), db = grad.AsSpan(_normBiasTensor.Offset, d);
@@ -97,6 +104,7 @@ public sealed class TokenFormerStack
             layerDone?.Invoke(l);
         }
         // embedding rows
+        if (!EmbeddingTrainable) return;
         Span<float> dE = grad.AsSpan(_embeddingTensor.Offset, _vocab * d);
         for (int i = 0; i < rows; i++)
         {

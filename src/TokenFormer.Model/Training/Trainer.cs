@@ -50,6 +50,9 @@ public sealed class Trainer : IDisposable
     private readonly int[] _window, _tokens, _targets;
     private readonly double _elapsedBefore;
     private readonly FrozenParameters? _frozen;
+
+    /// <summary>With <see cref="TrainingOptions.FreezeOld"/>, leave the frozen parameters' gradients out of the backward (tests turn it off to compare).</summary>
+    internal static bool SkipFrozenGradients = true;
     private readonly string? _initFrom;
     private readonly bool _carried;
     private readonly LearningRateSchedule _schedule;
@@ -118,6 +121,9 @@ public sealed class Trainer : IDisposable
         }
         else _evalStarts = [];
         _runner = new ModelRunner(model, options.Batch, t, training: true);
+        // the old tokens and the embedding are held fixed: their gradient products need not run (FrozenParameters
+        // still zeroes their entries and restores their values, as for any frozen range)
+        if (options.FreezeOld && SkipFrozenGradients) _runner.SkipFrozenGradients(GrowthLineage.Last(model.Config)!.OldTokens);
         _evaluator = new Evaluator(_runner);
         _sampler = new WindowSampler(SamplerSeed(options.Seed));
         _window = new int[t + 1];

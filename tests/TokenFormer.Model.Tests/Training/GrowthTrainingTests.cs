@@ -118,6 +118,69 @@ public class GrowthTrainingTests
         Assert.Contains(old, r => !s2.AsSpan(r.Offset, r.Length).SequenceEqual(again.Parameters.AsSpan(r.Offset, r.Length)));
     }
 
+    [Theory]
+    [InlineData(GrowthMode.Preserve)]
+    [InlineData(GrowthMode.Official)]
+    public void SkippingFrozenGradients_LeavesTheTrainedOnesAsTheyWere(GrowthMode mode)
+    {
+        // one backward with every gradient, one that leaves out the old tokens' and the embedding's: the trained rows
+        // agree, the frozen ones stay zero
+        var (_, grown) = TrainedAndGrown(mode);
+        GrowthStage stage = GrowthLineage.Last(grown.Config)!;
+        var full = new ModelRunner(grown, batch: 2, sequence: 12, training: true);
+        var skipping = new ModelRunner(grown, batch: 2, sequence: 12, training: true);
+        skipping.SkipFrozenGradients(stage.OldTokens);
+        var rng = new Random(3);
+        int vocab = grown.Vocab;
+        int[] tokens = Enumerable.Range(0, full.Rows).Select(_ => rng.Next(vocab)).ToArray();
+        int[] targets = Enumerable.Range(0, full.Rows).Select(_ => rng.Next(vocab)).ToArray();
+        foreach (ModelRunner r in new[] { full, skipping })
+        {
+            r.Forward(tokens, targets, computeGradient: true);
+            r.Backward();
+        }
+        float[] g = full.Gradients!, gs = skipping.Gradients!;
+        var isOld = new bool[g.Length];
+        foreach (ParameterRange r in OldParameters.Ranges(grown)) isOld.AsSpan(r.Offset, r.Length).Fill(true);
+        double scale = g.Max(v => Math.Abs((double)v));
+        int trained = 0;
+        foreach (ParameterTensor t in grown.Layout.Tensors)
+            for (int i = t.Offset; i < t.Offset + t.Length; i++)
+            {
+                bool frozenHere = isOld[i] && t.Role != ParameterRole.FinalNormWeight && t.Role != ParameterRole.FinalNormBias;
+                if (frozenHere) Assert.True(gs[i] == 0, $"{mode}: {t.Name}[{i - t.Offset}] is frozen but has gradient {gs[i]}");
+                else
+                {
+                    Assert.True(Math.Abs(gs[i] - g[i]) <= 1e-6 * scale, $"{mode}: {t.Name}[{i - t.Offset}] = {gs[i]}, with every gradient {g[i]}");
+                    trained++;
+                }
+            }
+        Assert.True(trained > 0);
+    }
+
+    [Fact]
+    public void FreezeOld_TrainsTheSame_WithAndWithoutTheFrozenGradients()
+    {
+        // the trainer leaves the frozen gradients out; with them computed (and zeroed after) the run ends the same
+        float[] Train(bool skip)
+        {
+            var (_, grown) = TrainedAndGrown(GrowthMode.Preserve);
+            bool saved = Trainer.SkipFrozenGradients;
+            Trainer.SkipFrozenGradients = skip;
+            try
+            {
+                using Trainer t = Trainer.StartFrom(grown, Options(4) with { FreezeOld = true, EvalEvery = 0 }, TrainSource, null, Fixtures.TempDir("skipfrozen"), new TrainerContext());
+                t.Run();
+                return t.Model.Parameters.ToArray();
+            }
+            finally { Trainer.SkipFrozenGradients = saved; }
+        }
+        float[] with = Train(skip: false), without = Train(skip: true);
+        double worst = 0;
+        for (int i = 0; i < with.Length; i++) worst = Math.Max(worst, Math.Abs(with[i] - without[i]));
+        Assert.True(worst <= 1e-5, $"parameters differ by up to {worst} after 4 steps");
+    }
+
     [Fact]
     public void FreezeOld_OnAModelWithoutLineage_IsRefused()
     {
