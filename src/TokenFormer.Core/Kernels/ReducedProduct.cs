@@ -251,20 +251,7 @@ internal sealed unsafe class ReducedProduct : IParallelWork
     {
         int k = _w.Columns;
         int r0 = index * RowBlock, r1 = Math.Min(_panelRows, r0 + RowBlock);
-        fixed (float* panel = _panel)
-        {
-            for (int r = r0; r < r1; r++)
-            {
-                int j = _panelRow0 + r;
-                float* dst = panel + (long)r * k;
-                if (_w.Format == ReducedFormat.BFloat16)
-                    fixed (ushort* wb = _w.Bf16) WidenBf16(wb + _w.Offset + (long)j * k, k, dst, _path);
-                else
-                    fixed (sbyte* wq = _w.Quants)
-                    fixed (float* ws = _w.Scales)
-                        WidenInt8(wq + _w.Offset + (long)j * k, ws + _w.ScaleOffset + (long)j * _w.BlocksPerRow, k, dst, _path);
-            }
-        }
+        for (int r = r0; r < r1; r++) _w.DequantizeRow(_panelRow0 + r, _panel.AsSpan(r * k, k));
     }
 
     /// <summary>The activation row as int8 per block of 32 (the same rounding as the weights): signs, magnitudes, scales.</summary>
@@ -332,40 +319,6 @@ internal sealed unsafe class ReducedProduct : IParallelWork
                 if (accumulate) y[j] += s; else y[j] = s;
             }
         }
-    }
-
-    // ---------------------------------------------------------------- widening a row
-
-    private static void WidenBf16(ushort* src, int k, float* dst, SimdPath path)
-    {
-        int q = 0;
-        if (path == SimdPath.Vector512)
-            for (; q + 16 <= k; q += 16)
-                Vector512.Store(Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Vector256.Load(src + q)), 16).AsSingle(), dst + q);
-        else if (path == SimdPath.Vector256)
-            for (; q + 8 <= k; q += 8)
-                Vector256.Store(Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(src + q), 16).AsSingle(), dst + q);
-        for (; q < k; q++) dst[q] = BitConverter.Int32BitsToSingle(src[q] << 16);
-    }
-
-    private static void WidenInt8(sbyte* src, float* scales, int k, float* dst, SimdPath path)
-    {
-        int q = 0;
-        if (path == SimdPath.Vector512)
-            for (; q + 32 <= k; q += 32)
-            {
-                var s = Vector512.Create(scales[q >> 5]);
-                Vector512.Store(Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(src + q))) * s, dst + q);
-                Vector512.Store(Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(src + q + 16))) * s, dst + q + 16);
-            }
-        else if (path == SimdPath.Vector256)
-            for (; q + 32 <= k; q += 32)
-            {
-                var s = Vector256.Create(scales[q >> 5]);
-                for (int h = 0; h < 32; h += 8)
-                    Vector256.Store(Avx.ConvertToVector256Single(Avx2.ConvertToVector256Int32(src + q + h)) * s, dst + q + h);
-            }
-        for (; q < k; q++) dst[q] = scales[q >> 5] * src[q];
     }
 
     // ---------------------------------------------------------------- bfloat16 kernels

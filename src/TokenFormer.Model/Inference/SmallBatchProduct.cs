@@ -86,11 +86,10 @@ internal sealed unsafe class SmallBatchProduct : IParallelWork
         for (int r = 0; r < m; r++)
         {
             Span<float> y = _y.AsSpan(_yOff + r * _ldy, n);
-            if (!_accumulate) y.Clear();
-            for (int t = 0; t < _parts; t++)
-            {
-                TensorPrimitives.Add(y, _partials.AsSpan((t * m + r) * n, n), y);
-            }
+            ReadOnlySpan<float> first = _partials.AsSpan(r * n, n);
+            if (_accumulate) TensorPrimitives.Add(y, first, y);
+            else first.CopyTo(y);
+            for (int t = 1; t < _parts; t++) TensorPrimitives.Add(y, _partials.AsSpan((t * m + r) * n, n), y);
         }
     }
 
