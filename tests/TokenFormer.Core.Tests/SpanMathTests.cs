@@ -26,6 +26,7 @@ public class SpanMathTests
             var y = new float[n];
             float s = SpanMath.ExpShifted(x, (float)max, y);
             Assert.True(Math.Abs(s - sumExp) <= 1e-5 * sumExp, $"n={n} Σexp {s} vs {sumExp}");
+            Assert.Equal(s, SpanMath.SumExpShifted(x, (float)max));
             for (int i = 0; i < n; i++)
                 Assert.True(Math.Abs(y[i] - Math.Exp(x[i] - max)) <= 1e-6 * Math.Exp(x[i] - max), $"n={n} y[{i}]");
             float[] inPlace = (float[])x.Clone();

@@ -93,7 +93,7 @@ public static class EvalBenchCommand
                     return new EncodedRequest(c, q.Continuation);
                 }).ToArray();
             }
-            var batched = new LoglikelihoodScorer(model, null, maxSlots: 4 * requests.Length, maxRows: 512);
+            LoglikelihoodScorer batched = TaskEvaluator.CreateScorer(model, null, requests.Length, four.Length);
             batched.ScoreItems(four);
             shared.ScoreTokens(requests); // warm-up (and the counted cost of one example)
             ScoringCost counted = shared.Cost;

@@ -53,6 +53,23 @@ public static unsafe class SpanMath
     }
 
     /// <summary>
+    /// Σ exp(x − shift), the exponentials not stored (a log-softmax denominator after <see cref="Max"/>). Same vector
+    /// exp and summation as <see cref="ExpShifted"/>.
+    /// </summary>
+    public static float SumExpShifted(ReadOnlySpan<float> x, float shift)
+    {
+        fixed (float* px = x)
+        {
+            return SimdPaths.Current switch
+            {
+                SimdPath.Vector512 => RowKernels.SumExp<Vector512<float>, Float512>(px, null, x.Length, shift),
+                SimdPath.Vector256 => RowKernels.SumExp<Vector256<float>, Float256>(px, null, x.Length, shift),
+                _ => RowKernels.SumExp<float, Float1>(px, null, x.Length, shift),
+            };
+        }
+    }
+
+    /// <summary>
     /// y = exp(x − shift) and returns Σ y (the softmax numerator and denominator after <see cref="Max"/>). x, y: [n];
     /// y may be the same span as x. Uses the library's vector exp (relative error ≤ about 2e-7, NaN propagates).
     /// </summary>

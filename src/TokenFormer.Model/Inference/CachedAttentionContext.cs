@@ -22,8 +22,9 @@ internal sealed class CachedAttentionContext : IAttentionContext
     private readonly int[] _segStart, _segLength, _segSlot, _segPosition;
     private readonly KeyValueJob _kvJob;
     private readonly QueryJob _qJob;
+    private readonly SharedPrefix[] _shared;
     private int[] _qPositions;
-    private int _segments, _logitCount;
+    private int _segments, _logitCount, _sharedCount;
 
     public CachedAttentionContext(TokenFormerConfig config, KvCache cache, int maxRows, int maxLogitRows = 0)
     {
@@ -37,16 +38,20 @@ internal sealed class CachedAttentionContext : IAttentionContext
         _logitRows = new int[maxLogitRows]; _compactPositions = new int[maxLogitRows];
         _segStart = new int[maxRows]; _segLength = new int[maxRows]; _segSlot = new int[maxRows]; _segPosition = new int[maxRows];
         _qPositions = _positions;
+        _shared = new SharedPrefix[cache.MaxBatch];
         _kvJob = new KeyValueJob(this);
         _qJob = new QueryJob(this);
     }
 
     /// <summary>
     /// Takes the rows of the next forward (already checked): their slots and positions, and the rows whose logits are
-    /// wanted (strictly increasing). Groups consecutive positions of one slot into segments.
+    /// wanted (strictly increasing), and the prefixes to share between slots in every layer (checked, at most one per
+    /// slot). Groups consecutive positions of one slot into segments.
     /// </summary>
-    public void Begin(ReadOnlySpan<int> slots, ReadOnlySpan<int> positions, ReadOnlySpan<int> logitRows)
+    public void Begin(ReadOnlySpan<int> slots, ReadOnlySpan<int> positions, ReadOnlySpan<int> logitRows, ReadOnlySpan<SharedPrefix> shared = default)
     {
+        shared.CopyTo(_shared);
+        _sharedCount = shared.Length;
         int n = slots.Length, segments = 0;
         for (int i = 0; i < n; i++)
         {
@@ -66,6 +71,7 @@ internal sealed class CachedAttentionContext : IAttentionContext
     public int AcceptKeysAndValues(int layer, int rows, BlockActivations a, float[] x)
     {
         _kvJob.Run(layer, rows, a.K, a.V);
+        CopySharedPrefixes(layer);
         int m = _logitCount;
         if (layer < _layers - 1 || m == rows) return rows;
         // last layer: past this point only the logit rows matter; move them to the front (when every row is a logit
@@ -83,6 +89,19 @@ internal sealed class CachedAttentionContext : IAttentionContext
         _qPositions = _compactPositions;
         _segments = m;
         return m;
+    }
+
+    /// <summary>This layer's keys and values of each shared prefix, copied from its slot to the target slot.</summary>
+    private void CopySharedPrefixes(int layer)
+    {
+        float[] keys = _cache.Keys(layer), values = _cache.Values(layer);
+        for (int i = 0; i < _sharedCount; i++)
+        {
+            SharedPrefix s = _shared[i];
+            int from = _cache.Offset(s.From, 0), to = _cache.Offset(s.To, 0), count = s.Length * _d;
+            Array.Copy(keys, from, keys, to, count);
+            Array.Copy(values, from, values, to, count);
+        }
     }
 
     /// <inheritdoc/>

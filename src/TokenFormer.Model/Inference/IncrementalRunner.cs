@@ -20,6 +20,7 @@ public sealed class IncrementalRunner
     private readonly FinalActivations _final;
     private readonly int _vocab;
     private readonly float[] _x, _logits;
+    private readonly int[] _targetStamp, _targetLength;
     private int _logitCount;
     private AdapterBank? _adapters;
 
@@ -43,9 +44,9 @@ public sealed class IncrementalRunner
     public TokenFormerModel Model { get; }
     /// <summary>The key/value cache.</summary>
     public KvCache Cache { get; }
-    /// <summary>Most rows one <see cref="Forward"/> takes.</summary>
+    /// <summary>Most rows one <see cref="Forward(ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{int})"/> takes.</summary>
     public int MaxRows { get; }
-    /// <summary>Most logit rows one <see cref="Forward"/> returns (the cache's MaxBatch unless the constructor was given more).</summary>
+    /// <summary>Most logit rows one <see cref="Forward(ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{int})"/> returns (the cache's MaxBatch unless the constructor was given more).</summary>
     public int MaxLogitRows { get; }
 
     /// <summary>
@@ -75,9 +76,11 @@ public sealed class IncrementalRunner
         _final = new FinalActivations(MaxRows, cfg.HiddenSize);
         _x = new float[MaxRows * cfg.HiddenSize];
         _logits = new float[MaxLogitRows * _vocab];
+        _targetStamp = new int[maxBatch];
+        _targetLength = new int[maxBatch];
     }
 
-    /// <summary>Logits [V] of the <paramref name="index"/>-th logit row of the last <see cref="Forward"/>.</summary>
+    /// <summary>Logits [V] of the <paramref name="index"/>-th logit row of the last <see cref="Forward(ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{int})"/>.</summary>
     public Span<float> Logits(int index)
     {
         if ((uint)index >= (uint)_logitCount) throw new ArgumentOutOfRangeException(nameof(index), $"the last forward computed {_logitCount} logit rows");
@@ -90,7 +93,18 @@ public sealed class IncrementalRunner
     /// the logits of the rows listed in <paramref name="logitRows"/> (at most MaxBatch; read them with
     /// <see cref="Logits"/> in that order; strictly increasing).
     /// </summary>
-    public void Forward(ReadOnlySpan<int> tokens, ReadOnlySpan<int> slots, ReadOnlySpan<int> positions, ReadOnlySpan<int> logitRows)
+    public void Forward(ReadOnlySpan<int> tokens, ReadOnlySpan<int> slots, ReadOnlySpan<int> positions, ReadOnlySpan<int> logitRows) =>
+        Forward(tokens, slots, positions, logitRows, []);
+
+    /// <summary>
+    /// <see cref="Forward(ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{int})"/> with prefixes
+    /// shared between slots (<see cref="SharedPrefix"/>): in every layer, once this call's keys and values are written,
+    /// positions [0, Length) of slot From are copied to slot To, so this call's rows of slot To (all at positions at or
+    /// after Length) attend to them. The prefix's positions must be in the cache by then (written by an earlier call or
+    /// by this one); each To slot appears once and is no share's From.
+    /// </summary>
+    public void Forward(ReadOnlySpan<int> tokens, ReadOnlySpan<int> slots, ReadOnlySpan<int> positions, ReadOnlySpan<int> logitRows,
+        ReadOnlySpan<SharedPrefix> shared)
     {
         int n = tokens.Length;
         if (n == 0 || n > MaxRows) throw new ArgumentException($"rows: expected 1 to {MaxRows}, got {n}");
@@ -107,10 +121,36 @@ public sealed class IncrementalRunner
             if ((uint)logitRows[i] >= (uint)n) throw new ArgumentException($"logit row {logitRows[i]} is outside the {n} rows");
             if (i > 0 && logitRows[i] <= logitRows[i - 1]) throw new ArgumentException("logit rows must be strictly increasing");
         }
-        _attention.Begin(slots, positions, logitRows);
+        CheckShared(shared, slots, positions);
+        _attention.Begin(slots, positions, logitRows, shared);
         _adapters?.Begin(slots, logitRows);
         _logitCount = logitRows.Length;
         // after the last layer, rows 0…m−1 of x are the logit rows (all rows when m = n, which needs them in order)
         _stack.Forward(tokens, _x, _layers, _attention, _final, _logits);
+    }
+
+    private int _stamp;
+
+    /// <summary>Shares name slots and lengths in range, distinct targets that no share reads from, and no row of a target before its prefix ends.</summary>
+    private void CheckShared(ReadOnlySpan<SharedPrefix> shared, ReadOnlySpan<int> slots, ReadOnlySpan<int> positions)
+    {
+        if (shared.IsEmpty) return;
+        if (shared.Length > Cache.MaxBatch) throw new ArgumentException($"at most {Cache.MaxBatch} shared prefixes per call (got {shared.Length})");
+        if (++_stamp == int.MaxValue) { Array.Clear(_targetStamp); _stamp = 1; }
+        foreach (SharedPrefix s in shared)
+        {
+            if ((uint)s.From >= (uint)Cache.MaxBatch || (uint)s.To >= (uint)Cache.MaxBatch)
+                throw new ArgumentException($"shared prefix {s}: slots must be in [0, {Cache.MaxBatch})");
+            if (s.From == s.To) throw new ArgumentException($"shared prefix {s}: From and To are the same slot");
+            if (s.Length < 1 || s.Length > Cache.MaxLength) throw new ArgumentException($"shared prefix {s}: Length must be in [1, {Cache.MaxLength}]");
+            if (_targetStamp[s.To] == _stamp) throw new ArgumentException($"shared prefix {s}: slot {s.To} is the target of another share in this call");
+            _targetStamp[s.To] = _stamp;
+            _targetLength[s.To] = s.Length;
+        }
+        foreach (SharedPrefix s in shared)
+            if (_targetStamp[s.From] == _stamp) throw new ArgumentException($"shared prefix {s}: slot {s.From} is itself the target of a share in this call");
+        for (int i = 0; i < slots.Length; i++)
+            if (_targetStamp[slots[i]] == _stamp && positions[i] < _targetLength[slots[i]])
+                throw new ArgumentException($"row {i} (slot {slots[i]}, position {positions[i]}) lies inside the prefix of {_targetLength[slots[i]]} positions shared into its slot");
     }
 }

@@ -50,13 +50,26 @@ public sealed class TaskResult
 /// </summary>
 public static class TaskEvaluator
 {
+    /// <summary>Examples scored together by default (<see cref="Run"/>).</summary>
+    public const int DefaultItemsPerBatch = 4;
+
+    /// <summary>
+    /// The scorer <see cref="Run"/> uses: <paramref name="itemsPerBatch"/> examples of up to <paramref name="requestsPerItem"/>
+    /// requests (at most 16 slots each) in one batch, up to 1,024 rows per forward call so that four HellaSwag-sized
+    /// examples (prefixes and endings, about 550 rows) are one call — the weights are then read and packed once per
+    /// batch (docs/benchmarks.md, "Evaluation") — and up to 512 logit rows (their logits, 100 MB for a 50k vocabulary,
+    /// are held at once). <paramref name="cacheLength"/>: positions per request the KV cache holds (0 = the model's context).
+    /// </summary>
+    public static LoglikelihoodScorer CreateScorer(TokenFormerModel model, Tokenizer? tokenizer, int requestsPerItem, int itemsPerBatch = DefaultItemsPerBatch, int cacheLength = 0) =>
+        new(model, tokenizer, maxSlots: Math.Min(Math.Max(1, requestsPerItem), 16) * itemsPerBatch, maxRows: 1024, cacheLength: cacheLength, maxLogitRows: 512);
+
     /// <summary>
     /// Scores <paramref name="items"/> (the first <paramref name="limit"/> when positive) with the model and tokenizer,
     /// <paramref name="itemsPerBatch"/> examples per batch of forward calls (<see cref="LoglikelihoodScorer.ScoreItems"/>;
     /// the results do not depend on it).
     /// </summary>
     public static TaskResult Run(EvalTask task, IReadOnlyList<TaskItem> items, TokenFormerModel model, Tokenizer tokenizer,
-        int limit = 0, Action<EvalProgress>? onProgress = null, CancellationToken cancel = default, int itemsPerBatch = 4)
+        int limit = 0, Action<EvalProgress>? onProgress = null, CancellationToken cancel = default, int itemsPerBatch = DefaultItemsPerBatch)
     {
         if (itemsPerBatch < 1) throw new InvalidSettingException("ItemsPerBatch", "must be at least 1", itemsPerBatch);
         ArgumentNullException.ThrowIfNull(task);
@@ -76,7 +89,7 @@ public static class TaskEvaluator
             catch (ArgumentException e) { throw new ArgumentException($"example on line {items[i].Line}: {e.Message}", e); }
             longestInput = Math.Max(longestInput, inputLengths[i].Max());
         }
-        var scorer = new LoglikelihoodScorer(model, tokenizer, maxSlots: Math.Min(slots, 16) * itemsPerBatch, maxRows: 512, cacheLength: longestInput);
+        LoglikelihoodScorer scorer = CreateScorer(model, tokenizer, slots, itemsPerBatch, longestInput);
         var unshared = new ScoringCost();
         var longest = new ScoringCost();
         var examples = new List<ExampleResult>(n);

@@ -59,7 +59,7 @@ public class ScorerTests
         int[] from = encoded.Select(e => scorer.Input(e, out int f) is var _ ? f : 0).ToArray();
         long expectedLogits = Math.Max(0, p - from.Min()) + inputs.Select((x, r) => (long)(x.Length - Math.Max(p, from[r]))).Sum();
         Assert.Equal(expectedLogits, scorer.Cost.LogitRows);
-        Assert.Equal(2, scorer.Cost.Calls); // the prefix, then all four tails in one batch of rows
+        Assert.Equal(1, scorer.Cost.Calls); // the prefix and all four tails in one batch of rows (the prefix shared per layer)
         long alone = inputs.Sum(x => (long)x.Length);
         Assert.True(scorer.Cost.Rows < alone, $"{scorer.Cost.Rows} rows together vs {alone} alone");
     }
@@ -68,11 +68,12 @@ public class ScorerTests
     [InlineData(3, 256)]   // fewer slots than one item's requests: the item is split into groups
     [InlineData(8, 256)]   // two items per batch
     [InlineData(16, 13)]   // several items per batch, many small calls
-    public void ScoreItems_EqualsEachItemAlone(int slots, int maxRows)
+    [InlineData(16, 1024, 5)]   // calls cut by the logit rows, not the rows
+    public void ScoreItems_EqualsEachItemAlone(int slots, int maxRows, int maxLogitRows = 0)
     {
         TokenFormerModel m = Model.Value.Model;
         var alone = new LoglikelihoodScorer(m, Model.Value.Tokenizer, maxSlots: 1);
-        var batched = new LoglikelihoodScorer(m, Model.Value.Tokenizer, maxSlots: slots, maxRows: maxRows);
+        var batched = new LoglikelihoodScorer(m, Model.Value.Tokenizer, maxSlots: slots, maxRows: maxRows, maxLogitRows: maxLogitRows);
         IReadOnlyList<TaskItem> items = TaskReader.Read(EvalTask.HellaSwag, EvalGoldens.Data("hellaswag.jsonl"))
             .Concat(TaskReader.Read(EvalTask.WinoGrande, EvalGoldens.Data("winogrande.jsonl"))).ToList();
         EncodedRequest[][] encoded = items.Select(i => i.Requests.Select(batched.Encode).ToArray()).ToArray();
