@@ -54,7 +54,10 @@ public static class WeightFormats
     public static void Set(TokenFormerConfig config, WeightFormat format)
     {
         if (format == WeightFormat.Float32) { config.Extra?.Remove(ConfigField); return; }
-        (config.Extra ??= [])[ConfigField] = JsonSerializer.SerializeToElement(Name(format));
+        // a JSON string from the reader, not the serializer: the serializer's machinery alone is about 2 MiB of mapped
+        // code and compiled converters in a process that otherwise never serializes (docs/quantization.md, Resident memory)
+        using JsonDocument name = JsonDocument.Parse("\"" + Name(format) + "\"");
+        (config.Extra ??= [])[ConfigField] = name.RootElement.Clone();
     }
 }
 
