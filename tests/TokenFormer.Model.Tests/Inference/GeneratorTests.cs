@@ -11,9 +11,9 @@ public class GeneratorTests
             .Select(d => new object[] { Path.GetFileName(d) })
             .OrderBy(x => (string)x[0]);
 
-    private static TokenFormerModel Load(string name) => ModelDirectory.Load(Path.Combine(Fixtures.ModelRoot, name));
+    internal static TokenFormerModel Load(string name) => ModelDirectory.Load(Path.Combine(Fixtures.ModelRoot, name));
 
-    private static int[] RandomTokens(int count, int vocab, int seed)
+    internal static int[] RandomTokens(int count, int vocab, int seed)
     {
         var rng = new Random(seed);
         return Enumerable.Range(0, count).Select(_ => rng.Next(vocab)).ToArray();

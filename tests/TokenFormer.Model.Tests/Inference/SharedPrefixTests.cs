@@ -9,14 +9,6 @@ namespace TokenFormer.Model.Tests.Inference;
 /// </summary>
 public class SharedPrefixTests
 {
-    private static TokenFormerModel Load(string name) => ModelDirectory.Load(Path.Combine(Fixtures.ModelRoot, name));
-
-    private static int[] RandomTokens(int count, int vocab, int seed)
-    {
-        var rng = new Random(seed);
-        return Enumerable.Range(0, count).Select(_ => rng.Next(vocab)).ToArray();
-    }
-
     /// <summary>Logits at every position of <paramref name="sequence"/> by a full forward: [T·V].</summary>
     private static float[] FullForward(TokenFormerModel model, int[] sequence)
     {
@@ -29,10 +21,10 @@ public class SharedPrefixTests
     [MemberData(nameof(GeneratorTests.AllModels), MemberType = typeof(GeneratorTests))]
     public void ContinuationsOfASharedPrefix_MatchFullForwards_InTheSameCallOrALater(string name)
     {
-        TokenFormerModel model = Load(name);
+        TokenFormerModel model = GeneratorTests.Load(name);
         int v = model.Vocab;
-        int[] prefix = RandomTokens(9, v, 3);
-        int[][] tails = [RandomTokens(5, v, 4), RandomTokens(3, v, 5)];
+        int[] prefix = GeneratorTests.RandomTokens(9, v, 3);
+        int[][] tails = [GeneratorTests.RandomTokens(5, v, 4), GeneratorTests.RandomTokens(3, v, 5)];
         foreach (bool sameCall in new[] { true, false })
         {
             var runner = new IncrementalRunner(model, maxBatch: 3, maxLength: 16, maxRows: 32, maxLogitRows: 32);
@@ -70,7 +62,7 @@ public class SharedPrefixTests
     [Fact]
     public void BadShares_AreRefusedWithWhatIsWrong()
     {
-        TokenFormerModel model = Load("softmax_small");
+        TokenFormerModel model = GeneratorTests.Load("softmax_small");
         var runner = new IncrementalRunner(model, maxBatch: 3, maxLength: 8);
         int[] tokens = [1, 2], slots = [1, 1], positions = [4, 5];
         string Refused(params SharedPrefix[] shared) =>
