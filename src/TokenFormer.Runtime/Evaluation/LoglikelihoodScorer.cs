@@ -212,7 +212,6 @@ public sealed class LoglikelihoodScorer
 
     private void ScoreBatch(List<Group> batch)
     {
-        TokenFormerConfig cfg = _model.Config;
         int total = batch.Sum(g => g.Count);
         var ll = new double[total];
         var greedy = new bool[total];
