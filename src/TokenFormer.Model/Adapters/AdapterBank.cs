@@ -67,6 +67,9 @@ public sealed class AdapterBank
         _slotAdapter[slot] = adapter;
     }
 
+    /// <summary>The adapter cache slot <paramref name="slot"/> is bound to (−1: the bare base, also for a slot never bound).</summary>
+    public int AdapterOf(int slot) => (uint)slot < (uint)_slotAdapter.Length ? _slotAdapter[slot] : -1;
+
     /// <summary>Binds every slot below <paramref name="slots"/> to <paramref name="adapter"/>.</summary>
     public void SetAll(int slots, int adapter)
     {

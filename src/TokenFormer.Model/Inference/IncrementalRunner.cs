@@ -101,7 +101,8 @@ public sealed class IncrementalRunner
     /// shared between slots (<see cref="SharedPrefix"/>): in every layer, once this call's keys and values are written,
     /// positions [0, Length) of slot From are copied to slot To, so this call's rows of slot To (all at positions at or
     /// after Length) attend to them. The prefix's positions must be in the cache by then (written by an earlier call or
-    /// by this one); each To slot appears once and is no share's From.
+    /// by this one); each To slot appears once and is no share's From, and with an adapter bank both slots run the same
+    /// adapter (or both the base).
     /// </summary>
     public void Forward(ReadOnlySpan<int> tokens, ReadOnlySpan<int> slots, ReadOnlySpan<int> positions, ReadOnlySpan<int> logitRows,
         ReadOnlySpan<SharedPrefix> shared)
@@ -144,6 +145,8 @@ public sealed class IncrementalRunner
             if (s.From == s.To) throw new ArgumentException($"shared prefix {s}: From and To are the same slot");
             if (s.Length < 1 || s.Length > Cache.MaxLength) throw new ArgumentException($"shared prefix {s}: Length must be in [1, {Cache.MaxLength}]");
             if (_targetStamp[s.To] == _stamp) throw new ArgumentException($"shared prefix {s}: slot {s.To} is the target of another share in this call");
+            if (_adapters != null && _adapters.AdapterOf(s.From) != _adapters.AdapterOf(s.To))
+                throw new ArgumentException($"shared prefix {s}: slots {s.From} and {s.To} run different adapters ({_adapters.AdapterOf(s.From)} and {_adapters.AdapterOf(s.To)}; −1 is the base), so their keys and values differ");
             _targetStamp[s.To] = _stamp;
             _targetLength[s.To] = s.Length;
         }

@@ -94,6 +94,31 @@ public class AdapterTests(ITestOutputHelper output)
         Assert.True(relBank <= 1e-6, $"{activation}: the applied step-0 adapter differs from the base by {relBank:E3} relative");
     }
 
+    [Fact]
+    public void SharedPrefix_BetweenSlotsOfDifferentAdapters_IsRefused_AndOfTheSameAdapterMatchesItsOwnRun()
+    {
+        TokenFormerModel baseModel = Base("l2_norm_gelu");
+        Adapter adapter = Perturbed(baseModel, new TokenCounts(8, 0, 12), 5);
+        var runner = new IncrementalRunner(baseModel, 3, 12, maxLogitRows: 3);
+        var bank = new AdapterBank(baseModel);
+        bank.Add(adapter, "a", "base");
+        bank.SetSlot(0, 0); bank.SetSlot(1, 0);   // slot 2 stays on the base
+        runner.Adapters = bank;
+        int[] ids = Ids(baseModel.Vocab, 6, 9);
+        // the prefix in slot 0, its continuation in slot 1 in the same call
+        runner.Forward([.. ids[..5], ids[5]], [0, 0, 0, 0, 0, 1], [0, 1, 2, 3, 4, 5], [5], [new SharedPrefix(0, 1, 5)]);
+        float[] shared = runner.Logits(0).ToArray();
+        var alone = new IncrementalRunner(baseModel, 1, 12);
+        var own = new AdapterBank(baseModel);
+        own.Add(adapter, "a", "base");
+        own.SetAll(1, 0);
+        alone.Adapters = own;
+        alone.Forward(ids, [0, 0, 0, 0, 0, 0], [0, 1, 2, 3, 4, 5], [5]);
+        Assert.True(RelativeDiff(alone.Logits(0).ToArray(), shared) <= 1e-5);
+        var e = Assert.Throws<ArgumentException>(() => runner.Forward([ids[5]], [2], [5], [0], [new SharedPrefix(0, 2, 5)]));
+        Assert.Contains("different adapters", e.Message);
+    }
+
     /// <summary>Logits of every position of <paramref name="ids"/> through a KV-cached runner (prefill then decode rows).</summary>
     private static float[] DecodeLogits(TokenFormerModel model, Adapter? adapter, int[] ids)
     {
