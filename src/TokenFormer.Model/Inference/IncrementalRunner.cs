@@ -20,8 +20,8 @@ public sealed class IncrementalRunner
     private readonly FinalActivations _final;
     private readonly int _vocab;
     private readonly float[] _x, _logits;
-    private readonly int[] _targetStamp, _targetLength;
-    private int _logitCount;
+    private readonly int[] _targetStamp, _targetLength;   // per slot: the call that named it a share's target, and the prefix length
+    private int _logitCount, _stamp;
     private AdapterBank? _adapters;
 
     /// <summary>
@@ -129,8 +129,6 @@ public sealed class IncrementalRunner
         // after the last layer, rows 0…m−1 of x are the logit rows (all rows when m = n, which needs them in order)
         _stack.Forward(tokens, _x, _layers, _attention, _final, _logits);
     }
-
-    private int _stamp;
 
     /// <summary>Shares name slots and lengths in range, distinct targets that no share reads from, and no row of a target before its prefix ends.</summary>
     private void CheckShared(ReadOnlySpan<SharedPrefix> shared, ReadOnlySpan<int> slots, ReadOnlySpan<int> positions)
