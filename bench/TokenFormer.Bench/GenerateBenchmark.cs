@@ -1,3 +1,4 @@
+using TokenFormer.Core.Memory;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.Intrinsics;
@@ -40,6 +41,8 @@ public sealed record GenerateBenchResult(string Preset, long Parameters, int Thr
     public int Batch { get; init; } = 1;
     /// <summary>Resident memory (VmRSS) right after the model was built, before the runner's buffers, MB.</summary>
     public double ModelRssMB { get; init; }
+    /// <summary>The part of it in huge pages (AnonHugePages; the weights when the system offers them, TokenFormer.Core.Memory.WeightArrays), MB.</summary>
+    public double ModelHugePagesMB { get; init; }
     /// <summary>Bytes of weights the products read per step (a step reads every weight once).</summary>
     public double WeightBytes { get; init; }
     /// <summary>The other runtime's figures from the same run (<c>--runtime</c>), or null.</summary>
@@ -54,7 +57,7 @@ public sealed record GenerateBenchResult(string Preset, long Parameters, int Thr
 
     public string ToJson() => string.Create(CultureInfo.InvariantCulture,
         $"{{\"prefill_tok_s\":{PrefillTokensPerSecond:F1},\"decode_tok_s\":{DecodeTokensPerSecond:F2},\"peak_rss_mb\":{PeakRssMB:F1}," +
-        $"\"dtype\":\"{Dtype}\",\"batch\":{Batch},\"model_rss_mb\":{ModelRssMB:F1},\"weight_mb\":{WeightBytes / 1e6:F1}," +
+        $"\"dtype\":\"{Dtype}\",\"batch\":{Batch},\"model_rss_mb\":{ModelRssMB:F1},\"model_huge_pages_mb\":{ModelHugePagesMB:F1},\"weight_mb\":{WeightBytes / 1e6:F1}," +
         $"\"bench\":\"generate\",\"preset\":\"{Preset}\",\"params\":{Parameters},\"threads\":{Threads},\"prefill_tokens\":{PrefillTokens}," +
         $"\"prefill_s_median\":{PrefillSecondsMedian:F4},\"prompt_tokens\":{PromptTokens},\"new_tokens\":{NewTokens},\"reps\":{Reps}," +
         $"\"decode_tok_s_best\":{DecodeTokensPerSecondBest:F2},\"ms_per_token_median\":{MillisecondsPerTokenMedian:F3}," +
@@ -88,7 +91,7 @@ public static class GenerateBenchmark
         else model = ReducedPrecisionWeights.RandomModel(cfg, o.Dtype, 1234);
         // return what building freed to the system, so the resident figures are the model's
         GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
-        double modelRss = CurrentRssMB();
+        double modelRss = CurrentRssMB(), modelHuge = WeightArrays.ResidentHugePageBytes() / (1024.0 * 1024);
         if (o.Batch < 1 || o.Batch > 8) throw new ArgumentException($"--batch must be 1 to 8 (got {o.Batch})");
         int maxLength = Math.Max(o.PrefillTokens, o.PromptTokens + o.NewTokens + 1);
         if (maxLength > cfg.MaxPositionEmbeddings)
@@ -189,7 +192,7 @@ public static class GenerateBenchmark
             o.PrefillTokens / prefillMedian, prefillMedian, Measure.Median(rates), rates.Max(), Measure.Median(perToken), peak,
             bytesPerToken, gbps, first, allocatedPerToken)
         {
-            Dtype = WeightFormats.Name(o.Dtype), Batch = o.Batch, ModelRssMB = modelRss, WeightBytes = weightBytes,
+            Dtype = WeightFormats.Name(o.Dtype), Batch = o.Batch, ModelRssMB = modelRss, ModelHugePagesMB = modelHuge, WeightBytes = weightBytes,
             Peer = peer == null ? null : new PeerResult(peer.Name, peer.Description, o.PrefillTokens / Measure.Median(peerPrefill), Measure.Median(peerPrefill),
                 Measure.Median(peerRates), Measure.Median(peerPerToken), peerFirst, peerFirst.SequenceEqual(first))
             {

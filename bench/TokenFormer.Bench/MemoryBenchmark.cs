@@ -1,4 +1,5 @@
 using System.Globalization;
+using TokenFormer.Core.Memory;
 using System.Text;
 using TokenFormer.Model;
 using TokenFormer.Model.Architecture;
@@ -27,8 +28,8 @@ public sealed record MemoryBenchOptions
 /// </summary>
 public static class MemoryBenchmark
 {
-    /// <summary>VmRSS, RssAnon, RssFile and VmHWM of this process, MiB.</summary>
-    public readonly record struct Resident(double Rss, double Anon, double File, double Peak)
+    /// <summary>VmRSS, RssAnon, RssFile and VmHWM of this process, and the part of it in huge pages (AnonHugePages), MiB.</summary>
+    public readonly record struct Resident(double Rss, double Anon, double File, double Peak, double Huge)
     {
         public static Resident Now()
         {
@@ -45,10 +46,10 @@ public static class MemoryBenchmark
                 }
             }
             catch (IOException) { }
-            return new Resident(rss, anon, file, peak);
+            return new Resident(rss, anon, file, peak, WeightArrays.ResidentHugePageBytes() / (double)(1 << 20));
         }
 
-        public string Json => string.Create(CultureInfo.InvariantCulture, $"{{\"rss\":{Rss:F1},\"anon\":{Anon:F1},\"file\":{File:F1},\"peak\":{Peak:F1}}}");
+        public string Json => string.Create(CultureInfo.InvariantCulture, $"{{\"rss\":{Rss:F1},\"anon\":{Anon:F1},\"file\":{File:F1},\"peak\":{Peak:F1},\"huge\":{Huge:F1}}}");
     }
 
     /// <summary>Runs the stages and returns one JSON object (MiB throughout).</summary>

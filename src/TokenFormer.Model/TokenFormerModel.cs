@@ -1,3 +1,4 @@
+using TokenFormer.Core.Memory;
 using TokenFormer.Model.Architecture;
 
 namespace TokenFormer.Model;
@@ -44,7 +45,7 @@ public sealed class TokenFormerModel
         Config = config;
         Vocab = config.Vocab;
         Layout = new ParameterLayout(config, Vocab);
-        Parameters = new float[Layout.Count];
+        Parameters = WeightArrays.Allocate<float>(Layout.Count);
     }
 
     /// <summary>The parameter tensor with official key <paramref name="name"/>; throws when there is none.</summary>

@@ -70,7 +70,7 @@ public static class GenerateBenchCommand
                     $"generate {r.Preset} {r.Dtype} ({r.Parameters:N0} params), {r.Threads} threads: prefill {r.PrefillTokens} tokens {r.PrefillTokensPerSecond:F0} tok/s " +
                     $"(median {r.PrefillSecondsMedian:F3} s); decode batch {r.Batch} {r.DecodeTokensPerSecond:F1} tok/s (best {r.DecodeTokensPerSecondBest:F1}, " +
                     $"median {r.MillisecondsPerTokenMedian:F2} ms/token); {r.BytesPerToken / 1e6:F1} MB read per token at {r.MeasuredReadGBps:F1} GB/s measured " +
-                    $"→ limit {r.BandwidthLimitTokensPerSecond:F1} tok/s, {100 * r.BandwidthFraction:F0}% reached; peak RSS {r.PeakRssMB:F0} MB (model built: {r.ModelRssMB:F0} MB); " +
+                    $"→ limit {r.BandwidthLimitTokensPerSecond:F1} tok/s, {100 * r.BandwidthFraction:F0}% reached; peak RSS {r.PeakRssMB:F0} MB (model built: {r.ModelRssMB:F0} MB, {r.ModelHugePagesMB:F0} MB of it in huge pages); " +
                     $"first tokens [{string.Join(", ", r.FirstTokens)}]"));
             if (!o.Json && r.Peer is { } p)
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -1,3 +1,4 @@
+using TokenFormer.Core.Memory;
 using System.Text.Json;
 using TokenFormer.Core.Kernels;
 
@@ -102,11 +103,11 @@ public sealed class ReducedPrecisionWeights : IWeightSource
             (int rows, int cols) = StoredShape(t);
             scales += (long)rows * Int8Blocks.BlocksPerRow(cols);
         }
-        if (format == WeightFormat.BFloat16) BFloat16Values = new ushort[layout.Count];
+        if (format == WeightFormat.BFloat16) BFloat16Values = WeightArrays.Allocate<ushort>(layout.Count);
         else
         {
-            Int8Values = new sbyte[layout.Count];
-            Int8Scales = new float[scales];
+            Int8Values = WeightArrays.Allocate<sbyte>(layout.Count);
+            Int8Scales = WeightArrays.Allocate<float>(scales);
         }
     }
 
