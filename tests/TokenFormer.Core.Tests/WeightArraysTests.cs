@@ -38,6 +38,23 @@ public class WeightArraysTests
         GC.KeepAlive(a);
     }
 
+    [Fact]
+    public void Describe_SaysWhetherAndWhy()
+    {
+        bool was = WeightArrays.UseHugePages;
+        try
+        {
+            WeightArrays.UseHugePages = false;
+            Assert.Equal("off (TOKENFORMER_HUGE_PAGES=0)", WeightArrays.Describe());
+            Assert.Equal(1 << 21, WeightArrays.Allocate<float>(1 << 21).Length); // an ordinary array, still zeroed and whole
+            WeightArrays.UseHugePages = true;
+            const string mode = "/sys/kernel/mm/transparent_hugepage/enabled";
+            if (OperatingSystem.IsLinux() && File.Exists(mode))
+                Assert.StartsWith(File.ReadAllText(mode).Contains("[never]") ? "no (" : "yes (transparent huge pages: ", WeightArrays.Describe());
+        }
+        finally { WeightArrays.UseHugePages = was; }
+    }
+
     /// <summary>AnonHugePages of the mappings that hold <paramref name="array"/> (/proc/self/smaps).</summary>
     private static long HugePageBytesAround(float[] array)
     {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using TokenFormer.Core.Kernels;
+using TokenFormer.Core.Memory;
 using TokenFormer.Core.Threading;
 
 namespace TokenFormer.Cli.Commands;
@@ -19,6 +20,7 @@ public static class SelfCheckCommand
         output.WriteLine($".NET {Environment.Version}, {Environment.ProcessorCount} cores, {Parallelism.ThreadCount} threads");
         output.WriteLine($"Vector512 accelerated: {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}, " +
                          $"GEMM instruction set: {GemmIsaInfo.Best}");
+        output.WriteLine($"Weights on huge pages: {WeightArrays.Describe()}");
         var rng = new Random(7);
         int failures = 0;
         foreach (GemmForm form in Enum.GetValues<GemmForm>())

@@ -38,6 +38,20 @@ public static unsafe class WeightArrays
         return array;
     }
 
+    /// <summary>Whether large weight arrays will be on huge pages here, and why (for <c>tokenformer selfcheck</c>).</summary>
+    public static string Describe()
+    {
+        if (!UseHugePages) return "off (TOKENFORMER_HUGE_PAGES=0)";
+        if (!OperatingSystem.IsLinux()) return "no (transparent huge pages are a Linux feature)";
+        const string mode = "/sys/kernel/mm/transparent_hugepage/enabled";
+        string text;
+        try { text = File.ReadAllText(mode).Trim(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return $"no ({mode} cannot be read)"; }
+        int open = text.IndexOf('['), close = text.IndexOf(']');
+        string current = open >= 0 && close > open ? text[(open + 1)..close] : text;
+        return current == "never" ? $"no (transparent huge pages are off: {mode} is \"{text}\")" : $"yes (transparent huge pages: {current})";
+    }
+
     /// <summary>The process's resident memory in huge pages (AnonHugePages of /proc/self/smaps_rollup; 0 where there is none to read).</summary>
     public static long ResidentHugePageBytes()
     {
