@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace TokenFormer.Core.Kernels;
 
@@ -12,10 +13,20 @@ namespace TokenFormer.Core.Kernels;
 internal static unsafe class GemmKernel12x32
 {
     public const int MR = 12, NR = 32;
+    internal static readonly bool Prefetch = Environment.GetEnvironmentVariable("TOKENFORMER_GEMM_PREFETCH_C") != "0";
+    private const int PrefetchMinLdc = 16384;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(int kc, float* a, float* b, float* c, int ldc, float alpha, bool accumulate)
     {
+        // rows of C a page or more apart (the LM head's vocab-wide C): start fetching the tile's 24 lines now, so the
+        // final load/store does not wait on them (docs/benchmarks.md, GEMM: +2–5 % on 368×768×50304)
+        if (ldc >= PrefetchMinLdc && Prefetch)
+            for (int i = 0; i < MR; i++)
+            {
+                Sse.Prefetch0(c + (long)i * ldc);
+                Sse.Prefetch0(c + (long)i * ldc + 16);
+            }
         Vector512<float> c0a = default, c0b = default, c1a = default, c1b = default;
         Vector512<float> c2a = default, c2b = default, c3a = default, c3b = default;
         Vector512<float> c4a = default, c4b = default, c5a = default, c5b = default;
