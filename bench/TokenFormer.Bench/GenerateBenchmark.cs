@@ -1,7 +1,7 @@
-using TokenFormer.Core.Memory;
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.Intrinsics;
+using TokenFormer.Core.Memory;
 using TokenFormer.Core.Threading;
 using TokenFormer.Model;
 using TokenFormer.Model.Architecture;

@@ -1,6 +1,6 @@
 using System.Globalization;
-using TokenFormer.Core.Memory;
 using System.Text;
+using TokenFormer.Core.Memory;
 using TokenFormer.Model;
 using TokenFormer.Model.Architecture;
 using TokenFormer.Model.Inference;

@@ -6,9 +6,10 @@ namespace TokenFormer.Core.Memory;
 /// Arrays for a model's weights. On Linux, arrays of 4 MiB or more are asked to be backed by transparent huge pages
 /// (2 MiB, <c>madvise(MADV_HUGEPAGE)</c>) before their memory is first touched. Why: decoding streams every weight
 /// once per token, and with 4 KiB pages that stream crosses a page — a TLB miss and a restart of the hardware
-/// prefetcher — every 4 KiB; with huge pages float32 decode ran 6–17 % faster and int8 21–31 % (docs/benchmarks.md,
-/// "Huge pages for the weights"). Where the kernel does not offer them (<c>transparent_hugepage=never</c>, other
-/// systems) the advice does nothing and the array is an ordinary one. <c>TOKENFORMER_HUGE_PAGES=0</c> turns it off.
+/// prefetcher — every 4 KiB; with huge pages the 150m preset decoded 1.26× (float32), 1.25× (bf16) and 1.08× (int8)
+/// faster, while the first touch of fresh huge pages can make a model's first load slower on a VM (docs/benchmarks.md,
+/// "Weights on huge pages"). Where the kernel does not offer them (<c>transparent_hugepage=never</c>, other systems)
+/// the advice does nothing and the array is an ordinary one. <c>TOKENFORMER_HUGE_PAGES=0</c> turns it off.
 /// </summary>
 public static unsafe class WeightArrays
 {

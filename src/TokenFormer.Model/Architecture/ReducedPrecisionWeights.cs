@@ -1,6 +1,6 @@
-using TokenFormer.Core.Memory;
 using System.Text.Json;
 using TokenFormer.Core.Kernels;
+using TokenFormer.Core.Memory;
 
 namespace TokenFormer.Model.Architecture;
 
