@@ -26,6 +26,25 @@ public class WeightArraysTests
     }
 
     [Fact]
+    public void Allocate_ClearsMemoryThatAnEarlierArrayLeftDirty()
+    {
+        // pinned large arrays come from the pinned heap, whose freed memory the next one of the same size reuses: its
+        // old contents must not show (the huge-page path clears in 2 MiB pieces on the worker threads)
+        const int length = (9 << 20) / 4 + 3; // several 2 MiB pieces and a partial last one
+        for (int round = 0; round < 3; round++)
+        {
+            DirtyAndDrop(length);
+            GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+            GC.WaitForPendingFinalizers();
+            float[] fresh = WeightArrays.Allocate<float>(length);
+            Assert.True(fresh.AsSpan().IndexOfAnyExcept(0f) < 0, $"round {round}: element {fresh.AsSpan().IndexOfAnyExcept(0f)} is not zero");
+        }
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void DirtyAndDrop(int length) => WeightArrays.Allocate<float>(length).AsSpan().Fill(float.NaN);
+
+    [Fact]
     public void Allocate_LargeArrayIsBackedByHugePagesWhereTheSystemOffersThem()
     {
         const string mode = "/sys/kernel/mm/transparent_hugepage/enabled";
