@@ -27,6 +27,14 @@ internal sealed unsafe class ReducedProduct : IParallelWork
     public static Int8DotMode Int8Dot { get; set; } =
         Environment.GetEnvironmentVariable("TOKENFORMER_INT8_DOT") is "integer" ? Int8DotMode.Integer : Int8DotMode.Float;
 
+    /// <summary>
+    /// How far ahead (bytes) the AVX-512 one-row int8 kernel prefetches its weights into L2 (<c>TOKENFORMER_INT8_PREFETCH</c>;
+    /// 0: off). The kernel widens slower than memory delivers once the weights are on huge pages, and the hardware
+    /// prefetcher alone then leaves it waiting; 4 KiB ahead made int8 decode 1.00–1.28× faster (median 1.10×,
+    /// docs/quantization.md "With the weights on huge pages"). The bf16 kernel measured no gain from it.
+    /// </summary>
+    internal static readonly int Int8PrefetchBytes = int.TryParse(Environment.GetEnvironmentVariable("TOKENFORMER_INT8_PREFETCH"), out int b) ? b : 4096;
+
     /// <summary>Use the 512-bit four-row int8 kernel (off: it measured slower than the 256-bit one; tests turn it on to check it).</summary>
     internal static bool UseInt8Dot4V512;
 
@@ -591,7 +599,7 @@ internal sealed unsafe class ReducedProduct : IParallelWork
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Int8Row1V512(ReducedMatrix w, int j0, int j1, float* x, float* y, bool accumulate)
     {
-        int k = w.Columns, blocks = w.BlocksPerRow;
+        int k = w.Columns, blocks = w.BlocksPerRow, pf = Int8PrefetchBytes;
         fixed (sbyte* wq = w.Quants)
         fixed (float* ws = w.Scales)
         {
@@ -603,6 +611,7 @@ internal sealed unsafe class ReducedProduct : IParallelWork
                 int q = 0;
                 for (; q + 64 <= k; q += 64)
                 {
+                    if (pf != 0) Sse.Prefetch1(row + q + pf);
                     Vector512<float> b0 = Vector512.Load(x + q) * Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(row + q)));
                     Vector512<float> b1 = Vector512.Load(x + q + 32) * Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(row + q + 32)));
                     b0 = Avx512F.FusedMultiplyAdd(Vector512.Load(x + q + 16), Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(row + q + 16))), b0);
