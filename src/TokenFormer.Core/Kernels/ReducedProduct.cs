@@ -30,7 +30,7 @@ internal sealed unsafe class ReducedProduct : IParallelWork
     /// <summary>
     /// How far ahead (bytes) the AVX-512 one-row int8 kernel prefetches its weights into L2 (<c>TOKENFORMER_INT8_PREFETCH</c>;
     /// 0: off). The kernel widens slower than memory delivers once the weights are on huge pages, and the hardware
-    /// prefetcher alone then leaves it waiting; 4 KiB ahead made int8 decode 1.00–1.28× faster (median 1.10×,
+    /// prefetcher alone then leaves it waiting; 4 KiB ahead made int8 decode 1.00–1.28× faster (median 1.12×,
     /// docs/quantization.md "With the weights on huge pages"). The bf16 kernel measured no gain from it.
     /// </summary>
     internal static readonly int Int8PrefetchBytes = int.TryParse(Environment.GetEnvironmentVariable("TOKENFORMER_INT8_PREFETCH"), out int b) ? b : 4096;
