@@ -25,24 +25,29 @@ public class WeightArraysTests
         Assert.True(u.AsSpan().IndexOfAnyExcept((ushort)0) < 0);
     }
 
-    [Fact]
-    public void Allocate_ClearsMemoryThatAnEarlierArrayLeftDirty()
+    [Theory]
+    [InlineData(0, 0)]
+    [InlineData(1, 100)]
+    [InlineData(5, (2 << 20) - 5)]            // ends exactly on a page boundary
+    [InlineData(7, (9 << 20) + 3)]            // a head, several whole pages, a partial last one
+    [InlineData(2 << 20, 4 << 20)]            // starts on a boundary: no head
+    public unsafe void ClearInPages_ClearsExactlyTheRange(int offsetFromPage, int bytes)
     {
-        // pinned large arrays come from the pinned heap, whose freed memory the next one of the same size reuses: its
-        // old contents must not show (the huge-page path clears in 2 MiB pieces on the worker threads)
-        const int length = (9 << 20) / 4 + 3; // several 2 MiB pieces and a partial last one
-        for (int round = 0; round < 3; round++)
+        // a dirty buffer that starts on a 2 MiB boundary, so the offsets above place the range against page boundaries
+        long size = offsetFromPage + (long)bytes + 64;
+        byte* buffer = (byte*)NativeMemory.AlignedAlloc((nuint)size, 2 << 20);
+        try
         {
-            DirtyAndDrop(length);
-            GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
-            GC.WaitForPendingFinalizers();
-            float[] fresh = WeightArrays.Allocate<float>(length);
-            Assert.True(fresh.AsSpan().IndexOfAnyExcept(0f) < 0, $"round {round}: element {fresh.AsSpan().IndexOfAnyExcept(0f)} is not zero");
+            new Span<byte>(buffer, (int)size).Fill(0xA5);
+            WeightArrays.ClearInPages(buffer + offsetFromPage, bytes);
+            var all = new ReadOnlySpan<byte>(buffer, (int)size);
+            Assert.True(all[..offsetFromPage].IndexOfAnyExcept((byte)0xA5) < 0, "a byte before the range changed");
+            int firstDirty = all.Slice(offsetFromPage, bytes).IndexOfAnyExcept((byte)0);
+            Assert.True(firstDirty < 0, $"byte {firstDirty} of the range was not cleared");
+            Assert.True(all[(offsetFromPage + bytes)..].IndexOfAnyExcept((byte)0xA5) < 0, "a byte after the range changed");
         }
+        finally { NativeMemory.AlignedFree(buffer); }
     }
-
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    private static void DirtyAndDrop(int length) => WeightArrays.Allocate<float>(length).AsSpan().Fill(float.NaN);
 
     [Fact]
     public void Allocate_LargeArrayIsBackedByHugePagesWhereTheSystemOffersThem()

@@ -35,30 +35,33 @@ public static unsafe class WeightArrays
             // the whole 2 MiB pages inside the array (the advice applies to whole pages of the range it is given)
             long start = ((long)p + HugePage - 1) & ~(HugePage - 1), end = ((long)p + bytes) & ~(HugePage - 1);
             if (end > start) _ = madvise((nint)start, (nuint)(end - start), MadvHugePage); // a refusal leaves ordinary pages
+            ClearInPages((byte*)p, bytes);
         }
-        fixed (T* p = array) ClearJob.Run((byte*)p, bytes);
         return array;
     }
 
     /// <summary>
-    /// Clears [p, p + bytes) in 2 MiB pieces on the worker threads: the first touch of each huge page is where the kernel
-    /// zeroes (and, on a VM, the host backs) it, which is slow enough to be worth spreading over the cores.
+    /// Clears [p, p + bytes) on the worker threads, one 2 MiB page at a time (the part before the first page boundary is
+    /// piece 0): the first touch of each huge page is where the kernel zeroes (and, on a VM, the host backs) it, which is
+    /// slow enough to be worth spreading over the cores, and a page is touched by one thread only.
     /// </summary>
+    internal static void ClearInPages(byte* p, long bytes)
+    {
+        long head = Math.Min(bytes, (((long)p + HugePage - 1) & ~(HugePage - 1)) - (long)p);
+        var job = new ClearJob { _p = p, _bytes = bytes, _head = head };
+        Parallelism.For(1 + checked((int)((bytes - head + HugePage - 1) / HugePage)), job);
+    }
+
     private sealed class ClearJob : IParallelWork
     {
-        private byte* _p;
-        private long _bytes;
-
-        public static void Run(byte* p, long bytes)
-        {
-            var job = new ClearJob { _p = p, _bytes = bytes };
-            Parallelism.For(checked((int)((bytes + HugePage - 1) / HugePage)), job);
-        }
+        internal byte* _p;
+        internal long _bytes, _head;
 
         public void Execute(int index)
         {
-            long start = index * HugePage, n = Math.Min(HugePage, _bytes - start);
-            new Span<byte>(_p + start, (int)n).Clear();
+            long start = index == 0 ? 0 : _head + (index - 1) * HugePage;
+            long end = index == 0 ? _head : Math.Min(_bytes, start + HugePage);
+            if (end > start) new Span<byte>(_p + start, (int)(end - start)).Clear();
         }
     }
 
