@@ -28,10 +28,11 @@ internal sealed unsafe class ReducedProduct : IParallelWork
         Environment.GetEnvironmentVariable("TOKENFORMER_INT8_DOT") is "integer" ? Int8DotMode.Integer : Int8DotMode.Float;
 
     /// <summary>
-    /// How far ahead (bytes) the AVX-512 one-row int8 kernel prefetches its weights into L2 (<c>TOKENFORMER_INT8_PREFETCH</c>;
-    /// 0: off). The kernel widens slower than memory delivers once the weights are on huge pages, and the hardware
-    /// prefetcher alone then leaves it waiting; 4 KiB ahead made int8 decode 1.00–1.28× faster (median 1.12×,
-    /// docs/quantization.md "With the weights on huge pages"). The bf16 kernel measured no gain from it.
+    /// How far ahead (bytes) the one-row int8 kernels prefetch their weights into L2 (<c>TOKENFORMER_INT8_PREFETCH</c>;
+    /// 0: off). The kernels widen slower than memory delivers once the weights are on huge pages, and the hardware
+    /// prefetcher alone then leaves them waiting; 4 KiB ahead made int8 decode faster: AVX-512 1.00–1.28× (median
+    /// 1.12×), AVX2 0.98–1.13× (median 1.07×) (docs/quantization.md "With the weights on huge pages"). The bf16 kernel
+    /// measured no gain from it.
     /// </summary>
     internal static readonly int Int8PrefetchBytes = int.TryParse(Environment.GetEnvironmentVariable("TOKENFORMER_INT8_PREFETCH"), out int b) ? b : 4096;
 
@@ -636,7 +637,7 @@ internal sealed unsafe class ReducedProduct : IParallelWork
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Int8Row1V256(ReducedMatrix w, int j0, int j1, float* x, float* y, bool accumulate)
     {
-        int k = w.Columns, blocks = w.BlocksPerRow;
+        int k = w.Columns, blocks = w.BlocksPerRow, pf = Int8PrefetchBytes;
         fixed (sbyte* wq = w.Quants)
         fixed (float* ws = w.Scales)
         {
@@ -648,6 +649,7 @@ internal sealed unsafe class ReducedProduct : IParallelWork
                 int q = 0;
                 for (; q + 32 <= k; q += 32)
                 {
+                    if (pf != 0 && (q & 63) == 0) Sse.Prefetch1(row + q + pf);
                     Vector256<float> b0 = Vector256.Load(x + q) * Float256.LoadInt8(row + q);
                     Vector256<float> b1 = Vector256.Load(x + q + 8) * Float256.LoadInt8(row + q + 8);
                     b0 = Fma.MultiplyAdd(Vector256.Load(x + q + 16), Float256.LoadInt8(row + q + 16), b0);
