@@ -98,8 +98,7 @@ public class WeightArraysTests
                     inside = e > begin && s < end;
                     continue;
                 }
-                if (inside && line.StartsWith("AnonHugePages:", StringComparison.Ordinal))
-                    total += long.Parse(line.AsSpan(14).Trim().TrimEnd("kB").Trim(), CultureInfo.InvariantCulture) * 1024;
+                if (inside && WeightArrays.AnonHugePageBytes(line) is long bytes) total += bytes;
             }
             return total;
         }

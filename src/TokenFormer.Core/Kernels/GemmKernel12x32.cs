@@ -13,7 +13,7 @@ namespace TokenFormer.Core.Kernels;
 internal static unsafe class GemmKernel12x32
 {
     public const int MR = 12, NR = 32;
-    internal static readonly bool Prefetch = Environment.GetEnvironmentVariable("TOKENFORMER_GEMM_PREFETCH_C") != "0";
+    private static readonly bool Prefetch = Environment.GetEnvironmentVariable("TOKENFORMER_GEMM_PREFETCH_C") != "0";
     private const int PrefetchMinLdc = 16384;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -33,7 +33,7 @@ public static unsafe class WeightArrays
         fixed (T* p = array)
         {
             // the whole 2 MiB pages inside the array (the advice applies to whole pages of the range it is given)
-            long start = ((long)p + HugePage - 1) & ~(HugePage - 1), end = ((long)p + bytes) & ~(HugePage - 1);
+            long start = PageUp((long)p), end = ((long)p + bytes) & ~(HugePage - 1);
             if (end > start) _ = madvise((nint)start, (nuint)(end - start), MadvHugePage); // a refusal leaves ordinary pages
             ClearInPages((byte*)p, bytes);
         }
@@ -47,15 +47,17 @@ public static unsafe class WeightArrays
     /// </summary>
     internal static void ClearInPages(byte* p, long bytes)
     {
-        long head = Math.Min(bytes, (((long)p + HugePage - 1) & ~(HugePage - 1)) - (long)p);
-        var job = new ClearJob { _p = p, _bytes = bytes, _head = head };
-        Parallelism.For(1 + checked((int)((bytes - head + HugePage - 1) / HugePage)), job);
+        long head = Math.Min(bytes, PageUp((long)p) - (long)p);
+        Parallelism.For(1 + checked((int)((bytes - head + HugePage - 1) / HugePage)), new ClearJob(p, bytes, head));
     }
 
-    private sealed class ClearJob : IParallelWork
+    /// <summary>The first 2 MiB page boundary at or after <paramref name="address"/>.</summary>
+    private static long PageUp(long address) => (address + HugePage - 1) & ~(HugePage - 1);
+
+    private sealed class ClearJob(byte* p, long bytes, long head) : IParallelWork
     {
-        internal byte* _p;
-        internal long _bytes, _head;
+        private readonly byte* _p = p;
+        private readonly long _bytes = bytes, _head = head;
 
         public void Execute(int index)
         {
@@ -85,13 +87,18 @@ public static unsafe class WeightArrays
         try
         {
             foreach (string line in File.ReadLines("/proc/self/smaps_rollup"))
-                if (line.StartsWith("AnonHugePages:", StringComparison.Ordinal))
-                    return long.Parse(line.AsSpan(14).Trim().TrimEnd("kB").Trim(), System.Globalization.CultureInfo.InvariantCulture) * 1024;
+                if (AnonHugePageBytes(line) is long bytes) return bytes;
         }
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
         return 0;
     }
+
+    /// <summary>The bytes of an "AnonHugePages: N kB" line of /proc/…/smaps(_rollup); null for any other line.</summary>
+    internal static long? AnonHugePageBytes(string line) =>
+        line.StartsWith("AnonHugePages:", StringComparison.Ordinal)
+            ? long.Parse(line.AsSpan(14).Trim().TrimEnd("kB").Trim(), System.Globalization.CultureInfo.InvariantCulture) * 1024
+            : null;
 
     [DllImport("libc", EntryPoint = "madvise", SetLastError = true)]
     private static extern int madvise(nint address, nuint length, int advice);
