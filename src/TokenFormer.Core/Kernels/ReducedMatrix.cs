@@ -53,6 +53,14 @@ public sealed class ReducedMatrix
         return new ReducedMatrix(ReducedFormat.Int8Block32, null, quants, scales, offset, scaleOffset, rows, columns);
     }
 
+    /// <summary>Rows [<paramref name="first"/>, first + <paramref name="count"/>) of W as a matrix sharing its storage.</summary>
+    public ReducedMatrix RowRange(int first, int count)
+    {
+        if (first < 0 || count < 0 || first > Rows - count)
+            throw new ArgumentOutOfRangeException(nameof(first), $"rows [{first}, {(long)first + count}) are not inside the matrix's {Rows} rows");
+        return new ReducedMatrix(Format, Bf16, Quants, Scales, Offset + (long)first * Columns, ScaleOffset + (long)first * BlocksPerRow, count, Columns);
+    }
+
     /// <summary>Row <paramref name="row"/> of W as float32 into <paramref name="destination"/> [Columns].</summary>
     public void DequantizeRow(int row, Span<float> destination)
     {

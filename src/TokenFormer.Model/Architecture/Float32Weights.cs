@@ -53,6 +53,14 @@ public sealed class Float32Matrix : IWeightMatrix
     public void ReadRow(int row, Span<float> destination) =>
         _data.AsSpan(_offset + row * Columns, Columns).CopyTo(destination);
 
+    /// <inheritdoc/>
+    public IWeightMatrix RowRange(int first, int count)
+    {
+        if (first < 0 || count < 0 || first > Rows - count)
+            throw new ArgumentOutOfRangeException(nameof(first), $"rows [{first}, {(long)first + count}) are not inside the matrix's {Rows} rows");
+        return new Float32Matrix(_data, _offset + first * Columns, count, Columns);
+    }
+
     /// <summary>C[m, n] (+)= A[m, k]·op(W), W as B ([n, k] for NT, [k, n] for NN; row stride Columns either way).</summary>
     private void Product(GemmForm form, int m, int k, int n, float[] a, int aOffset, int lda, float[] c, int cOffset, int ldc, bool accumulate)
     {

@@ -21,4 +21,12 @@ public interface IWeightMatrix
 
     /// <summary>Copies row <paramref name="row"/> of W into <paramref name="destination"/> [Columns] (embedding lookup).</summary>
     void ReadRow(int row, Span<float> destination);
+
+    /// <summary>
+    /// Rows [<paramref name="first"/>, first + <paramref name="count"/>) of W as a matrix of their own, sharing W's storage
+    /// (the tied head in vocabulary slices, so that scoring never holds a whole [rows, V] logit matrix). Available where
+    /// W's rows are stored contiguously: float32 matrices and the reduced formats' key tokens and embedding; a reduced
+    /// value-token matrix (stored transposed) throws <see cref="NotSupportedException"/>.
+    /// </summary>
+    IWeightMatrix RowRange(int first, int count);
 }

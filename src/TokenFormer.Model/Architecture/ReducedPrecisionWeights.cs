@@ -284,4 +284,10 @@ internal sealed class ReducedWeightMatrix(ReducedMatrix stored, bool transposed)
         if (transposed) stored.ReadColumn(row, destination);
         else stored.DequantizeRow(row, destination);
     }
+
+    public IWeightMatrix RowRange(int first, int count)
+    {
+        if (transposed) throw new NotSupportedException("value tokens are stored transposed (blocked along their rows), so a range of their rows is not a view");
+        return new ReducedWeightMatrix(stored.RowRange(first, count), false);
+    }
 }

@@ -59,11 +59,12 @@ public sealed class TokenFormerStack
     /// <summary>
     /// Forward of <c>tokens.Length</c> rows: embedding into <paramref name="x"/> [rows, d], every block with
     /// <paramref name="activations"/>[l] and <paramref name="attention"/>, then the final LayerNorm (x̂, rstd and z kept in
-    /// <paramref name="final"/>) and logits = z·Eᵀ [rows, V]. Returns the rows that reached the output (fewer when the
+    /// <paramref name="final"/>) and logits = z·Eᵀ [rows, V] (<see cref="Head"/>; skipped when <paramref name="logits"/> is
+    /// null: the caller takes the head in vocabulary slices). Returns the rows that reached the output (fewer when the
     /// context dropped rows; 0 skips the output). Token ids must already be checked against the vocabulary.
     /// </summary>
     public int Forward(ReadOnlySpan<int> tokens, float[] x, IReadOnlyList<BlockActivations> activations,
-        IAttentionContext attention, FinalActivations final, float[] logits)
+        IAttentionContext attention, FinalActivations final, float[]? logits)
     {
         int rows = tokens.Length;
         for (int i = 0; i < rows; i++) Embedding.ReadRow(tokens[i], x.AsSpan(i * _d, _d));
@@ -71,9 +72,16 @@ public sealed class TokenFormerStack
             rows = Blocks[l].Forward(rows, x, activations[l], attention);
         if (rows == 0) return 0;
         _finalForward.Run(rows, x, final);
-        Embedding.MultiplyTransposed(rows, final.Z, 0, _d, logits, 0, _vocab, accumulate: false);
+        if (logits != null) Head(rows, final, Embedding, logits);
         return rows;
     }
+
+    /// <summary>
+    /// The tied head over <paramref name="head"/> = E or a slice of its rows (<see cref="IWeightMatrix.RowRange"/>):
+    /// logits[rows, head.Rows] = z·headᵀ, z the first <paramref name="rows"/> rows of <paramref name="final"/>.Z.
+    /// </summary>
+    public void Head(int rows, FinalActivations final, IWeightMatrix head, float[] logits) =>
+        head.MultiplyTransposed(rows, final.Z, 0, _d, logits, 0, head.Rows, accumulate: false);
 
     /// <summary>
     /// Backward of the last <see cref="Forward"/> over all of its rows, from dLogits = ∂ℒ/∂logits [rows, V]; adds the

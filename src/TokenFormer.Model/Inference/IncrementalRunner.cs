@@ -21,7 +21,8 @@ public sealed class IncrementalRunner
     private readonly int _vocab;
     private readonly float[] _x, _logits;
     private readonly int[] _targetStamp, _targetLength;   // per slot: the call that named it a share's target, and the prefix length
-    private int _logitCount, _stamp;
+    private readonly IWeightMatrix[] _headSlices;          // the tied head in vocabulary slices (empty: logits come whole)
+    private int _logitCount, _stamp, _outputRows, _slice = -1;
     private AdapterBank? _adapters;
 
     /// <summary>
@@ -48,14 +49,22 @@ public sealed class IncrementalRunner
     public int MaxRows { get; }
     /// <summary>Most logit rows one <see cref="Forward(ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{int})"/> returns (the cache's MaxBatch unless the constructor was given more).</summary>
     public int MaxLogitRows { get; }
+    /// <summary>
+    /// Vocabulary slices the logits come in: 0 when a forward call computes them whole; else each call stops at the final
+    /// LayerNorm and <see cref="ComputeLogitSlice"/> computes one slice of ids at a time.
+    /// </summary>
+    public int LogitSlices => _headSlices.Length;
 
     /// <summary>
     /// Allocates a cache for <paramref name="maxBatch"/> sequences × <paramref name="maxLength"/> positions and row
     /// buffers for <paramref name="maxRows"/> rows per call (at least <paramref name="maxBatch"/>).
     /// <paramref name="maxLogitRows"/>: most logit rows per call (0 = maxBatch, what decoding needs; scoring a
-    /// continuation wants the logits of every one of its rows, so it asks for more).
+    /// continuation wants the logits of every one of its rows, so it asks for more). <paramref name="logitSliceWidth"/>:
+    /// 0 (default) computes the logits whole in each call; a width below the vocabulary has the caller compute them in
+    /// slices of that many ids (<see cref="ComputeLogitSlice"/>), so that only [maxLogitRows, width] logits are held at
+    /// once and each slice is read back from cache, not memory.
     /// </summary>
-    public IncrementalRunner(TokenFormerModel model, int maxBatch, int maxLength, int maxRows = 512, int maxLogitRows = 0)
+    public IncrementalRunner(TokenFormerModel model, int maxBatch, int maxLength, int maxRows = 512, int maxLogitRows = 0, int logitSliceWidth = 0)
     {
         TokenFormerConfig cfg = model.Config;
         if (maxBatch < 1) throw new ArgumentException($"maxBatch must be at least 1 (got {maxBatch})");
@@ -66,7 +75,9 @@ public sealed class IncrementalRunner
         MaxRows = Math.Max(maxBatch, Math.Min(maxRows, maxBatch * maxLength));
         if (maxLogitRows < 0) throw new ArgumentException($"maxLogitRows must be at least 0 (got {maxLogitRows}; 0 = maxBatch)");
         MaxLogitRows = maxLogitRows == 0 ? maxBatch : Math.Min(maxLogitRows, MaxRows);
-        if ((long)MaxLogitRows * _vocab > Array.MaxLength) throw new ArgumentException($"logits [{MaxLogitRows}, {_vocab}] are too large");
+        if (logitSliceWidth < 0) throw new ArgumentException($"logitSliceWidth must be at least 0 (got {logitSliceWidth}; 0 = the whole vocabulary)");
+        int width = logitSliceWidth == 0 || logitSliceWidth >= _vocab ? _vocab : logitSliceWidth;
+        if ((long)MaxLogitRows * width > Array.MaxLength) throw new ArgumentException($"logits [{MaxLogitRows}, {width}] are too large");
         Cache = new KvCache(cfg.NumLayers, maxBatch, maxLength, cfg.HiddenSize);
         _stack = new TokenFormerStack(model);
         _attention = new CachedAttentionContext(cfg, Cache, MaxRows, MaxLogitRows);
@@ -75,16 +86,36 @@ public sealed class IncrementalRunner
         _layers = Enumerable.Repeat(shared, cfg.NumLayers).ToArray();
         _final = new FinalActivations(MaxRows, cfg.HiddenSize);
         _x = new float[MaxRows * cfg.HiddenSize];
-        _logits = new float[MaxLogitRows * _vocab];
+        _logits = new float[MaxLogitRows * width];
+        _headSlices = width == _vocab ? []
+            : Enumerable.Range(0, (_vocab + width - 1) / width).Select(i => _stack.Embedding.RowRange(i * width, Math.Min(width, _vocab - i * width))).ToArray();
         _targetStamp = new int[maxBatch];
         _targetLength = new int[maxBatch];
     }
 
-    /// <summary>Logits [V] of the <paramref name="index"/>-th logit row of the last <see cref="Forward(ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{int})"/>.</summary>
+    /// <summary>
+    /// Logits [V] of the <paramref name="index"/>-th logit row of the last <see cref="Forward(ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{int}, ReadOnlySpan{int})"/>;
+    /// with <see cref="LogitSlices"/>, those of the slice last computed ([its width], ids from <see cref="ComputeLogitSlice"/>'s answer).
+    /// </summary>
     public Span<float> Logits(int index)
     {
         if ((uint)index >= (uint)_logitCount) throw new ArgumentOutOfRangeException(nameof(index), $"the last forward computed {_logitCount} logit rows");
-        return _logits.AsSpan(index * _vocab, _vocab);
+        if (_headSlices.Length == 0) return _logits.AsSpan(index * _vocab, _vocab);
+        if (_slice < 0) throw new InvalidOperationException("this runner computes logits in vocabulary slices: call ComputeLogitSlice first");
+        int width = _headSlices[_slice].Rows;
+        return _logits.AsSpan(index * width, width);
+    }
+
+    /// <summary>
+    /// Computes the logits of the last forward call's logit rows over vocabulary slice <paramref name="slice"/> (of
+    /// <see cref="LogitSlices"/>; read them with <see cref="Logits"/>) and returns the slice's first id.
+    /// </summary>
+    public int ComputeLogitSlice(int slice)
+    {
+        if ((uint)slice >= (uint)_headSlices.Length) throw new ArgumentOutOfRangeException(nameof(slice), $"slice {slice} is outside [0, {_headSlices.Length})");
+        if (_outputRows > 0) _stack.Head(_outputRows, _final, _headSlices[slice], _logits);
+        _slice = slice;
+        return slice * _headSlices[0].Rows;
     }
 
     /// <summary>
@@ -127,7 +158,8 @@ public sealed class IncrementalRunner
         _adapters?.Begin(slots, logitRows);
         _logitCount = logitRows.Length;
         // after the last layer, rows 0…m−1 of x are the logit rows (all rows when m = n, which needs them in order)
-        _stack.Forward(tokens, _x, _layers, _attention, _final, _logits);
+        _slice = -1;
+        _outputRows = _stack.Forward(tokens, _x, _layers, _attention, _final, _headSlices.Length == 0 ? _logits : null);
     }
 
     /// <summary>Shares name slots and lengths in range, distinct targets that no share reads from, and no row of a target before its prefix ends.</summary>

@@ -74,6 +74,7 @@ public sealed class LoglikelihoodScorer
     private readonly int _vocab, _slots;
     private readonly int[] _tokens, _rowSlots, _positions, _logitRows;
     private readonly List<(int Logit, int Request, int Target)> _wanted = [];
+    private readonly List<float> _targetLogits = [];   // per wanted entry: the logit of its target, taken from its slice
     private readonly List<SharedPrefix> _shared = [];
 
     /// <summary>The scorer's model.</summary>
@@ -94,14 +95,17 @@ public sealed class LoglikelihoodScorer
     /// (0 = all of them; the logits of one call are held at once, V floats a row). <paramref name="cacheLength"/>:
     /// positions the KV cache holds per request (0 = the model's context); inputs are still cut to the model's context,
     /// so a smaller cache only serves callers that know their longest input (it saves memory: the cache holds
-    /// maxSlots × cacheLength positions per layer).
+    /// maxSlots × cacheLength positions per layer). <paramref name="logitSliceWidth"/>: vocabulary ids per slice of the
+    /// head, whose logits are held for one slice at a time (0 = the whole vocabulary at once).
     /// </summary>
-    public LoglikelihoodScorer(TokenFormerModel model, Tokenizer? tokenizer, int maxSlots = 8, int maxRows = 256, int cacheLength = 0, int maxLogitRows = 0)
+    public LoglikelihoodScorer(TokenFormerModel model, Tokenizer? tokenizer, int maxSlots = 8, int maxRows = 256, int cacheLength = 0, int maxLogitRows = 0,
+        int logitSliceWidth = DefaultLogitSliceWidth)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (maxSlots < 1) throw new InvalidSettingException("MaxSlots", "must be at least 1", maxSlots);
         if (maxRows < 1) throw new InvalidSettingException("MaxRows", "must be at least 1", maxRows);
         if (maxLogitRows < 0) throw new InvalidSettingException("MaxLogitRows", "must be at least 0", maxLogitRows, "0 = maxRows");
+        if (logitSliceWidth < 0) throw new InvalidSettingException("LogitSliceWidth", "must be at least 0", logitSliceWidth, "0 = the whole vocabulary");
         _model = model;
         _tokenizer = tokenizer;
         _vocab = model.Vocab;
@@ -109,10 +113,11 @@ public sealed class LoglikelihoodScorer
         MaxLength = model.Config.MaxPositionEmbeddings;
         if (cacheLength < 0 || cacheLength > MaxLength) throw new InvalidSettingException("CacheLength", $"must be in [0, max_position_embeddings {MaxLength}]", cacheLength, "0 = the model's context");
         CacheLength = cacheLength == 0 ? MaxLength : cacheLength;
-        _runner = new IncrementalRunner(model, maxSlots, CacheLength, Math.Max(maxRows, maxSlots), maxLogitRows: Math.Max(maxLogitRows == 0 ? maxRows : maxLogitRows, maxSlots));
+        _runner = new IncrementalRunner(model, maxSlots, CacheLength, Math.Max(maxRows, maxSlots),
+            maxLogitRows: Math.Max(maxLogitRows == 0 ? maxRows : maxLogitRows, maxSlots), logitSliceWidth: logitSliceWidth);
         int rows = _runner.MaxRows;
         _tokens = new int[rows]; _rowSlots = new int[rows]; _positions = new int[rows]; _logitRows = new int[rows];
-        _logSoftmax = new LogSoftmaxJob(_runner.MaxLogitRows);
+        _logSoftmax = new LogSoftmaxJob(_runner.MaxLogitRows, Math.Max(1, _runner.LogitSlices));
     }
 
     /// <summary>
@@ -301,17 +306,40 @@ public sealed class LoglikelihoodScorer
         _runner.Forward(_tokens.AsSpan(0, _rowCount), _rowSlots.AsSpan(0, _rowCount), _positions.AsSpan(0, _rowCount), _logitRows.AsSpan(0, _logitCount),
             CollectionsMarshal.AsSpan(_shared));
         Cost.AddCall();
-        // every logit row is wanted by at least one request: their log-sum-exps run on the worker threads
-        _logSoftmax.Run(_runner, _logitCount);
-        foreach ((int logit, int r, int target) in _wanted)
+        // every logit row is wanted by at least one request: the log-sum-exps of each vocabulary slice run on the worker
+        // threads while the slice is in cache, and the targets' logits are taken from the slice that holds them
+        _targetLogits.Clear();
+        CollectionsMarshal.SetCount(_targetLogits, _wanted.Count);
+        Span<float> targetLogits = CollectionsMarshal.AsSpan(_targetLogits);
+        int slices = Math.Max(1, _runner.LogitSlices);
+        for (int slice = 0; slice < slices; slice++)
         {
-            ll[r] += _runner.Logits(logit)[target] - _logSoftmax.Lse[logit];
+            int first = _runner.LogitSlices == 0 ? 0 : _runner.ComputeLogitSlice(slice);
+            _logSoftmax.Run(_runner, _logitCount, slice, first);
+            for (int w = 0; w < _wanted.Count; w++)
+            {
+                (int logit, _, int target) = _wanted[w];
+                Span<float> row = _runner.Logits(logit);
+                if (target >= first && target - first < row.Length) targetLogits[w] = row[target - first];
+            }
+        }
+        _logSoftmax.Combine(_logitCount, slices);
+        for (int w = 0; w < _wanted.Count; w++)
+        {
+            (int logit, int r, int target) = _wanted[w];
+            ll[r] += targetLogits[w] - _logSoftmax.Lse[logit];
             if (_logSoftmax.Argmax[logit] != target) greedy[r] = false;
         }
         _wanted.Clear();
         _shared.Clear();
         _rowCount = 0; _logitCount = 0;
     }
+
+    /// <summary>
+    /// Vocabulary ids per slice of the head by default (<see cref="IncrementalRunner.ComputeLogitSlice"/>): 512 logit rows
+    /// of 4,096 floats are 8 MiB, read back from cache by the log-sum-exps; whole rows of a 50k vocabulary were 100 MiB.
+    /// </summary>
+    public const int DefaultLogitSliceWidth = 4096;
 
     /// <summary>
     /// log Σ exp over the row and the index of its first maximum. The exponentials are the library's float vector exp
@@ -328,20 +356,64 @@ public sealed class LoglikelihoodScorer
 
     private readonly LogSoftmaxJob _logSoftmax;
 
-    /// <summary>The <see cref="LogSumExp"/> of each logit row of the last forward call, rows split over the threads.</summary>
-    private sealed class LogSoftmaxJob(int rows) : IParallelWork
+    /// <summary>
+    /// The <see cref="LogSumExp"/> of each logit row of the last forward call: per vocabulary slice (rows split over the
+    /// threads), then the slices' combined (log Σ exp of their log-sum-exps; the first maximum of the first slice that
+    /// holds the row's maximum, so the index is the whole row's first maximum).
+    /// </summary>
+    private sealed class LogSoftmaxJob(int rows, int slices) : IParallelWork
     {
         public readonly double[] Lse = new double[rows];
         public readonly int[] Argmax = new int[rows];
+        private readonly double[] _sliceLse = new double[rows * slices];
+        private readonly float[] _sliceMax = new float[rows * slices];
+        private readonly int[] _sliceArgmax = new int[rows * slices];
         private IncrementalRunner? _runner;
+        private int _slice, _first;
 
-        public void Run(IncrementalRunner runner, int count)
+        /// <summary>The log-sum-exp, maximum and its first index of rows [0, count) of the slice the runner last computed.</summary>
+        public void Run(IncrementalRunner runner, int count, int slice, int first)
         {
-            _runner = runner;
+            _runner = runner; _slice = slice; _first = first;
             Parallelism.For(count, this);
             _runner = null;
         }
 
-        public void Execute(int index) => (Lse[index], Argmax[index]) = LogSumExp(_runner!.Logits(index));
+        public void Execute(int index)
+        {
+            Span<float> row = _runner!.Logits(index);
+            (double lse, int argmax) = LogSumExp(row);
+            int at = index * slices + _slice;
+            _sliceLse[at] = lse; _sliceMax[at] = row[argmax]; _sliceArgmax[at] = _first + argmax;
+        }
+
+        /// <summary>Combines the <paramref name="sliceCount"/> slices of rows [0, count) into <see cref="Lse"/> and <see cref="Argmax"/>.</summary>
+        public void Combine(int count, int sliceCount)
+        {
+            for (int r = 0; r < count; r++)
+            {
+                int at = r * slices;
+                (Lse[r], Argmax[r]) = CombineSlices(_sliceLse.AsSpan(at, sliceCount), _sliceMax.AsSpan(at, sliceCount), _sliceArgmax.AsSpan(at, sliceCount));
+            }
+        }
+    }
+
+    /// <summary>
+    /// One row's log-sum-exp and first maximum from its vocabulary slices, in id order: each slice's log-sum-exp, maximum
+    /// and the id of its first maximum. The row's first maximum is in the first slice whose maximum is the row's.
+    /// </summary>
+    internal static (double Lse, int Argmax) CombineSlices(ReadOnlySpan<double> lse, ReadOnlySpan<float> max, ReadOnlySpan<int> argmax)
+    {
+        double top = lse[0];
+        int best = 0;
+        for (int s = 1; s < lse.Length; s++)
+        {
+            top = Math.Max(top, lse[s]);
+            if (max[s] > max[best]) best = s;
+        }
+        if (lse.Length == 1) return (top, argmax[0]);
+        double sum = 0;
+        foreach (double l in lse) sum += Math.Exp(l - top);
+        return (top + Math.Log(sum), argmax[best]);
     }
 }

@@ -57,11 +57,11 @@ public static class TaskEvaluator
     /// The scorer <see cref="Run"/> uses: <paramref name="itemsPerBatch"/> examples of up to <paramref name="requestsPerItem"/>
     /// requests (at most 16 slots each) in one batch, up to 1,024 rows per forward call so that four HellaSwag-sized
     /// examples (prefixes and endings, about 550 rows) are one call — the weights are then read and packed once per
-    /// batch (docs/benchmarks.md, "Evaluation") — and up to 512 logit rows (their logits, 100 MB for a 50k vocabulary,
-    /// are held at once). <paramref name="cacheLength"/>: positions per request the KV cache holds (0 = the model's context).
+    /// batch (docs/benchmarks.md, "Evaluation") — any of which may ask for logits (they are held one vocabulary slice at a
+    /// time: 16 MiB). <paramref name="cacheLength"/>: positions per request the KV cache holds (0 = the model's context).
     /// </summary>
     public static LoglikelihoodScorer CreateScorer(TokenFormerModel model, Tokenizer? tokenizer, int requestsPerItem, int itemsPerBatch = DefaultItemsPerBatch, int cacheLength = 0) =>
-        new(model, tokenizer, maxSlots: Math.Min(Math.Max(1, requestsPerItem), 16) * itemsPerBatch, maxRows: 1024, cacheLength: cacheLength, maxLogitRows: 512);
+        new(model, tokenizer, maxSlots: Math.Min(Math.Max(1, requestsPerItem), 16) * itemsPerBatch, maxRows: 1024, cacheLength: cacheLength);
 
     /// <summary>
     /// Scores <paramref name="items"/> (the first <paramref name="limit"/> when positive) with the model and tokenizer,

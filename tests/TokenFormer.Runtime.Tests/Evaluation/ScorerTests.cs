@@ -69,11 +69,16 @@ public class ScorerTests
     [InlineData(8, 256)]   // two items per batch
     [InlineData(16, 13)]   // several items per batch, many small calls
     [InlineData(16, 1024, 5)]   // calls cut by the logit rows, not the rows
-    public void ScoreItems_EqualsEachItemAlone(int slots, int maxRows, int maxLogitRows = 0)
+    [InlineData(16, 1024, 0, 7)]   // the head in vocabulary slices of 7 ids (the last one 5 wide)
+    [InlineData(8, 256, 0, 64)]    // slices of 64: the 320-id vocabulary in five
+    [InlineData(4, 13, 0, 319)]    // a slice of one id at the end
+    [InlineData(16, 1024, 0, 1)]   // one id per slice
+    public void ScoreItems_EqualsEachItemAlone(int slots, int maxRows, int maxLogitRows = 0, int logitSliceWidth = 0)
     {
         TokenFormerModel m = Model.Value.Model;
-        var alone = new LoglikelihoodScorer(m, Model.Value.Tokenizer, maxSlots: 1);
-        var batched = new LoglikelihoodScorer(m, Model.Value.Tokenizer, maxSlots: slots, maxRows: maxRows, maxLogitRows: maxLogitRows);
+        // alone: the whole vocabulary's logits at once, so sliced heads are compared with the unsliced one
+        var alone = new LoglikelihoodScorer(m, Model.Value.Tokenizer, maxSlots: 1, logitSliceWidth: 0);
+        var batched = new LoglikelihoodScorer(m, Model.Value.Tokenizer, maxSlots: slots, maxRows: maxRows, maxLogitRows: maxLogitRows, logitSliceWidth: logitSliceWidth);
         IReadOnlyList<TaskItem> items = TaskReader.Read(EvalTask.HellaSwag, EvalGoldens.Data("hellaswag.jsonl"))
             .Concat(TaskReader.Read(EvalTask.WinoGrande, EvalGoldens.Data("winogrande.jsonl"))).ToList();
         EncodedRequest[][] encoded = items.Select(i => i.Requests.Select(batched.Encode).ToArray()).ToArray();
@@ -85,6 +90,33 @@ public class ScorerTests
                 Assert.Equal(a.IsGreedy, together[i][r].IsGreedy);
                 Assert.True(Math.Abs(a.LogLikelihood - together[i][r].LogLikelihood) <= 1e-5 * Math.Abs(a.LogLikelihood), $"item {i} request {r}");
             }
+    }
+
+    [Theory]
+    [InlineData(1000)]
+    [InlineData(333)]
+    [InlineData(64)]
+    [InlineData(1)]
+    public void SlicedLogSumExp_EqualsTheWholeRows_AndKeepsTheFirstMaximum(int width)
+    {
+        var rng = new Random(5);
+        float[] row = Enumerable.Range(0, 1000).Select(_ => (float)(rng.NextDouble() * 20 - 10)).ToArray();
+        row[10] = row[900] = 12.5f;   // the maximum again in a later slice: the index is still the first
+        row[11] = 12.5f;              // and once more in the same slice as the first
+        (double whole, int wholeArgmax) = LoglikelihoodScorer.LogSumExp(row);
+        Assert.Equal(10, wholeArgmax);
+        int slices = (row.Length + width - 1) / width;
+        var lse = new double[slices]; var max = new float[slices]; var argmax = new int[slices];
+        for (int s = 0; s < slices; s++)
+        {
+            int first = s * width;
+            ReadOnlySpan<float> slice = row.AsSpan(first, Math.Min(width, row.Length - first));
+            (lse[s], int a) = LoglikelihoodScorer.LogSumExp(slice);
+            max[s] = slice[a]; argmax[s] = first + a;
+        }
+        (double combined, int combinedArgmax) = LoglikelihoodScorer.CombineSlices(lse, max, argmax);
+        Assert.Equal(10, combinedArgmax);
+        Assert.True(Math.Abs(combined - whole) <= 1e-6 * Math.Abs(whole), $"{combined} vs {whole}");
     }
 
     [Fact]
