@@ -28,7 +28,7 @@ public static class ModelDirectory
         try { format = Architecture.WeightFormats.Of(config, configPath); }
         catch (TokenFormerConfigException e) { throw new ModelFormatException(e.Message); }
         // bf16 / int8 weights (docs/quantization.md): the model's stack reads them in place of the float32 arena
-        if (format != Architecture.WeightFormat.Float32) return ReducedPrecisionDirectory.Load(weightsPath, config, format);
+        if (format != Architecture.WeightFormat.Float32) return ReducedPrecisionDirectory.Load(weightsPath, config, format, configPath);
         using SafeTensorsFile file = OpenWeights(weightsPath);
         const string embKey = "sequential.0.word_embeddings.weight";
         if (!file.Contains(embKey)) throw new ModelFormatException($"{weightsPath}: tensor '{embKey}' is missing");
@@ -40,16 +40,33 @@ public static class ModelDirectory
             throw new ModelFormatException(
                 $"{weightsPath}: tensor '{embKey}' has shape {emb.ShapeText} but config.json vocab_size {v} expects [{v}, {config.HiddenSize}]");
         config.VocabSize = checked((int)emb.Shape[0]);
-        var model = new TokenFormerModel(config);
-        LayoutMismatch mismatch = LayoutMismatch.Compare(model.Layout, file.Tensors.Select(t => (t.Name, t.Shape)));
+        // the file must hold every tensor of the layout before the parameters are allocated: a config.json that
+        // declares far more parameters than the file holds would otherwise allocate them first
+        ParameterLayout layout = Layout(config, configPath);
+        LayoutMismatch mismatch = LayoutMismatch.Compare(layout, file.Tensors.Select(t => (t.Name, t.Shape)));
         if (!mismatch.IsEmpty)
             throw new ModelFormatException($"{weightsPath} does not fit the {config.NumLayers}-layer TokenFormer of its {ConfigFile}: {mismatch.Describe()}");
+        var model = new TokenFormerModel(config);
         foreach (ParameterTensor t in model.Layout.Tensors)
         {
             try { file.ReadFloat32(t.Name, model.Parameters.AsSpan(t.Offset, t.Length)); }
             catch (SafeTensorsFormatException e) { throw new ModelFormatException(e.Message); }
         }
         return model;
+    }
+
+    /// <summary>
+    /// The parameter layout of <paramref name="config"/> (vocab_size set), its limits checked; a config whose sizes are
+    /// out of range (e.g. more parameters than one array holds) is a <see cref="ModelFormatException"/> naming the file.
+    /// </summary>
+    internal static ParameterLayout Layout(TokenFormerConfig config, string configPath)
+    {
+        try
+        {
+            config.Validate();
+            return new ParameterLayout(config, config.Vocab);
+        }
+        catch (TokenFormerConfigException e) { throw new ModelFormatException($"{configPath}: {e.Message}"); }
     }
 
     private static SafeTensorsFile OpenWeights(string path)

@@ -71,8 +71,11 @@ public static class ReducedPrecisionDirectory
         model.Config.Save(Path.Combine(directory, ModelDirectory.ConfigFile));
     }
 
-    /// <summary>Loads model.safetensors of <paramref name="format"/> for <paramref name="config"/> (vocab_size is taken from the embedding).</summary>
-    public static TokenFormerModel Load(string weightsPath, TokenFormerConfig config, WeightFormat format)
+    /// <summary>
+    /// Loads model.safetensors of <paramref name="format"/> for <paramref name="config"/> (vocab_size is taken from the
+    /// embedding; <paramref name="configPath"/> names the config in errors about its sizes).
+    /// </summary>
+    public static TokenFormerModel Load(string weightsPath, TokenFormerConfig config, WeightFormat format, string configPath)
     {
         SafeTensorsFile file;
         try { file = SafeTensorsFile.Open(weightsPath); }
@@ -88,8 +91,7 @@ public static class ReducedPrecisionDirectory
             if (config.VocabSize is int v && v != emb.Shape[0])
                 throw new ModelFormatException($"{weightsPath}: tensor '{embKey}' has shape {emb.ShapeText} but config.json vocab_size {v} expects [{v}, {config.HiddenSize}]");
             config.VocabSize = checked((int)emb.Shape[0]);
-            config.Validate();
-            var layout = new ParameterLayout(config, config.Vocab);
+            ParameterLayout layout = ModelDirectory.Layout(config, configPath);
             var expected = Expected(layout, format).ToList();
             var names = expected.Select(e => e.Name).ToHashSet();
             foreach (SafeTensorInfo t in file.Tensors)

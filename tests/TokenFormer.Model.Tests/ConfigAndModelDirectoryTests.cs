@@ -1,4 +1,5 @@
 using TokenFormer.Core.SafeTensors;
+using TokenFormer.Model.Architecture;
 
 namespace TokenFormer.Model.Tests;
 
@@ -150,6 +151,37 @@ public class ConfigAndModelDirectoryTests : IDisposable
         e = Assert.Throws<ModelFormatException>(() => ModelDirectory.Load(_dir));
         Assert.Contains("[11, 8]", e.Message);
         Assert.Contains("16", e.Message);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData(WeightFormat.Int8)]
+    [InlineData(WeightFormat.BFloat16)]
+    public void AConfigFarLargerThanItsFile_IsRefusedBeforeAnythingIsAllocated(WeightFormat? format)
+    {
+        TokenFormerModel m = SmallModel();
+        if (format is { } f) m = new TokenFormerModel(m.Config.Clone(), ReducedPrecisionWeights.From(m, f));
+        ModelDirectory.Save(m, _dir);
+        string configPath = Path.Combine(_dir, ModelDirectory.ConfigFile);
+        TokenFormerConfig c = TokenFormerConfig.Load(configPath);
+
+        // about 1.2e9 parameters (4.6 GiB of float32) declared for a file of a few kilobytes: the layout is compared with
+        // the file before the parameters are allocated
+        c.NumLayers = 64; c.FfnSlotNum = 600_000;
+        c.Save(configPath);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Assert.Throws<ModelFormatException>(() => ModelDirectory.Load(_dir));
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 64L << 20, "the declared parameters were allocated before the refusal");
+        // float32: the layout's mlp tokens have another shape; bf16 / int8: the final norm's key moved to layer 66
+        Assert.StartsWith(Path.Combine(_dir, ModelDirectory.WeightsFile), e.Message);
+        Assert.Contains(format is null ? "expected [600000, 16]" : "'sequential.4.norm.bias' is not part of", e.Message);
+
+        // more parameters than one array holds: an error naming config.json, not an unhandled config exception
+        c.FfnSlotNum = 40_000_000;
+        c.Save(configPath);
+        e = Assert.Throws<ModelFormatException>(() => ModelDirectory.Load(_dir));
+        Assert.StartsWith(configPath + ":", e.Message);
+        Assert.Contains("more than one float array can hold", e.Message);
     }
 
     [Fact]
