@@ -50,7 +50,8 @@ public static class EvalTaskRun
         bool wiki = taskName == "wikitext";
         if (wiki && !dataFile.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase))
             throw new CliException($"--task wikitext reads WikiText documents from a .jsonl file with a \"page\" per line (got {dataFile}); use --task perplexity for plain text");
-        List<string> docs = ReadDocuments(dataFile, wiki);
+        if (!File.Exists(dataFile)) throw new CliException($"--data: file '{dataFile}' not found");
+        List<string> docs = TaskReader.ReadDocuments(dataFile, wiki);
         PerplexityResult r = RollingPerplexity.Run(docs, model, tok, limit, progress.Report, prepare: wiki ? HarnessText.DetokenizeWikiText : null);
         progress.Done();
         long tokens = r.Documents.Sum(d => (long)d.Tokens);
@@ -72,35 +73,6 @@ public static class EvalTaskRun
         foreach ((string name, MetricValue v) in r.Metrics) Console.WriteLine("  " + Line(name, v));
         Console.WriteLine(Inv($"  {r.Elapsed.TotalSeconds:F1} s, {tokens / Math.Max(r.Elapsed.TotalSeconds, 1e-9):N0} tokens/s"));
         return 0;
-    }
-
-    /// <summary>
-    /// A .jsonl file: one document per line from its "page" (WikiText) or, unless <paramref name="pageOnly"/>, "text"
-    /// field; anything else: the whole file is one document.
-    /// </summary>
-    private static List<string> ReadDocuments(string path, bool pageOnly)
-    {
-        if (!File.Exists(path)) throw new CliException($"--data: file '{path}' not found");
-        if (!path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase)) return [File.ReadAllText(path)];
-        var docs = new List<string>();
-        int n = 0;
-        foreach (string line in File.ReadLines(path))
-        {
-            n++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            try
-            {
-                using JsonDocument d = JsonDocument.Parse(line);
-                if (d.RootElement.ValueKind != JsonValueKind.Object) throw new EvalDataException(path, n, "", "expected a JSON object");
-                if (!d.RootElement.TryGetProperty("page", out JsonElement v) && (pageOnly || !d.RootElement.TryGetProperty("text", out v)))
-                    throw new EvalDataException(path, n, "page", pageOnly ? "missing" : "missing (a document is the string in \"page\" or \"text\")");
-                if (v.ValueKind != JsonValueKind.String) throw new EvalDataException(path, n, "page", $"expected a string, got {v.ValueKind}");
-                docs.Add(v.GetString()!);
-            }
-            catch (JsonException e) { throw new EvalDataException(path, n, "", $"not valid JSON ({e.Message})"); }
-        }
-        if (docs.Count == 0) throw new EvalDataException(path, 0, "", "holds no documents");
-        return docs;
     }
 
     private static void Print(TaskResult r, string modelDir, string dataFile, bool json)

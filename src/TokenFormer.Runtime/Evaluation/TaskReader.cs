@@ -32,15 +32,22 @@ public static class TaskReader
             {
                 var r = new Line(path, lineNo, doc.RootElement);
                 if (doc.RootElement.ValueKind != JsonValueKind.Object) throw r.Error("", $"expected a JSON object, got {Kind(doc.RootElement)}");
-                items.Add(task.Name switch
+                try
                 {
-                    "lambada_openai" => Lambada(r),
-                    "hellaswag" => HellaSwag(r),
-                    "piqa" => Piqa(r, piqaLabels, example),
-                    "arc_easy" or "arc_challenge" => Arc(r),
-                    "winogrande" => WinoGrande(r),
-                    _ => throw new ArgumentException($"unknown task '{task.Name}'"),
-                });
+                    items.Add(task.Name switch
+                    {
+                        "lambada_openai" => Lambada(r),
+                        "hellaswag" => HellaSwag(r),
+                        "piqa" => Piqa(r, piqaLabels, example),
+                        "arc_easy" or "arc_challenge" => Arc(r),
+                        "winogrande" => WinoGrande(r),
+                        _ => throw new ArgumentException($"unknown task '{task.Name}'"),
+                    });
+                }
+                catch (InvalidOperationException) when (JsonStrings.FirstUndecodable(line) is { } field)
+                {
+                    throw r.Error(field, JsonStrings.Problem);
+                }
                 example++;
             }
         }
@@ -169,6 +176,39 @@ public static class TaskReader
 
     private static TaskItem Choice(int line, string context, IReadOnlyList<string> choices, int gold) =>
         new(line, choices.Select(c => new LoglikelihoodRequest(context, TargetDelimiter + c)).ToArray(), gold, choices);
+
+    /// <summary>
+    /// The documents of <c>--task perplexity</c> / <c>wikitext</c>: from a .jsonl file one per line, its "page" (WikiText)
+    /// or, unless <paramref name="pageOnly"/>, "text" field; any other file is one document, its whole text.
+    /// </summary>
+    public static List<string> ReadDocuments(string path, bool pageOnly)
+    {
+        if (!System.IO.File.Exists(path)) throw new EvalDataException(path, 0, "", "file not found");
+        if (!path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase)) return [System.IO.File.ReadAllText(path)];
+        var docs = new List<string>();
+        int n = 0;
+        foreach (string line in System.IO.File.ReadLines(path))
+        {
+            n++;
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            try
+            {
+                using JsonDocument d = JsonDocument.Parse(line);
+                if (d.RootElement.ValueKind != JsonValueKind.Object) throw new EvalDataException(path, n, "", "expected a JSON object");
+                if (!d.RootElement.TryGetProperty("page", out JsonElement v) && (pageOnly || !d.RootElement.TryGetProperty("text", out v)))
+                    throw new EvalDataException(path, n, "page", pageOnly ? "missing" : "missing (a document is the string in \"page\" or \"text\")");
+                if (v.ValueKind != JsonValueKind.String) throw new EvalDataException(path, n, "page", $"expected a string, got {v.ValueKind}");
+                docs.Add(v.GetString()!);
+            }
+            catch (JsonException e) { throw new EvalDataException(path, n, "", $"not valid JSON ({e.Message})"); }
+            catch (InvalidOperationException) when (JsonStrings.FirstUndecodable(line) is { } field)
+            {
+                throw new EvalDataException(path, n, field, JsonStrings.Problem);
+            }
+        }
+        if (docs.Count == 0) throw new EvalDataException(path, 0, "", "holds no documents");
+        return docs;
+    }
 
     /// <summary>PIQA's labels file beside the data: valid.jsonl → valid-labels.lst.</summary>
     public static string PiqaLabelsPath(string path) =>

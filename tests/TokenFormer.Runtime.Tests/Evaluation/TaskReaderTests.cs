@@ -109,6 +109,24 @@ public class TaskReaderTests
     }
 
     [Fact]
+    public void LoneSurrogateEscapes_AreErrorsNamingTheField()
+    {
+        // valid JSON whose string cannot be decoded to UTF-16: System.Text.Json parses the line, then throws when the
+        // string is read (found by the eval-data fuzz target, docs/reliability.md)
+        Fails(EvalTask.LambadaOpenAI, """{"text": "a \ud800 b"}""", "text", "not valid UTF-16");
+        const string ok = """ "activity_label": "A", "ctx_a": "b", "ctx_b": "c" """;
+        Fails(EvalTask.HellaSwag, "{" + ok + """, "endings": ["x", "y\udc00"], "label": 0}""", "endings", "lone surrogate");
+        // in a property name, met when a lookup compares it with the name it seeks
+        Fails(EvalTask.WinoGrande, """{"sentence": "a _ b", "option1": "c", "option2": "d", "answe\ud800r": "1"}""", "(a property name)", "not valid UTF-16");
+
+        string docs = Write("docs.jsonl", """{"page": "fine"}""", """{"page": "bad \ud800"}""");
+        var e = Assert.Throws<EvalDataException>(() => TaskReader.ReadDocuments(docs, pageOnly: true));
+        Assert.Equal(2, e.Line);
+        Assert.Equal("page", e.Field);
+        Assert.Contains("not valid UTF-16", e.Message);
+    }
+
+    [Fact]
     public void Requests_AreTheHarnesss()
     {
         TaskItem lambada = TaskReader.Read(EvalTask.LambadaOpenAI, EvalGoldens.Data("lambada_openai.jsonl"))[4];
