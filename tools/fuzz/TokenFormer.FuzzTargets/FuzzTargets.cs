@@ -3,6 +3,7 @@ using TokenFormer.Cli.Serve;
 using TokenFormer.Core.PyTorch;
 using TokenFormer.Core.SafeTensors;
 using TokenFormer.Model;
+using TokenFormer.Runtime.Evaluation;
 using TokenFormer.Text;
 using TokenFormer.Text.Data;
 using TokenFormer.Vision;
@@ -52,6 +53,10 @@ public static class FuzzTargets
             [typeof(ApiError)], 4 * MiB, 256, ServeCompletion),
         new("serve-chat", "the JSON body of POST /v1/chat/completions",
             [typeof(ApiError)], 4 * MiB, 256, ServeChat),
+        new("model-dir", "a model directory: config.json up to the first NUL byte, model.safetensors after it (float32, bf16 or int8 by its weight_format), loaded, then a forward pass of 3 tokens",
+            [typeof(ModelFormatException)], 8 * MiB, 64, ModelDir),
+        new("eval-data", "an evaluation data file (JSON Lines) up to the first NUL byte, a PIQA labels file after it, read as each task's data (every request, choice and gold answer used) and as perplexity documents",
+            [typeof(EvalDataException)], 4 * MiB, 512, EvalData),
         new("idx", "an IDX (MNIST-family) image or label file",
             [typeof(VisionFormatException)], 4 * MiB, 16, Idx),
         new("image", "an image file (PNG, JPEG, BMP, GIF, TGA via StbImageSharp), then converted to 3×16×16",
@@ -145,9 +150,7 @@ public static class FuzzTargets
 
     private static void TokenData(byte[] input, string scratch)
     {
-        int nul = Array.IndexOf(input, (byte)0);
-        byte[] meta = nul < 0 ? input : input[..nul];
-        byte[] train = nul < 0 ? [] : input[(nul + 1)..];
+        (byte[] meta, byte[] train) = SplitAtNul(input);
         string dir = Path.Combine(scratch, "data");
         Directory.CreateDirectory(dir);
         try
@@ -174,6 +177,70 @@ public static class FuzzTargets
 
     private static void ServeChat(byte[] input, string scratch) =>
         ChatRequestParser.Parse(input, ChatTemplate.Default, CountTokens, contextLength: 256);
+
+    private static void ModelDir(byte[] input, string scratch)
+    {
+        (byte[] config, byte[] weights) = SplitAtNul(input);
+        string dir = Path.Combine(scratch, "model");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            File.WriteAllBytes(Path.Combine(dir, ModelDirectory.ConfigFile), config);
+            File.WriteAllBytes(Path.Combine(dir, ModelDirectory.WeightsFile), weights);
+            TokenFormerModel model = ModelDirectory.Load(dir);
+            // what generate and eval do next: a forward pass over a few tokens of the vocabulary
+            int[] tokens = [0, 1 % model.Vocab, (model.Vocab - 1) % model.Vocab];
+            var runner = new ModelRunner(model, 1, Math.Min(tokens.Length, model.Config.MaxPositionEmbeddings), training: false);
+            runner.Forward(tokens.AsSpan(0, Math.Min(tokens.Length, model.Config.MaxPositionEmbeddings)));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    private static void EvalData(byte[] input, string scratch)
+    {
+        (byte[] data, byte[] labels) = SplitAtNul(input);
+        string dataPath = WriteInput(scratch, "valid.jsonl", data);
+        string? labelsPath = Array.IndexOf(input, (byte)0) < 0 ? null : WriteInput(scratch, "valid-labels.lst", labels);
+        try
+        {
+            EvalDataException? refused = null;
+            bool accepted = false;
+            foreach (EvalTask task in EvalTask.All)
+            {
+                IReadOnlyList<TaskItem> items;
+                try { items = TaskReader.Read(task, dataPath); }
+                catch (EvalDataException e) { refused ??= e; continue; }
+                accepted = true;
+                // what the evaluator does with an item: every request's text, the gold request and choice, each choice's length
+                foreach (TaskItem item in items)
+                {
+                    foreach (LoglikelihoodRequest r in item.Requests) _ = r.Context.Length + r.Continuation.Length;
+                    _ = item.Requests[item.Gold];
+                    _ = item.Choices[item.Gold];
+                    foreach (string c in item.Choices) _ = c.Length;
+                }
+            }
+            // the documents of --task perplexity (a "page" or "text" per line) and of --task wikitext (a "page")
+            foreach (bool pageOnly in new[] { false, true })
+            {
+                try { accepted |= TaskReader.ReadDocuments(dataPath, pageOnly).Sum(d => (long)d.Length) >= 0; }
+                catch (EvalDataException e) { refused ??= e; }
+            }
+            if (!accepted) throw refused!;
+        }
+        finally
+        {
+            File.Delete(dataPath);
+            if (labelsPath != null) File.Delete(labelsPath);
+        }
+    }
+
+    /// <summary>The input before its first NUL byte and after it (all of it and nothing when it has none).</summary>
+    private static (byte[] Before, byte[] After) SplitAtNul(byte[] input)
+    {
+        int nul = Array.IndexOf(input, (byte)0);
+        return nul < 0 ? (input, []) : (input[..nul], input[(nul + 1)..]);
+    }
 
     private static void Idx(byte[] input, string scratch)
     {
