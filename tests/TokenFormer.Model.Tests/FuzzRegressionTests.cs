@@ -40,6 +40,20 @@ public sealed class FuzzRegressionTests
         Assert.Contains("more than 2^63 bytes", e.Message);
     }
 
+    [Theory]
+    [InlineData("{\"a\\ud800\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}")]      // in a tensor's key
+    [InlineData("{\"a\":{\"dtype\":\"F\\udc0032\",\"shape\":[1],\"data_offsets\":[0,4]}}")]      // in its dtype
+    [InlineData("{\"__metadata__\":{\"x\":\"\\ud800\"},\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}")]   // in the metadata
+    public void A_safetensors_header_with_a_lone_surrogate_escape_is_refused_not_an_unhandled_exception(string header)
+    {
+        // found by the adapter-dir fuzz target: the header parses, then reading the string threw InvalidOperationException
+        byte[] file = [.. SafeTensors(header), 0, 0, 0, 0];
+        string path = Write("x.safetensors", file);
+        var e = Assert.Throws<SafeTensorsFormatException>(() => SafeTensorsFile.Open(path));
+        Assert.StartsWith(path, e.Message);
+        Assert.Contains("not valid UTF-16", e.Message);
+    }
+
     [Fact]
     public void A_zip_end_record_claiming_many_members_does_not_size_an_allocation_by_the_claim()
     {

@@ -99,6 +99,7 @@ public sealed unsafe class SafeTensorsFile : IDisposable
             throw new SafeTensorsFormatException($"{path}: header is not valid UTF-8 JSON ({e.Message})");
         }
         using (doc)
+        try
         {
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 throw new SafeTensorsFormatException($"{path}: header must be a JSON object, found {doc.RootElement.ValueKind}");
@@ -135,6 +136,11 @@ public sealed unsafe class SafeTensorsFile : IDisposable
                 throw new SafeTensorsFormatException(
                     $"{path}: tensors cover {expected} bytes but the data section has {dataLength} bytes (incomplete or oversized buffer)");
             return (tensors, metadata);
+        }
+        catch (InvalidOperationException)
+        {
+            // System.Text.Json parses a \u escape that is not valid UTF-16 and throws only when the string is read
+            throw new SafeTensorsFormatException($"{path}: header holds a \\u escape that is not valid UTF-16 (a lone surrogate such as \\ud800) in a key or string");
         }
     }
 

@@ -199,7 +199,9 @@ public sealed class Adapter
         AdapterConfig config = AdapterConfig.Load(configPath);
         TokenFormerConfig baseConfig = config.BaseModelConfig(configPath);
         if (!File.Exists(weightsPath)) throw new AdapterFormatException($"{weightsPath}: file not found");
-        var layout = new ParameterLayout(baseConfig, baseConfig.Vocab);
+        ParameterLayout layout;
+        try { layout = new ParameterLayout(baseConfig, baseConfig.Vocab); }
+        catch (TokenFormerConfigException e) { throw new AdapterFormatException($"{configPath}: field 'base_config': {e.Message}"); }
         var rows = new Dictionary<string, float[]>();
         var expected = new HashSet<string>();
         try

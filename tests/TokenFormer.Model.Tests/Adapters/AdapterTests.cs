@@ -317,6 +317,32 @@ public class AdapterTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void AdapterConfigs_WithABaseConfigWithoutVocabulary_OrALoneSurrogateEscape_AreFormatErrors()
+    {
+        // found by the adapter-dir fuzz target: both ended in exceptions other than AdapterFormatException
+        TokenFormerModel baseModel = Base("l2_norm_gelu");
+        Adapter adapter = Perturbed(baseModel, new TokenCounts(0, 4, 8), 6);
+        string dir = Fixtures.TempDir("adapter-bad-config");
+        adapter.Save(dir);
+        string configPath = Path.Combine(dir, AdapterConfig.FileName);
+        string json = File.ReadAllText(configPath);
+        Assert.Contains("\"vocab_size\"", json);
+
+        var node = System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();
+        Assert.True(node["base_config"]!.AsObject().Remove("vocab_size"));
+        File.WriteAllText(configPath, node.ToJsonString());
+        var e = Assert.Throws<AdapterFormatException>(() => Adapter.Load(dir));
+        Assert.StartsWith(configPath, e.Message);
+        Assert.Contains("base_config", e.Message);
+        Assert.True(e.Message.Contains("vocab_size"), e.Message);
+
+        File.WriteAllText(configPath, json.Replace("\"norm_activation_type\"", "\"norm\\ud800activation_type\""));
+        e = Assert.Throws<AdapterFormatException>(() => Adapter.Load(dir));
+        Assert.StartsWith(configPath, e.Message);
+        Assert.Contains("not valid UTF-16", e.Message);
+    }
+
+    [Fact]
     public void SoftmaxBase_IsRefused()
     {
         TokenFormerModel softmax = Base("softmax");
