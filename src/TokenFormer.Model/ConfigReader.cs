@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using TokenFormer.Core.IO;
 using TokenFormer.Model.Import;
 
 namespace TokenFormer.Model;
@@ -46,6 +47,7 @@ public static class ConfigReader
             using JsonDocument doc = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
             if (doc.RootElement.ValueKind != JsonValueKind.Object)
                 throw new TokenFormerConfigException($"{source}: expected a JSON object of config fields at the top level");
+            if (JsonStrings.FirstUndecodable(json) is { } bad) throw new TokenFormerConfigException($"{source}: {JsonStrings.Describe(bad)}");
             TokenFormerConfig c = FromFields(Convert(doc.RootElement), source);
             if (keepUnknownFields)
                 foreach (JsonProperty p in doc.RootElement.EnumerateObject())

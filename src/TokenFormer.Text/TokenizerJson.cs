@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using TokenFormer.Core.IO;
 
 namespace TokenFormer.Text;
 
@@ -21,6 +22,11 @@ internal static class TokenizerJson
         catch (JsonException e)
         {
             throw new TokenizerFormatException($"{source}: not valid JSON: {e.Message}");
+        }
+        if (JsonStrings.FirstUndecodable(json) is { } bad)
+        {
+            doc.Dispose();
+            throw new TokenizerFormatException($"{source}: {JsonStrings.Describe(bad)}");
         }
         using (doc)
         {

@@ -55,6 +55,15 @@ public sealed class FuzzRegressionTests
     }
 
     [Fact]
+    public void A_config_json_with_a_lone_surrogate_escape_is_a_config_error_naming_the_field()
+    {
+        // found by injecting \ud800 into the fuzz seeds: the parsed config threw InvalidOperationException when read
+        var e = Assert.Throws<TokenFormerConfigException>(() => ConfigReader.FromJson(
+            "{\"num_layers\": 2, \"hidden_size\": 32, \"norm_activation_type\": \"l2_\\udc00norm_gelu\"}", "config.json", keepUnknownFields: true));
+        Assert.Equal("config.json: field 'norm_activation_type' holds a \\u escape that is not valid UTF-16 (a lone surrogate such as \\ud800) (at byte 61)", e.Message);
+    }
+
+    [Fact]
     public void A_zip_end_record_claiming_many_members_does_not_size_an_allocation_by_the_claim()
     {
         // 22 bytes: an end-of-central-directory record claiming 60,000 members in an empty directory. The member list

@@ -26,6 +26,15 @@ public sealed class FuzzRegressionTests
     }
 
     [Fact]
+    public void A_lone_surrogate_escape_is_a_format_error_naming_the_field()
+    {
+        // valid JSON that System.Text.Json accepts and throws on (InvalidOperationException) only when the string is read
+        var e = Assert.Throws<TokenizerFormatException>(() => TokenFormer.Text.Tokenizer.FromJson(Tokenizer("\"a\\ud800\":1,\"b\":0"), "t.json"));
+        Assert.StartsWith("t.json: ", e.Message);
+        Assert.Contains("a property name holds a \\u escape that is not valid UTF-16", e.Message);
+    }
+
+    [Fact]
     public void A_vocabulary_with_a_few_gaps_is_still_read()
     {
         var t = TokenFormer.Text.Tokenizer.FromJson(Tokenizer("\"a\":0,\"b\":1000"), "t.json");

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using TokenFormer.Core.IO;
 
 namespace TokenFormer.Cli.Serve;
 
@@ -45,6 +46,12 @@ public static class CompletionRequestParser
         catch (JsonException e)
         {
             throw ApiError.Invalid($"the request body is not valid JSON: {e.Message}");
+        }
+        // likewise a \u escape that is not valid UTF-16 (a lone surrogate): it throws only when the string is read
+        if (JsonStrings.FirstUndecodable(body.Span) is { } bad)
+        {
+            doc.Dispose();
+            throw ApiError.Invalid($"the request body: {JsonStrings.Describe(bad)}", bad.Field is "" or JsonStrings.PropertyName ? null : bad.Field);
         }
         try
         {

@@ -140,7 +140,7 @@ public sealed unsafe class SafeTensorsFile : IDisposable
         catch (InvalidOperationException)
         {
             // System.Text.Json parses a \u escape that is not valid UTF-16 and throws only when the string is read
-            throw new SafeTensorsFormatException($"{path}: header holds a \\u escape that is not valid UTF-16 (a lone surrogate such as \\ud800) in a key or string");
+            throw new SafeTensorsFormatException($"{path}: header: {IO.JsonStrings.Describe(IO.JsonStrings.FirstUndecodable(header) ?? (0, ""))}");
         }
     }
 

@@ -48,12 +48,6 @@ public sealed class AdapterConfig
     /// <summary>Writes the file via a temporary file and rename.</summary>
     public void Save(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, Options) + "\n");
 
-    /// <summary>
-    /// System.Text.Json parses a string escape that is not valid UTF-16 (a lone surrogate) and throws
-    /// <see cref="InvalidOperationException"/> only when the string is read: the error then says this.
-    /// </summary>
-    private const string LoneSurrogate = "holds a \\u escape that is not valid UTF-16 (a lone surrogate such as \\ud800)";
-
     /// <summary>Reads and checks the file; errors name the file and field.</summary>
     public static AdapterConfig Load(string path)
     {
@@ -61,7 +55,7 @@ public sealed class AdapterConfig
         AdapterConfig? c;
         try { c = JsonSerializer.Deserialize<AdapterConfig>(File.ReadAllText(path), Options); }
         catch (JsonException e) { throw new AdapterFormatException($"{path}: not valid JSON for an adapter config ({e.Message})"); }
-        catch (InvalidOperationException) { throw new AdapterFormatException($"{path}: {LoneSurrogate}"); }
+        catch (InvalidOperationException) { throw new AdapterFormatException($"{path}: {JsonStrings.Problem}"); }
         if (c == null) throw new AdapterFormatException($"{path}: empty adapter config");
         if (c.Format != FormatName) throw new AdapterFormatException($"{path}: field 'format' is '{c.Format}', expected '{FormatName}'");
         if (c.Version != 1) throw new AdapterFormatException($"{path}: field 'version' is {c.Version}; this tool reads version 1");
@@ -71,7 +65,7 @@ public sealed class AdapterConfig
             throw new AdapterFormatException($"{path}: field 'base_sha256' must be 64 hex digits (SHA-256 of the base weights)");
         try { c.BaseModelConfig(path + " field 'base_config'"); }
         catch (TokenFormerConfigException e) { throw new AdapterFormatException(e.Message); }
-        catch (InvalidOperationException) { throw new AdapterFormatException($"{path}: field 'base_config' {LoneSurrogate}"); }
+        catch (InvalidOperationException) { throw new AdapterFormatException($"{path}: field 'base_config' {JsonStrings.Problem}"); }
         return c;
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using TokenFormer.Core.IO;
 
 namespace TokenFormer.Runtime.Evaluation;
 
@@ -44,9 +45,9 @@ public static class TaskReader
                         _ => throw new ArgumentException($"unknown task '{task.Name}'"),
                     });
                 }
-                catch (InvalidOperationException) when (JsonStrings.FirstUndecodable(line) is { } field)
+                catch (InvalidOperationException) when (JsonStrings.FirstUndecodable(line) is { } at)
                 {
-                    throw r.Error(field, JsonStrings.Problem);
+                    throw r.Error(at.Field, JsonStrings.Problem);
                 }
                 example++;
             }
@@ -201,9 +202,9 @@ public static class TaskReader
                 docs.Add(v.GetString()!);
             }
             catch (JsonException e) { throw new EvalDataException(path, n, "", $"not valid JSON ({e.Message})"); }
-            catch (InvalidOperationException) when (JsonStrings.FirstUndecodable(line) is { } field)
+            catch (InvalidOperationException) when (JsonStrings.FirstUndecodable(line) is { } at)
             {
-                throw new EvalDataException(path, n, field, JsonStrings.Problem);
+                throw new EvalDataException(path, n, at.Field, JsonStrings.Problem);
             }
         }
         if (docs.Count == 0) throw new EvalDataException(path, 0, "", "holds no documents");

@@ -90,4 +90,22 @@ public sealed class ValidationTests
             doc.RootElement.GetProperty("error").GetProperty("message").GetString());
         Assert.Empty(engine.BatchSizes);
     }
+
+    [Theory]
+    [InlineData("v1/completions", "{\"prompt\": \"a\\ud800b\"}", "field 'prompt' holds", 11)]
+    [InlineData("v1/completions", "{\"pro\\udc00mpt\": \"ab\"}", "a property name holds", 1)]
+    [InlineData("v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"content\": \"\\ud800\"}]}", "field 'content' holds", 42)]
+    public async Task A_body_with_a_lone_surrogate_escape_gets_400_naming_the_field(string route, string text, string field, int at)
+    {
+        // Valid UTF-8 and valid JSON whose \u escape is half a surrogate pair: the parser accepts it and throws an
+        // InvalidOperationException (a 500) only when the string is read.
+        var engine = new FakeEngine();
+        await using TestServer server = await TestServer.StartAsync(engine);
+        using HttpResponseMessage r = await server.Client.PostAsync(route, RouteTests.Json(text));
+        Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+        using JsonDocument doc = JsonDocument.Parse(await r.Content.ReadAsStringAsync());
+        Assert.Equal($"the request body: {field} a \\u escape that is not valid UTF-16 (a lone surrogate such as \\ud800) (at byte {at})",
+            doc.RootElement.GetProperty("error").GetProperty("message").GetString());
+        Assert.Empty(engine.BatchSizes);
+    }
 }

@@ -3,6 +3,7 @@ using TokenFormer.Cli.Serve;
 using TokenFormer.Core.PyTorch;
 using TokenFormer.Core.SafeTensors;
 using TokenFormer.Model;
+using TokenFormer.Model.Adapters;
 using TokenFormer.Runtime.Evaluation;
 using TokenFormer.Text;
 using TokenFormer.Text.Data;
@@ -55,6 +56,8 @@ public static class FuzzTargets
             [typeof(ApiError)], 4 * MiB, 256, ServeChat),
         new("model-dir", "a model directory: config.json up to the first NUL byte, model.safetensors after it (float32, bf16 or int8 by its weight_format), loaded, then a forward pass of 3 tokens",
             [typeof(ModelFormatException)], 8 * MiB, 64, ModelDir),
+        new("adapter-dir", "an adapter directory: adapter_config.json up to the first NUL byte, adapter.safetensors after it, loaded (every row read)",
+            [typeof(AdapterFormatException)], 4 * MiB, 64, AdapterDir),
         new("eval-data", "an evaluation data file (JSON Lines) up to the first NUL byte, a PIQA labels file after it, read as each task's data (every request, choice and gold answer used) and as perplexity documents",
             [typeof(EvalDataException)], 4 * MiB, 512, EvalData),
         new("idx", "an IDX (MNIST-family) image or label file",
@@ -192,6 +195,24 @@ public static class FuzzTargets
             int[] tokens = [0, 1 % model.Vocab, (model.Vocab - 1) % model.Vocab];
             var runner = new ModelRunner(model, 1, Math.Min(tokens.Length, model.Config.MaxPositionEmbeddings), training: false);
             runner.Forward(tokens.AsSpan(0, Math.Min(tokens.Length, model.Config.MaxPositionEmbeddings)));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    private static void AdapterDir(byte[] input, string scratch)
+    {
+        (byte[] config, byte[] weights) = SplitAtNul(input);
+        string dir = Path.Combine(scratch, "adapter");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            File.WriteAllBytes(Path.Combine(dir, AdapterConfig.FileName), config);
+            File.WriteAllBytes(Path.Combine(dir, Adapter.WeightsFile), weights);
+            Adapter adapter = Adapter.Load(dir);
+            // what serving reads before it checks the base's hash: the counts, the base config, the rows
+            _ = adapter.Config.Tokens.Qkv + adapter.Config.Tokens.Proj + adapter.Config.Tokens.Ffn;
+            _ = adapter.Config.BaseModelConfig("adapter config").HiddenSize;
+            _ = adapter.ParameterCount;
         }
         finally { Directory.Delete(dir, recursive: true); }
     }
