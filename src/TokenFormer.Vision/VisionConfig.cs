@@ -131,6 +131,7 @@ public sealed class VisionConfig
         JsonObject o;
         try { o = JsonNode.Parse(json) as JsonObject ?? throw new TokenFormerConfigException($"{source}: not a JSON object"); }
         catch (JsonException e) { throw new TokenFormerConfigException($"{source}: not valid JSON ({e.Message})"); }
+        if (JsonStrings.FirstUndecodable(json) is { } bad) throw new TokenFormerConfigException($"{source}: {JsonStrings.Describe(bad)}");
         string? type = o["model_type"]?.GetValueKind() == JsonValueKind.String ? (string?)o["model_type"] : null;
         if (type != ModelType)
             throw new TokenFormerConfigException($"{source}: model_type is {(type == null ? "missing" : $"'{type}'")}, expected '{ModelType}' (a vision model directory made by 'tokenformer vision train')");

@@ -7,6 +7,14 @@ namespace TokenFormer.Vision.Tests;
 public sealed class DataTests
 {
     [Fact]
+    public void A_vision_config_with_a_lone_surrogate_escape_is_a_config_error_naming_the_field()
+    {
+        var e = Assert.Throws<TokenFormer.Model.TokenFormerConfigException>(() =>
+            VisionConfig.FromJson("{\"model_type\": \"tokenformer-vision\\ud800\", \"image_size\": 16}", "config.json"));
+        Assert.Equal("config.json: field 'model_type' holds a \\u escape that is not valid UTF-16 (a lone surrogate such as \\ud800) (at byte 15)", e.Message);
+    }
+
+    [Fact]
     public void IdxPairReadsImagesAndLabelsRawAndGzip()
     {
         string dir = TempFolders.Create("vision-idx");

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using TokenFormer.Core.IO;
 
 namespace TokenFormer.Cli.Serve;
 
@@ -61,6 +62,11 @@ public sealed class ChatTemplate
         catch (JsonException e)
         {
             note = $"{path} is not valid JSON ({e.Message}); chat requests use the plain default format";
+        }
+        catch (InvalidOperationException)
+        {
+            // a \u escape that is not valid UTF-16 in a property name, met by the lookup (Core/IO/JsonStrings.cs)
+            note = $"{path} {JsonStrings.Problem}; chat requests use the plain default format";
         }
         return Default;
     }

@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
+using TokenFormer.Core.IO;
 
 namespace TokenFormer.Text.Data;
 
@@ -154,6 +155,10 @@ public sealed class InputReader
             catch (JsonException e)
             {
                 throw new DataFormatException($"{path}:{lineNumber}: invalid JSON ({e.Message})");
+            }
+            catch (InvalidOperationException) when (JsonStrings.FirstUndecodable(line) is { } bad)
+            {
+                throw new DataFormatException($"{path}:{lineNumber}: {JsonStrings.Describe(bad)}");
             }
             acc.Append(text);
             End(acc);

@@ -78,6 +78,7 @@ public class PrepareTests
     [InlineData("{\"txt\": \"x\"}\n", "a.jsonl:1: field \"text\" is missing")]
     [InlineData("{\"text\": \"x\"}\n{\"text\": 5}\n", "a.jsonl:2: field \"text\" must be a string")]
     [InlineData("{\"text\": \"x\"}\n{broken\n", "a.jsonl:2: invalid JSON")]
+    [InlineData("{\"text\": \"x\"}\n{\"text\": \"a\\ud800\"}\n", "a.jsonl:2: field 'text' holds a \\u escape that is not valid UTF-16")]
     public void BadJsonl_NamesFileAndLine(string content, string expected)
     {
         string dir = Fixtures.TempDir("prep-badjson");
