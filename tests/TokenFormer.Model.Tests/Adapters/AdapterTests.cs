@@ -274,13 +274,20 @@ public class AdapterTests(ITestOutputHelper output)
         Assert.True(large >= 5, $"only {large} of the probed gradients are well above the tolerance; the check would be weak");
     }
 
+    /// <summary>An adapter of 4 proj and 8 ffn tokens on an l2_norm_gelu base, saved into a fresh folder named after <paramref name="name"/>.</summary>
+    private static string SavedAdapter(string name, out TokenFormerModel baseModel, out Adapter adapter)
+    {
+        baseModel = Base("l2_norm_gelu");
+        adapter = Perturbed(baseModel, new TokenCounts(0, 4, 8), 6);
+        string dir = Fixtures.TempDir(name);
+        adapter.Save(dir);
+        return dir;
+    }
+
     [Fact]
     public void SaveLoad_RoundTrips_AndAnotherBaseIsRefusedWithBothHashes()
     {
-        TokenFormerModel baseModel = Base("l2_norm_gelu");
-        Adapter adapter = Perturbed(baseModel, new TokenCounts(0, 4, 8), 6);
-        string dir = Fixtures.TempDir("adapter-files");
-        adapter.Save(dir);
+        string dir = SavedAdapter("adapter-files", out TokenFormerModel baseModel, out Adapter adapter);
         Assert.Equal(new[] { Adapter.WeightsFile, AdapterConfig.FileName }.Order(), Directory.GetFiles(dir).Select(Path.GetFileName).Order());
         Adapter back = Adapter.Load(dir);
         Assert.Equal(adapter.Config.BaseSha256, back.Config.BaseSha256);
@@ -320,10 +327,7 @@ public class AdapterTests(ITestOutputHelper output)
     public void AdapterConfigs_WithABaseConfigWithoutVocabulary_OrALoneSurrogateEscape_AreFormatErrors()
     {
         // found by the adapter-dir fuzz target: both ended in exceptions other than AdapterFormatException
-        TokenFormerModel baseModel = Base("l2_norm_gelu");
-        Adapter adapter = Perturbed(baseModel, new TokenCounts(0, 4, 8), 6);
-        string dir = Fixtures.TempDir("adapter-bad-config");
-        adapter.Save(dir);
+        string dir = SavedAdapter("adapter-bad-config", out _, out _);
         string configPath = Path.Combine(dir, AdapterConfig.FileName);
         string json = File.ReadAllText(configPath);
         Assert.Contains("\"vocab_size\"", json);

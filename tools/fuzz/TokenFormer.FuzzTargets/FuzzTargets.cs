@@ -181,38 +181,41 @@ public static class FuzzTargets
     private static void ServeChat(byte[] input, string scratch) =>
         ChatRequestParser.Parse(input, ChatTemplate.Default, CountTokens, contextLength: 256);
 
-    private static void ModelDir(byte[] input, string scratch)
-    {
-        (byte[] config, byte[] weights) = SplitAtNul(input);
-        string dir = Path.Combine(scratch, "model");
-        Directory.CreateDirectory(dir);
-        try
+    private static void ModelDir(byte[] input, string scratch) =>
+        InFolder(input, scratch, ModelDirectory.ConfigFile, ModelDirectory.WeightsFile, dir =>
         {
-            File.WriteAllBytes(Path.Combine(dir, ModelDirectory.ConfigFile), config);
-            File.WriteAllBytes(Path.Combine(dir, ModelDirectory.WeightsFile), weights);
             TokenFormerModel model = ModelDirectory.Load(dir);
             // what generate and eval do next: a forward pass over a few tokens of the vocabulary
             int[] tokens = [0, 1 % model.Vocab, (model.Vocab - 1) % model.Vocab];
-            var runner = new ModelRunner(model, 1, Math.Min(tokens.Length, model.Config.MaxPositionEmbeddings), training: false);
-            runner.Forward(tokens.AsSpan(0, Math.Min(tokens.Length, model.Config.MaxPositionEmbeddings)));
-        }
-        finally { Directory.Delete(dir, recursive: true); }
-    }
+            int n = Math.Min(tokens.Length, model.Config.MaxPositionEmbeddings);
+            new ModelRunner(model, 1, n, training: false).Forward(tokens.AsSpan(0, n));
+        });
 
-    private static void AdapterDir(byte[] input, string scratch)
-    {
-        (byte[] config, byte[] weights) = SplitAtNul(input);
-        string dir = Path.Combine(scratch, "adapter");
-        Directory.CreateDirectory(dir);
-        try
+    private static void AdapterDir(byte[] input, string scratch) =>
+        InFolder(input, scratch, AdapterConfig.FileName, Adapter.WeightsFile, dir =>
         {
-            File.WriteAllBytes(Path.Combine(dir, AdapterConfig.FileName), config);
-            File.WriteAllBytes(Path.Combine(dir, Adapter.WeightsFile), weights);
             Adapter adapter = Adapter.Load(dir);
             // what serving reads before it checks the base's hash: the counts, the base config, the rows
             _ = adapter.Config.Tokens.Qkv + adapter.Config.Tokens.Proj + adapter.Config.Tokens.Ffn;
             _ = adapter.Config.BaseModelConfig("adapter config").HiddenSize;
             _ = adapter.ParameterCount;
+        });
+
+    /// <summary>
+    /// A directory format: the input's part before its first NUL byte written as <paramref name="first"/> and the part
+    /// after it as <paramref name="second"/> into a fresh folder of <paramref name="scratch"/>, read by
+    /// <paramref name="read"/>, then removed.
+    /// </summary>
+    private static void InFolder(byte[] input, string scratch, string first, string second, Action<string> read)
+    {
+        (byte[] a, byte[] b) = SplitAtNul(input);
+        string dir = Path.Combine(scratch, "folder");
+        Directory.CreateDirectory(dir);
+        try
+        {
+            File.WriteAllBytes(Path.Combine(dir, first), a);
+            File.WriteAllBytes(Path.Combine(dir, second), b);
+            read(dir);
         }
         finally { Directory.Delete(dir, recursive: true); }
     }
