@@ -50,7 +50,6 @@ public static class EvalTaskRun
         bool wiki = taskName == "wikitext";
         if (wiki && !dataFile.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase))
             throw new CliException($"--task wikitext reads WikiText documents from a .jsonl file with a \"page\" per line (got {dataFile}); use --task perplexity for plain text");
-        if (!File.Exists(dataFile)) throw new CliException($"--data: file '{dataFile}' not found");
         List<string> docs = TaskReader.ReadDocuments(dataFile, wiki);
         PerplexityResult r = RollingPerplexity.Run(docs, model, tok, limit, progress.Report, prepare: wiki ? HarnessText.DetokenizeWikiText : null);
         progress.Done();

@@ -51,9 +51,10 @@ public sealed class ChatTemplate
         note = null;
         string path = Path.Combine(modelDirectory, "tokenizer_config.json");
         if (!File.Exists(path)) return Default;
+        byte[] bytes = File.ReadAllBytes(path);
         try
         {
-            using JsonDocument doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            using JsonDocument doc = JsonDocument.Parse(bytes);
             if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("chat_template", out JsonElement t)
                 && t.ValueKind != JsonValueKind.Null)
                 note = $"{path} has a chat_template (a Jinja template), which this server does not execute; " +
@@ -63,10 +64,10 @@ public sealed class ChatTemplate
         {
             note = $"{path} is not valid JSON ({e.Message}); chat requests use the plain default format";
         }
-        catch (InvalidOperationException)
+        catch (InvalidOperationException) when (JsonStrings.FirstUndecodable(bytes) is { } bad)
         {
-            // a \u escape that is not valid UTF-16 in a property name, met by the lookup (Core/IO/JsonStrings.cs)
-            note = $"{path} {JsonStrings.Problem}; chat requests use the plain default format";
+            // met by the property lookup (Core/IO/JsonStrings.cs)
+            note = $"{path}: {JsonStrings.Describe(bad)}; chat requests use the plain default format";
         }
         return Default;
     }

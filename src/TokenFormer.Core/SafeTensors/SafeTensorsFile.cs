@@ -137,10 +137,10 @@ public sealed unsafe class SafeTensorsFile : IDisposable
                     $"{path}: tensors cover {expected} bytes but the data section has {dataLength} bytes (incomplete or oversized buffer)");
             return (tensors, metadata);
         }
-        catch (InvalidOperationException)
+        catch (InvalidOperationException) when (IO.JsonStrings.FirstUndecodable(header) is { } bad)
         {
             // System.Text.Json parses a \u escape that is not valid UTF-16 and throws only when the string is read
-            throw new SafeTensorsFormatException($"{path}: header: {IO.JsonStrings.Describe(IO.JsonStrings.FirstUndecodable(header) ?? (0, ""))}");
+            throw new SafeTensorsFormatException($"{path}: header: {IO.JsonStrings.Describe(bad)}");
         }
     }
 

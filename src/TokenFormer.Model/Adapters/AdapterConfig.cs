@@ -53,9 +53,10 @@ public sealed class AdapterConfig
     {
         if (!File.Exists(path)) throw new AdapterFormatException($"{path}: file not found (an adapter directory holds {FileName} and {Adapter.WeightsFile})");
         AdapterConfig? c;
-        try { c = JsonSerializer.Deserialize<AdapterConfig>(File.ReadAllText(path), Options); }
+        string text = File.ReadAllText(path);
+        try { c = JsonSerializer.Deserialize<AdapterConfig>(text, Options); }
         catch (JsonException e) { throw new AdapterFormatException($"{path}: not valid JSON for an adapter config ({e.Message})"); }
-        catch (InvalidOperationException) { throw new AdapterFormatException($"{path}: {JsonStrings.Problem}"); }
+        catch (InvalidOperationException) when (JsonStrings.FirstUndecodable(text) is { } bad) { throw new AdapterFormatException($"{path}: {JsonStrings.Describe(bad)}"); }
         if (c == null) throw new AdapterFormatException($"{path}: empty adapter config");
         if (c.Format != FormatName) throw new AdapterFormatException($"{path}: field 'format' is '{c.Format}', expected '{FormatName}'");
         if (c.Version != 1) throw new AdapterFormatException($"{path}: field 'version' is {c.Version}; this tool reads version 1");
@@ -65,7 +66,7 @@ public sealed class AdapterConfig
             throw new AdapterFormatException($"{path}: field 'base_sha256' must be 64 hex digits (SHA-256 of the base weights)");
         try { c.BaseModelConfig(path + " field 'base_config'"); }
         catch (TokenFormerConfigException e) { throw new AdapterFormatException(e.Message); }
-        catch (InvalidOperationException) { throw new AdapterFormatException($"{path}: field 'base_config' {JsonStrings.Problem}"); }
+        catch (InvalidOperationException) when (JsonStrings.FirstUndecodable(text) is { } bad) { throw new AdapterFormatException($"{path}: {JsonStrings.Describe(bad)}"); }
         return c;
     }
 }

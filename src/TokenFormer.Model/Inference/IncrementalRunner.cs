@@ -60,9 +60,9 @@ public sealed class IncrementalRunner
     /// buffers for <paramref name="maxRows"/> rows per call (at least <paramref name="maxBatch"/>).
     /// <paramref name="maxLogitRows"/>: most logit rows per call (0 = maxBatch, what decoding needs; scoring a
     /// continuation wants the logits of every one of its rows, so it asks for more). <paramref name="logitSliceWidth"/>:
-    /// 0 (default) computes the logits whole in each call; a width below the vocabulary has the caller compute them in
-    /// slices of that many ids (<see cref="ComputeLogitSlice"/>), so that only [maxLogitRows, width] logits are held at
-    /// once and each slice is read back from cache, not memory.
+    /// 0 (default) computes the logits whole in each call; a positive width has the caller compute them in slices of
+    /// that many ids (at most the vocabulary: one slice; <see cref="ComputeLogitSlice"/>), so that only
+    /// [maxLogitRows, width] logits are held at once and each slice is read back from cache, not memory.
     /// </summary>
     public IncrementalRunner(TokenFormerModel model, int maxBatch, int maxLength, int maxRows = 512, int maxLogitRows = 0, int logitSliceWidth = 0)
     {
@@ -76,7 +76,7 @@ public sealed class IncrementalRunner
         if (maxLogitRows < 0) throw new ArgumentException($"maxLogitRows must be at least 0 (got {maxLogitRows}; 0 = maxBatch)");
         MaxLogitRows = maxLogitRows == 0 ? maxBatch : Math.Min(maxLogitRows, MaxRows);
         if (logitSliceWidth < 0) throw new ArgumentException($"logitSliceWidth must be at least 0 (got {logitSliceWidth}; 0 = the whole vocabulary)");
-        int width = logitSliceWidth == 0 || logitSliceWidth >= _vocab ? _vocab : logitSliceWidth;
+        int width = logitSliceWidth == 0 ? _vocab : Math.Min(logitSliceWidth, _vocab);
         if ((long)MaxLogitRows * width > Array.MaxLength) throw new ArgumentException($"logits [{MaxLogitRows}, {width}] are too large");
         Cache = new KvCache(cfg.NumLayers, maxBatch, maxLength, cfg.HiddenSize);
         _stack = new TokenFormerStack(model);
@@ -87,7 +87,7 @@ public sealed class IncrementalRunner
         _final = new FinalActivations(MaxRows, cfg.HiddenSize);
         _x = new float[MaxRows * cfg.HiddenSize];
         _logits = new float[MaxLogitRows * width];
-        _headSlices = width == _vocab ? []
+        _headSlices = logitSliceWidth == 0 ? []
             : Enumerable.Range(0, (_vocab + width - 1) / width).Select(i => _stack.Embedding.RowRange(i * width, Math.Min(width, _vocab - i * width))).ToArray();
         _targetStamp = new int[maxBatch];
         _targetLength = new int[maxBatch];

@@ -114,10 +114,10 @@ public sealed class LoglikelihoodScorer
         if (cacheLength < 0 || cacheLength > MaxLength) throw new InvalidSettingException("CacheLength", $"must be in [0, max_position_embeddings {MaxLength}]", cacheLength, "0 = the model's context");
         CacheLength = cacheLength == 0 ? MaxLength : cacheLength;
         _runner = new IncrementalRunner(model, maxSlots, CacheLength, Math.Max(maxRows, maxSlots),
-            maxLogitRows: Math.Max(maxLogitRows == 0 ? maxRows : maxLogitRows, maxSlots), logitSliceWidth: logitSliceWidth);
+            maxLogitRows: Math.Max(maxLogitRows == 0 ? maxRows : maxLogitRows, maxSlots), logitSliceWidth: logitSliceWidth == 0 ? _vocab : logitSliceWidth);
         int rows = _runner.MaxRows;
         _tokens = new int[rows]; _rowSlots = new int[rows]; _positions = new int[rows]; _logitRows = new int[rows];
-        _logSoftmax = new LogSoftmaxJob(_runner.MaxLogitRows, Math.Max(1, _runner.LogitSlices));
+        _logSoftmax = new LogSoftmaxJob(_runner.MaxLogitRows, _runner.LogitSlices);
     }
 
     /// <summary>
@@ -311,10 +311,10 @@ public sealed class LoglikelihoodScorer
         _targetLogits.Clear();
         CollectionsMarshal.SetCount(_targetLogits, _wanted.Count);
         Span<float> targetLogits = CollectionsMarshal.AsSpan(_targetLogits);
-        int slices = Math.Max(1, _runner.LogitSlices);
+        int slices = _runner.LogitSlices;   // at least 1: the scorer's runner always computes its head in slices
         for (int slice = 0; slice < slices; slice++)
         {
-            int first = _runner.LogitSlices == 0 ? 0 : _runner.ComputeLogitSlice(slice);
+            int first = _runner.ComputeLogitSlice(slice);
             _logSoftmax.Run(_runner, _logitCount, slice, first);
             for (int w = 0; w < _wanted.Count; w++)
             {
