@@ -18,12 +18,13 @@ public class EvalTaskCliTests
         JsonDocument.Parse(File.ReadAllText(Path.Combine(Root, "eval", "goldens", name + ".json"))).RootElement;
 
     [Theory]
-    [InlineData("hellaswag", "hellaswag")]
-    [InlineData("lambada_openai", "lambada_openai")]
-    [InlineData("winogrande", "winogrande")]
-    public void Json_MetricsEqualTheReference(string task, string file)
+    [InlineData("hellaswag", "hellaswag", 8)]
+    [InlineData("hellaswag", "hellaswag", 2)]
+    [InlineData("lambada_openai", "lambada_openai", 8)]
+    [InlineData("winogrande", "winogrande", 8)]
+    public void Json_MetricsEqualTheReference(string task, string file, int batch)
     {
-        var (code, stdout, stderr) = Fixtures.RunCli("eval", "--model", Model, "--task", task, "--data", Data(file + ".jsonl"), "--json");
+        var (code, stdout, stderr) = Fixtures.RunCli("eval", "--model", Model, "--task", task, "--data", Data(file + ".jsonl"), "--json", "--batch", batch.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Assert.True(code == 0, stderr);
         Assert.Contains("ETA", stderr);
         JsonElement ours = JsonDocument.Parse(stdout).RootElement;
@@ -90,6 +91,14 @@ public class EvalTaskCliTests
         var (code, _, stderr) = Fixtures.RunCli("eval", "--model", Model, "--task", "perplexity", "--data", file);
         Assert.NotEqual(0, code);
         Assert.Contains($"{file}:2: page: missing", stderr);
+    }
+
+    [Fact]
+    public void ZeroBatch_IsRefusedNamingTheOption()
+    {
+        var (code, _, stderr) = Fixtures.RunCli("eval", "--model", Model, "--task", "piqa", "--data", Data("piqa.jsonl"), "--batch", "0");
+        Assert.NotEqual(0, code);
+        Assert.Contains("--batch must be positive (got 0", stderr);
     }
 
     [Fact]

@@ -63,7 +63,8 @@ public static class EvalBenchCommand
         var rng = new Random(7);
         TokenFormerConfig cfg = model.Config;
         Console.WriteLine(Inv($"bench eval {presetName} ({model.Parameters.LongLength:N0} params), {Parallelism.ThreadCount} threads, {reps} reps, medians"));
-        Console.WriteLine("| task shape | tokens run: shared / longest forward | FLOPs: shared / longest | FLOPs: all alone / longest | time: shared / longest | time: all alone / longest | examples/s, one at a time | examples/s, 4 per batch | time per example at 4 per batch / longest forward | plain forward of the longest request (all logits), ms | time per example at 4 per batch / plain forward | the same, median of the per-repetition ratios |");
+        const int n = TaskEvaluator.DefaultItemsPerBatch;
+        Console.WriteLine(Inv($"| task shape | tokens run: shared / longest forward | FLOPs: shared / longest | FLOPs: all alone / longest | time: shared / longest | time: all alone / longest | examples/s, one at a time | examples/s, {n} per batch | time per example at {n} per batch / longest forward | plain forward of the longest request (all logits), ms | time per example at {n} per batch / plain forward | the same, median of the per-repetition ratios |"));
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (Shape s in Shapes)
         {
@@ -80,21 +81,21 @@ public static class EvalBenchCommand
             int longest = Enumerable.Range(0, requests.Length).MaxBy(i => requests[i].Context.Length + requests[i].Continuation.Length);
             var shared = new LoglikelihoodScorer(model, null, maxSlots: requests.Length);
             var single = new LoglikelihoodScorer(model, null, maxSlots: 1);
-            // four examples of the same shape (other random ids) per batch, as `eval --task` runs them
-            var four = new EncodedRequest[4][];
-            four[0] = requests;
-            for (int e = 1; e < 4; e++)
+            // examples of the same shape (other random ids), as many per batch as `eval --task` scores together
+            var batch = new EncodedRequest[n][];
+            batch[0] = requests;
+            for (int e = 1; e < batch.Length; e++)
             {
                 int[] otherPrefix = Enumerable.Range(0, s.Prefix).Select(_ => rng.Next(1, cfg.Vocab)).ToArray();
-                four[e] = requests.Select(q =>
+                batch[e] = requests.Select(q =>
                 {
                     int[] c = (int[])q.Context.Clone();
                     otherPrefix.CopyTo(c, 0);
                     return new EncodedRequest(c, q.Continuation);
                 }).ToArray();
             }
-            LoglikelihoodScorer batched = TaskEvaluator.CreateScorer(model, null, requests.Length, four.Length);
-            batched.ScoreItems(four);
+            LoglikelihoodScorer batched = TaskEvaluator.CreateScorer(model, null, requests.Length, batch.Length);
+            batched.ScoreItems(batch);
             shared.ScoreTokens(requests); // warm-up (and the counted cost of one example)
             ScoringCost counted = shared.Cost;
             long rowsShared = counted.Rows;
@@ -108,19 +109,19 @@ public static class EvalBenchCommand
             var plain = new ModelRunner(model, 1, longestTokens.Length, training: false);
             plain.Forward(longestTokens);
             var tPlain = new List<double>();
-            var tShared = new List<double>(); var tLongest = new List<double>(); var tAlone = new List<double>(); var tFour = new List<double>();
+            var tShared = new List<double>(); var tLongest = new List<double>(); var tAlone = new List<double>(); var tBatch = new List<double>();
             for (int rep = 0; rep < reps; rep++)
             {
                 tShared.Add(Time(() => shared.ScoreTokens(requests)));
                 tLongest.Add(Time(() => single.ScoreTokens([requests[longest]])));
                 tAlone.Add(Time(() => { foreach (EncodedRequest q in requests) single.ScoreTokens([q]); }));
-                tFour.Add(Time(() => batched.ScoreItems(four)));
+                tBatch.Add(Time(() => batched.ScoreItems(batch)));
                 tPlain.Add(Time(() => plain.Forward(longestTokens)));
             }
-            double ms = Measure.Median(tShared), ml = Measure.Median(tLongest), ma = Measure.Median(tAlone), m4 = Measure.Median(tFour), mp = Measure.Median(tPlain);
+            double ms = Measure.Median(tShared), ml = Measure.Median(tLongest), ma = Measure.Median(tAlone), mb = Measure.Median(tBatch), mp = Measure.Median(tPlain);
             // the two are timed back to back in each repetition, so the ratio of a pair is the one a drifting host moves least
-            double pairs = Measure.Median(tFour.Select((t, i) => t / four.Length / tPlain[i]).ToList());
-            Console.WriteLine(Inv($"| {s.Task}: {s.Note} | {rowsShared} / {one.Rows} | {flopsShared / one.Flops:F2}× | {flopsAlone / one.Flops:F2}× | {ms / ml:F2}× ({ms * 1000:F0} / {ml * 1000:F0} ms) | {ma / ml:F2}× | {1 / ms:F2} | {4 / m4:F2} | {m4 / 4 / ml:F2}× | {mp * 1000:F0} | {m4 / 4 / mp:F2}× | {pairs:F3}× |"));
+            double pairs = Measure.Median(tBatch.Select((t, i) => t / batch.Length / tPlain[i]).ToList());
+            Console.WriteLine(Inv($"| {s.Task}: {s.Note} | {rowsShared} / {one.Rows} | {flopsShared / one.Flops:F2}× | {flopsAlone / one.Flops:F2}× | {ms / ml:F2}× ({ms * 1000:F0} / {ml * 1000:F0} ms) | {ma / ml:F2}× | {1 / ms:F2} | {n / mb:F2} | {mb / n / ml:F2}× | {mp * 1000:F0} | {mb / n / mp:F2}× | {pairs:F3}× |"));
         }
     }
 

@@ -24,7 +24,7 @@ public static class EvalCommand
         var split = new Option<string>("--split") { Description = "Split to evaluate: val (default) or train", DefaultValueFactory = _ => "val" };
         split.AcceptOnlyFromAmong("val", "train");
         var seq = new Option<int?>("--seq") { Description = "Tokens per window (default: min(256, max_position_embeddings))" };
-        var batch = new Option<int>("--batch") { Description = "Windows per forward pass (default 8)", DefaultValueFactory = _ => 8 };
+        var batch = new Option<int>("--batch") { Description = "Windows per forward pass (default 8); with a --task of choices, examples scored together (default 8: every weight is read once for eight examples; the scores do not depend on it)", DefaultValueFactory = _ => 8 };
         var maxWindows = new Option<int>("--max-windows") { Description = "Evaluate at most this many windows, evenly spaced (default 0: all)" };
         var task = new Option<string?>("--task") { Description = "Zero-shot task scored as lm-evaluation-harness does (docs/evaluation.md): " + string.Join(", ", EvalTaskRun.TaskNames) + "; --data is then its data file" };
         task.AcceptOnlyFromAmong([.. EvalTaskRun.TaskNames]);
@@ -49,7 +49,7 @@ public static class EvalCommand
             catch (Exception e) when (e is ModelFormatException or TokenFormerConfigException) { throw new CliException(e.Message); }
             ConfigNotes.Print(m.Config);
             m = AdapterCommands.Merged(m, modelDir, parse.GetValue(adapterOption));
-            if (taskName != null) return EvalTaskRun.Run(m, modelDir, taskName, dataOption!, parse.GetValue(limitOption), parse.GetValue(json));
+            if (taskName != null) return EvalTaskRun.Run(m, modelDir, taskName, dataOption!, parse.GetValue(limitOption), parse.GetValue(json), parse.GetValue(batch));
             if (textFile != null) return EvaluateText(m, modelDir, textFile, parse.GetValue(seq), parse.GetValue(batch), parse.GetValue(maxWindows));
             string dataDir = dataOption!;
             using TokenDataset ds = TrainCommand.OpenSplit(dataDir, splitName);

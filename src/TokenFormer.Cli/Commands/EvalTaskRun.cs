@@ -17,10 +17,13 @@ public static class EvalTaskRun
     /// <summary>Task names --task accepts.</summary>
     public static IReadOnlyList<string> TaskNames { get; } = [.. EvalTask.All.Select(t => t.Name), "perplexity", "wikitext"];
 
-    private static readonly Dictionary<string, string> Flags = new() { ["Limit"] = "--limit" };
+    private static readonly Dictionary<string, string> Flags = new() { ["Limit"] = "--limit", ["ItemsPerBatch"] = "--batch" };
 
-    /// <summary>Runs task <paramref name="taskName"/> on <paramref name="dataFile"/> with the model directory's tokenizer.</summary>
-    public static int Run(TokenFormerModel model, string modelDir, string taskName, string dataFile, int limit, bool json)
+    /// <summary>
+    /// Runs task <paramref name="taskName"/> on <paramref name="dataFile"/> with the model directory's tokenizer,
+    /// <paramref name="itemsPerBatch"/> examples scored together (tasks of choices; the perplexity tasks run one document at a time).
+    /// </summary>
+    public static int Run(TokenFormerModel model, string modelDir, string taskName, string dataFile, int limit, bool json, int itemsPerBatch = TaskEvaluator.DefaultItemsPerBatch)
     {
         string tokPath = Path.Combine(modelDir, "tokenizer.json");
         if (!File.Exists(tokPath)) throw new CliException($"{tokPath}: file not found; --task needs the model's tokenizer.json in the model directory");
@@ -29,13 +32,14 @@ public static class EvalTaskRun
         catch (TokenizerFormatException e) { throw new CliException(e.Message); }
         if (tok.VocabSize > model.Vocab) throw new CliException($"{tokPath} has {tok.VocabSize} ids but the model has only {model.Vocab} embedding rows");
         if (limit < 0) throw new CliException($"--limit must be at least 0 (got {limit}; 0 = all)");
+        if (itemsPerBatch < 1) throw new CliException($"--batch must be positive (got {itemsPerBatch}; examples scored together)");
         var progress = new ProgressBar(taskName is "perplexity" or "wikitext" ? "documents" : "examples");
         try
         {
             if (taskName is "perplexity" or "wikitext") return Perplexity(model, modelDir, tok, dataFile, limit, json, progress, taskName);
             EvalTask task = EvalTask.Find(taskName) ?? throw new CliException($"--task: unknown task '{taskName}' (one of {string.Join(", ", TaskNames)})");
             IReadOnlyList<TaskItem> items = TaskReader.Read(task, dataFile);
-            TaskResult r = TaskEvaluator.Run(task, items, model, tok, limit, progress.Report);
+            TaskResult r = TaskEvaluator.Run(task, items, model, tok, limit, progress.Report, itemsPerBatch: itemsPerBatch);
             progress.Done();
             Print(r, modelDir, dataFile, json);
             return 0;

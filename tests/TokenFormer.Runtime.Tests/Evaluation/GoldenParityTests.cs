@@ -20,12 +20,26 @@ public class GoldenParityTests
     [InlineData("arc_easy", "arc_easy")]
     [InlineData("arc_challenge", "arc_challenge")]
     [InlineData("winogrande", "winogrande")]
-    public void Task_MatchesTheReference(string taskName, string file)
+    public void Task_MatchesTheReference(string taskName, string file) => Check(taskName, file, TaskEvaluator.DefaultItemsPerBatch);
+
+    /// <summary>The fixtures are shorter than the default batch, so they are scored again in batches of one and three examples.</summary>
+    [Theory]
+    [InlineData("hellaswag", 1)]
+    [InlineData("hellaswag", 3)]
+    [InlineData("winogrande", 3)]
+    [InlineData("lambada_openai", 3)]
+    public void Task_MatchesTheReference_InSmallerBatches(string taskName, int itemsPerBatch)
+    {
+        Assert.True(File.ReadLines(EvalGoldens.Data(taskName + ".jsonl")).Count(l => l.Trim().Length > 0) > itemsPerBatch, "the fixture should span several batches");
+        Check(taskName, taskName, itemsPerBatch);
+    }
+
+    private static void Check(string taskName, string file, int itemsPerBatch)
     {
         EvalTask task = EvalTask.Find(taskName)!;
         JsonElement golden = EvalGoldens.Load(file);
         IReadOnlyList<TaskItem> items = TaskReader.Read(task, EvalGoldens.Data(file + ".jsonl"));
-        TaskResult result = TaskEvaluator.Run(task, items, Model.Value.Model, Model.Value.Tokenizer);
+        TaskResult result = TaskEvaluator.Run(task, items, Model.Value.Model, Model.Value.Tokenizer, itemsPerBatch: itemsPerBatch);
 
         JsonElement[] examples = golden.GetProperty("examples").EnumerateArray().ToArray();
         Assert.Equal(examples.Length, result.Examples.Count);
