@@ -35,7 +35,7 @@ public sealed record GenerateBenchResult(string Preset, long Parameters, int Thr
     double PrefillTokensPerSecond, double PrefillSecondsMedian, double DecodeTokensPerSecond, double DecodeTokensPerSecondBest,
     double MillisecondsPerTokenMedian, double PeakRssMB, double BytesPerToken, double MeasuredReadGBps, int[] FirstTokens, double AllocatedBytesPerToken)
 {
-    /// <summary>Weight storage name (float32, bf16, int8).</summary>
+    /// <summary>Weight storage name (float32, bf16, int8, int4).</summary>
     public string Dtype { get; init; } = "float32";
     /// <summary>Sequences decoded per step; decode tokens/s count all of them.</summary>
     public int Batch { get; init; } = 1;
@@ -181,12 +181,13 @@ public static class GenerateBenchmark
         ReducedPrecisionWeights? reduced = model.ReducedWeights;
         // a step reads every weight once whatever the batch; each sequence reads its own KV cache
         double weightBytes = reduced == null ? 4.0 * matmulParams
-            : reduced.Format == WeightFormat.BFloat16 ? 2.0 * matmulParams : matmulParams + 4.0 * reduced.Int8Scales!.LongLength;
+            : reduced.Format == WeightFormat.BFloat16 ? 2.0 * matmulParams : reduced.MatrixBytes;
         double bytesPerToken = weightBytes + o.Batch * 2.0 * cfg.NumLayers * cfg.HiddenSize * 4 * meanContext;
         // the read bandwidth of the model's own weight arrays (the same probe for every format: an integer sum)
         double gbps = reduced == null ? ReadBandwidth([model.Parameters.LongLength * 4], [model.Parameters], o.Reps)
             : reduced.Format == WeightFormat.BFloat16 ? ReadBandwidth([reduced.BFloat16Values!.LongLength * 2], [reduced.BFloat16Values], o.Reps)
-            : ReadBandwidth([reduced.Int8Values!.LongLength, reduced.Int8Scales!.LongLength * 4], [reduced.Int8Values, reduced.Int8Scales], o.Reps);
+            : reduced.Format == WeightFormat.Int8 ? ReadBandwidth([reduced.Int8Values!.LongLength, reduced.Int8Scales!.LongLength * 4], [reduced.Int8Values, reduced.Int8Scales], o.Reps)
+            : ReadBandwidth([reduced.Int4Values!.LongLength, reduced.Int8Scales!.LongLength * 4], [reduced.Int4Values, reduced.Int8Scales], o.Reps);
         double prefillMedian = Measure.Median(prefillTimes);
         return new GenerateBenchResult(o.Preset, model.Layout.Count, Parallelism.ThreadCount, o.PrefillTokens, o.PromptTokens, o.NewTokens, o.Reps,
             o.PrefillTokens / prefillMedian, prefillMedian, Measure.Median(rates), rates.Max(), Measure.Median(perToken), peak,

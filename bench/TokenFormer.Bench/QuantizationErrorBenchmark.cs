@@ -37,7 +37,7 @@ public static class QuantizationErrorBenchmark
         int[][] tokens = Enumerable.Range(0, windows).Select(_ => Enumerable.Range(0, sequence + 1).Select(_ => rng.Next(fp32.Vocab)).ToArray()).ToArray();
         (float[][] refLogits, double refLoss) = Forward(fp32, tokens, sequence);
         var results = new List<QuantizationError>();
-        foreach (WeightFormat f in new[] { WeightFormat.BFloat16, WeightFormat.Int8 })
+        foreach (WeightFormat f in new[] { WeightFormat.BFloat16, WeightFormat.Int8, WeightFormat.Int4 })
         {
             var q = new TokenFormerModel(fp32.Config, ReducedPrecisionWeights.From(fp32, f));
             (float[][] logits, double loss) = Forward(q, tokens, sequence);

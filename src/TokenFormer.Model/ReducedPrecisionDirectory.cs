@@ -6,13 +6,16 @@ using TokenFormer.Model.Architecture;
 namespace TokenFormer.Model;
 
 /// <summary>
-/// model.safetensors of a bf16 or int8 model directory (config.json <c>weight_format</c>; docs/quantization.md):
+/// model.safetensors of a bf16, int8 or int4 model directory (config.json <c>weight_format</c>; docs/quantization.md):
 /// <list type="bullet">
 /// <item>bf16: every matrix under its official key, dtype BF16, official shape (a plain bfloat16 checkpoint).</item>
 /// <item>int8: for a matrix with official key K, <c>K.int8</c> (I8) and <c>K.int8_scales</c> (F32 [rows, ⌈columns/32⌉]),
 /// in the orientation the forward product reads: the embedding and key tokens as official ([V, d], [n, d_in]), value
 /// tokens transposed ([d_out, n]).</item>
-/// <item>both: the final LayerNorm weight and bias in F32 under their official keys.</item>
+/// <item>int4: likewise <c>K.int4</c> (U8 [rows, ⌈columns/32⌉·16]: each block of 32 values in 16 bytes, value i in
+/// the low nibble of byte i and value i + 16 in its high nibble, each stored as q + 8; <see cref="Int4Blocks"/>) and
+/// <c>K.int4_scales</c> (F32 [rows, ⌈columns/32⌉]).</item>
+/// <item>all: the final LayerNorm weight and bias in F32 under their official keys.</item>
 /// </list>
 /// Loading is strict like <see cref="ModelDirectory"/>: every tensor present with the expected dtype and shape, no
 /// other tensor, every scale finite; errors name the file and the tensor.
@@ -23,6 +26,14 @@ public static class ReducedPrecisionDirectory
     public const string Int8Suffix = ".int8";
     /// <summary>Suffix of the int8 block scales of a matrix.</summary>
     public const string ScalesSuffix = ".int8_scales";
+    /// <summary>Suffix of the 4-bit values of a matrix.</summary>
+    public const string Int4Suffix = ".int4";
+    /// <summary>Suffix of the 4-bit block scales of a matrix.</summary>
+    public const string Int4ScalesSuffix = ".int4_scales";
+
+    /// <summary>The suffixes of a blocked format's values and scales (int8, int4).</summary>
+    private static (string Values, string Scales) Suffixes(WeightFormat format) =>
+        format == WeightFormat.Int4 ? (Int4Suffix, Int4ScalesSuffix) : (Int8Suffix, ScalesSuffix);
 
     /// <summary>The tensor names and shapes a file of <paramref name="format"/> holds for <paramref name="layout"/>.</summary>
     public static IEnumerable<(string Name, SafeTensorDType DType, long[] Shape)> Expected(ParameterLayout layout, WeightFormat format)
@@ -32,8 +43,10 @@ public static class ReducedPrecisionDirectory
             if (t.Shape.Length == 1) { yield return (t.Name, SafeTensorDType.F32, [t.Shape[0]]); continue; }
             if (format == WeightFormat.BFloat16) { yield return (t.Name, SafeTensorDType.BF16, [t.Shape[0], t.Shape[1]]); continue; }
             (int rows, int cols) = ReducedPrecisionWeights.StoredShape(t);
-            yield return (t.Name + Int8Suffix, SafeTensorDType.I8, [rows, cols]);
-            yield return (t.Name + ScalesSuffix, SafeTensorDType.F32, [rows, Int8Blocks.BlocksPerRow(cols)]);
+            (string values, string scales) = Suffixes(format);
+            if (format == WeightFormat.Int4) yield return (t.Name + values, SafeTensorDType.U8, [rows, Int4Blocks.BytesPerRow(cols)]);
+            else yield return (t.Name + values, SafeTensorDType.I8, [rows, cols]);
+            yield return (t.Name + scales, SafeTensorDType.F32, [rows, Int8Blocks.BlocksPerRow(cols)]);
         }
     }
 
@@ -62,9 +75,15 @@ public static class ReducedPrecisionDirectory
             else
             {
                 int blocks = Int8Blocks.BlocksPerRow(cols);
-                writer.AddBytes(t.Name + Int8Suffix, SafeTensorDType.I8,
-                    MemoryMarshal.AsBytes(w.Int8Values.AsSpan(t.Offset, t.Length)).ToArray(), rows, cols);
-                writer.AddFloat32(t.Name + ScalesSuffix, w.Int8Scales.AsMemory(checked((int)w.ScaleOffset(t)), rows * blocks), rows, blocks);
+                (string values, string scales) = Suffixes(w.Format);
+                if (w.Format == WeightFormat.Int4)
+                {
+                    int rowBytes = Int4Blocks.BytesPerRow(cols);
+                    writer.AddBytes(t.Name + values, SafeTensorDType.U8, w.Int4Values.AsSpan(checked((int)w.Int4Offset(t)), rows * rowBytes).ToArray(), rows, rowBytes);
+                }
+                else
+                    writer.AddBytes(t.Name + values, SafeTensorDType.I8, MemoryMarshal.AsBytes(w.Int8Values.AsSpan(t.Offset, t.Length)).ToArray(), rows, cols);
+                writer.AddFloat32(t.Name + scales, w.Int8Scales.AsMemory(checked((int)w.ScaleOffset(t)), rows * blocks), rows, blocks);
             }
         }
         writer.Save(Path.Combine(directory, ModelDirectory.WeightsFile), beforeCommit);
@@ -82,14 +101,16 @@ public static class ReducedPrecisionDirectory
         catch (SafeTensorsFormatException e) { throw new ModelFormatException(e.Message); }
         using (file)
         {
-            string embKey = "sequential.0.word_embeddings.weight" + (format == WeightFormat.Int8 ? Int8Suffix : "");
+            string embKey = "sequential.0.word_embeddings.weight" + (format == WeightFormat.BFloat16 ? "" : Suffixes(format).Values);
             if (!file.Contains(embKey))
                 throw new ModelFormatException($"{weightsPath}: tensor '{embKey}' is missing (config.json says weight_format {WeightFormats.Name(format)})");
             SafeTensorInfo emb = file.Get(embKey);
-            if (emb.Shape.Length != 2 || emb.Shape[1] != config.HiddenSize)
-                throw new ModelFormatException($"{weightsPath}: tensor '{embKey}' has shape {emb.ShapeText} but the config expects [vocab, {config.HiddenSize}]");
+            // a 4-bit row of d values is ⌈d/32⌉ blocks of 16 bytes
+            int width = format == WeightFormat.Int4 ? Int4Blocks.BytesPerRow(config.HiddenSize) : config.HiddenSize;
+            if (emb.Shape.Length != 2 || emb.Shape[1] != width)
+                throw new ModelFormatException($"{weightsPath}: tensor '{embKey}' has shape {emb.ShapeText} but the config expects [vocab, {width}]");
             if (config.VocabSize is int v && v != emb.Shape[0])
-                throw new ModelFormatException($"{weightsPath}: tensor '{embKey}' has shape {emb.ShapeText} but config.json vocab_size {v} expects [{v}, {config.HiddenSize}]");
+                throw new ModelFormatException($"{weightsPath}: tensor '{embKey}' has shape {emb.ShapeText} but config.json vocab_size {v} expects [{v}, {width}]");
             config.VocabSize = checked((int)emb.Shape[0]);
             ParameterLayout layout = ModelDirectory.Layout(config, configPath);
             var expected = Expected(layout, format).ToList();
@@ -97,7 +118,8 @@ public static class ReducedPrecisionDirectory
             foreach (SafeTensorInfo t in file.Tensors)
                 if (!names.Contains(t.Name))
                     throw new ModelFormatException($"{weightsPath}: tensor '{t.Name}' is not part of a {WeightFormats.Name(format)} TokenFormer of this config " +
-                        (format == WeightFormat.Int8 && layout.Find(t.Name) != null ? $"(an int8 file holds '{t.Name}{Int8Suffix}' and '{t.Name}{ScalesSuffix}' instead)" : "(unexpected tensor)"));
+                        (format != WeightFormat.BFloat16 && layout.Find(t.Name) != null
+                            ? $"(an {WeightFormats.Name(format)} file holds '{t.Name}{Suffixes(format).Values}' and '{t.Name}{Suffixes(format).Scales}' instead)" : "(unexpected tensor)"));
             foreach ((string name, SafeTensorDType dtype, long[] shape) in expected)
             {
                 if (!file.Contains(name)) throw new ModelFormatException($"{weightsPath}: tensor '{name}' is missing");
@@ -144,13 +166,17 @@ public static class ReducedPrecisionDirectory
             }
             else
             {
-                file.ReadBytes(file.Get(t.Name + Int8Suffix), 0, MemoryMarshal.AsBytes(w.Int8Values.AsSpan(t.Offset, t.Length)));
+                (string valuesSuffix, string scalesSuffix) = Suffixes(format);
+                if (format == WeightFormat.Int4)
+                    file.ReadBytes(file.Get(t.Name + valuesSuffix), 0, w.Int4Values.AsSpan(checked((int)w.Int4Offset(t)), rows * Int4Blocks.BytesPerRow(cols)));
+                else
+                    file.ReadBytes(file.Get(t.Name + valuesSuffix), 0, MemoryMarshal.AsBytes(w.Int8Values.AsSpan(t.Offset, t.Length)));
                 int blocks = Int8Blocks.BlocksPerRow(cols);
                 Span<float> scales = w.Int8Scales.AsSpan(checked((int)w.ScaleOffset(t)), rows * blocks);
-                file.ReadBytes(file.Get(t.Name + ScalesSuffix), 0, MemoryMarshal.AsBytes(scales));
+                file.ReadBytes(file.Get(t.Name + scalesSuffix), 0, MemoryMarshal.AsBytes(scales));
                 for (int i = 0; i < scales.Length; i++)
                     if (!float.IsFinite(scales[i]))
-                        throw new ModelFormatException($"{weightsPath}: tensor '{t.Name}{ScalesSuffix}' holds a non-finite scale ({scales[i]}) at row {i / blocks}, block {i % blocks}; every scale must be a finite float");
+                        throw new ModelFormatException($"{weightsPath}: tensor '{t.Name}{scalesSuffix}' holds a non-finite scale ({scales[i]}) at row {i / blocks}, block {i % blocks}; every scale must be a finite float");
             }
         }
     }

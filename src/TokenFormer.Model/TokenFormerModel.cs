@@ -25,7 +25,7 @@ public sealed class TokenFormerModel
     /// </summary>
     public ReducedPrecisionWeights? ReducedWeights { get; }
 
-    /// <summary>A model whose weights are <paramref name="weights"/> (bf16 or int8); <see cref="Parameters"/> is empty.</summary>
+    /// <summary>A model whose weights are <paramref name="weights"/> (bf16, int8 or int4); <see cref="Parameters"/> is empty.</summary>
     public TokenFormerModel(TokenFormerConfig config, ReducedPrecisionWeights weights)
     {
         config.Validate();

@@ -2,7 +2,7 @@ using TokenFormer.Core.Kernels;
 
 namespace TokenFormer.Core.Tests;
 
-/// <summary>bf16 and blocked int8: conversion bounds and every product path against the plain twin.</summary>
+/// <summary>bf16, blocked int8 and blocked 4-bit: conversion bounds and every product path against the plain twin.</summary>
 public class ReducedPrecisionTests
 {
     private static readonly int[] Widths = [1, 3, 17, 31, 32, 33, 63, 65, 100, 777];
@@ -64,8 +64,58 @@ public class ReducedPrecisionTests
         Assert.Equal(3, Int8Blocks.QuantizeRow(x, new sbyte[40], new float[2]));
     }
 
+    [Fact]
+    public void Int4_RoundTrip_WithinTheBlockBound_AtAwkwardWidths_AndKeepsEachBlocksExtremeExactly()
+    {
+        var rng = new Random(6);
+        foreach (int k in Widths)
+        {
+            float[] x = new float[k];
+            for (int i = 0; i < k; i++) x[i] = (float)((rng.NextDouble() * 2 - 1) * Math.Pow(10, (i / 32) % 4 - 2));
+            if (k >= 64) x.AsSpan(32, 32).Clear(); // one all-zero block
+            if (k > 70) { x[64] = 5f; x[65] = -5f; } // the largest magnitude twice, with opposite signs: one is clamped to +7
+            var packed = new byte[Int4Blocks.BytesPerRow(k)];
+            var s = new float[Int4Blocks.BlocksPerRow(k)];
+            Assert.Equal(-1, Int4Blocks.QuantizeRow(x, packed, s));
+            var back = new float[k];
+            Int4Blocks.DequantizeRow(packed, s, back);
+            for (int b = 0; b < s.Length; b++)
+            {
+                int start = b * 32, end = Math.Min(k, start + 32);
+                double max = 0;
+                int extreme = start;
+                for (int i = start; i < end; i++)
+                    if (Math.Abs(x[i]) > max) { max = Math.Abs(x[i]); extreme = i; }
+                for (int i = start; i < end; i++)
+                {
+                    double err = Math.Abs(back[i] - (double)x[i]);
+                    Assert.True(err <= Int4Blocks.ErrorBound(max) * 1.0001 + 1e-30, $"k={k} element {i}: {x[i]} → {back[i]} (block max {max})");
+                    // beyond half a step only where the value is clamped at +7: the sign opposite to the extreme, past 7.5 steps
+                    if (err > max / 16 * 1.0001 + 1e-30)
+                        Assert.True(Math.Sign(x[i]) != Math.Sign(x[extreme]) && Math.Abs(x[i]) > max * 7.5 / 8 * 0.9999, $"k={k} element {i}: {x[i]} → {back[i]} (block max {max})");
+                }
+                Assert.Equal(x[extreme], back[extreme]);
+                if (k > 70 && b == 2) Assert.Equal(-5f * 7 / 8, back[65]); // the opposite extreme, clamped
+                // padding past the row's end is stored as the integer 0
+                for (int i = end - start; i < 32; i++) Assert.Equal(0, Int4Blocks.Quant(packed.AsSpan(b * 16, 16), i));
+            }
+        }
+    }
+
+    [Fact]
+    public void Int4_Quantize_ReportsTheFirstNonFiniteValue()
+    {
+        float[] x = new float[40];
+        x[35] = float.NaN;
+        Assert.Equal(35, Int4Blocks.QuantizeRow(x, new byte[32], new float[2]));
+        x[35] = 0; x[3] = float.NegativeInfinity;
+        Assert.Equal(3, Int4Blocks.QuantizeRow(x, new byte[32], new float[2]));
+    }
+
+    private static readonly ReducedFormat[] AllFormats = [ReducedFormat.BFloat16, ReducedFormat.Int8Block32, ReducedFormat.Int4Block32];
+
     public static IEnumerable<object[]> PathsAndFormats() =>
-        SimdPaths.Supported().SelectMany(p => new[] { ReducedFormat.BFloat16, ReducedFormat.Int8Block32 }.Select(f => new object[] { p, f }));
+        SimdPaths.Supported().SelectMany(p => AllFormats.Select(f => new object[] { p, f }));
 
     [Theory]
     [MemberData(nameof(PathsAndFormats))]
@@ -199,7 +249,7 @@ public class ReducedPrecisionTests
     public void Multiply_OtherOrientation_MatchesWidenedValues()
     {
         var rng = new Random(11);
-        foreach (ReducedFormat format in new[] { ReducedFormat.BFloat16, ReducedFormat.Int8Block32 })
+        foreach (ReducedFormat format in AllFormats)
         {
             ReducedMatrix w = RandomMatrix(rng, format, 37, 45);
             int m = 3;
@@ -236,8 +286,19 @@ public class ReducedPrecisionTests
             }
             return ReducedMatrix.BFloat16(data, offset, n, k);
         }
-        var quants = new sbyte[offset + n * k + 5];
         var scales = new float[scaleOffset + n * blocks + 2];
+        if (format == ReducedFormat.Int4Block32)
+        {
+            int stride = Int4Blocks.BytesPerRow(k);
+            var packed = new byte[offset + n * stride + 5];
+            for (int j = 0; j < n; j++)
+            {
+                for (int q = 0; q < k; q++) row[q] = (float)((rng.NextDouble() * 2 - 1) * (1 + q / 32));
+                Int4Blocks.QuantizeRow(row, packed.AsSpan(offset + j * stride, stride), scales.AsSpan(scaleOffset + j * blocks, blocks));
+            }
+            return ReducedMatrix.Int4(packed, offset, scales, scaleOffset, n, k);
+        }
+        var quants = new sbyte[offset + n * k + 5];
         for (int j = 0; j < n; j++)
         {
             for (int q = 0; q < k; q++) row[q] = (float)((rng.NextDouble() * 2 - 1) * (1 + q / 32));

@@ -16,7 +16,7 @@ public static class GenerateBenchCommand
         var prompt = new Option<int>("--prompt-tokens") { Description = "Prompt length before decoding", DefaultValueFactory = _ => 32 };
         var newTokens = new Option<int>("--new-tokens") { Description = "Greedy decode steps timed", DefaultValueFactory = _ => 128 };
         var reps = new Option<int>("--reps") { Description = "Timed repetitions (medians are reported; at least 5)", DefaultValueFactory = _ => 5 };
-        var dtype = new Option<string>("--dtype") { Description = "Weight storage: float32, bf16 or int8 (docs/quantization.md); the same random weights", DefaultValueFactory = _ => "float32" };
+        var dtype = new Option<string>("--dtype") { Description = "Weight storage: float32, bf16, int8 or int4 (docs/quantization.md); the same random weights", DefaultValueFactory = _ => "float32" };
         var batch = new Option<int>("--batch") { Description = "Sequences decoded together (1–8); decode tok/s counts all of them", DefaultValueFactory = _ => 1 };
         var runtime = new Option<string>("--runtime")
         {

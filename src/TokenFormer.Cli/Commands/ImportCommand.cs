@@ -42,7 +42,7 @@ public static class ImportCommand
         var tokenizer = new Option<string?>("--tokenizer") { Description = "tokenizer.json to copy into the model directory (default: the one beside the checkpoint)" };
         var output = new Option<string>("--out") { Description = "Model directory to write", Required = true };
         var force = new Option<bool>("--force") { Description = "Overwrite a model directory that already holds model.safetensors" };
-        var dtype = new Option<string>("--dtype") { Description = "Weight format to write: float32 (default), bf16 or int8 (docs/quantization.md); converted tensor by tensor, never a whole float32 copy in memory", DefaultValueFactory = _ => "float32" };
+        var dtype = new Option<string>("--dtype") { Description = "Weight format to write: float32 (default), bf16, int8 or int4 (docs/quantization.md); converted tensor by tensor, never a whole float32 copy in memory", DefaultValueFactory = _ => "float32" };
         var cmd = new Command("import", Help) { from, preset, config, tokenizer, output, force, dtype };
         cmd.SetAction(parse => Run(parse.GetValue(from)!, parse.GetValue(preset), parse.GetValue(config), parse.GetValue(tokenizer),
             parse.GetValue(output)!, parse.GetValue(force),

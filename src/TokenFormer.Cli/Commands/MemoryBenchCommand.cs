@@ -12,7 +12,7 @@ public static class MemoryBenchCommand
     {
         var model = new Option<string?>("--model") { Description = "Model directory to load (default: --preset with random weights)" };
         var preset = new Option<string>("--preset") { Description = "Model preset when no --model is given", DefaultValueFactory = _ => "150m" };
-        var dtype = new Option<string>("--dtype") { Description = "Weight storage of the --preset model: float32, bf16 or int8", DefaultValueFactory = _ => "float32" };
+        var dtype = new Option<string>("--dtype") { Description = "Weight storage of the --preset model: float32, bf16, int8 or int4", DefaultValueFactory = _ => "float32" };
         var prompt = new Option<int>("--prompt-tokens") { Description = "Prompt length", DefaultValueFactory = _ => 32 };
         var newTokens = new Option<int>("--new-tokens") { Description = "Greedy tokens generated", DefaultValueFactory = _ => 64 };
         var maxLength = new Option<int>("--max-length") { Description = "KV cache length (0 = prompt + new tokens)" };

@@ -15,16 +15,16 @@ public static class QuantizeCommand
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "float32 model directory (config.json + model.safetensors)", Required = true };
-        var to = new Option<string>("--to") { Description = "Target weight format: bf16 or int8 (blocks of 32 with a float32 scale each)", Required = true };
+        var to = new Option<string>("--to") { Description = "Target weight format: bf16, int8 or int4 (int8 and int4: blocks of 32 with a float32 scale each; int4 is smaller and less exact)", Required = true };
         var output = new Option<string>("--out") { Description = "Output model directory (config.json with weight_format, model.safetensors, the tokenizer.json copied)", Required = true };
         var cmd = new Command("quantize",
-            "Store a model's weights in bf16 or int8 (blocks of 32 along each product's reduction dimension, one scale per block) " +
+            "Store a model's weights in bf16, int8 or int4 (blocks of 32 along each product's reduction dimension, one scale per block) " +
             "for faster, smaller inference; see docs/quantization.md.") { model, to, output };
         cmd.SetAction(parse =>
         {
             string source = parse.GetValue(model)!, outDir = parse.GetValue(output)!;
             if (!WeightFormats.TryParse(parse.GetValue(to), out WeightFormat format) || format == WeightFormat.Float32)
-                throw new CliException($"--to '{parse.GetValue(to)}' is not a reduced-precision format; use bf16 or int8");
+                throw new CliException($"--to '{parse.GetValue(to)}' is not a reduced-precision format; use bf16, int8 or int4");
             if (Path.GetFullPath(source).TrimEnd('/') == Path.GetFullPath(outDir).TrimEnd('/'))
                 throw new CliException($"--out {outDir} is the source directory; write the quantized model to another directory");
             source = GrowCommand.ResolveModelDirectory(source, "--model");

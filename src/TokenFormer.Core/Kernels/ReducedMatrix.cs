@@ -10,6 +10,8 @@ public sealed class ReducedMatrix
 {
     internal readonly ushort[]? Bf16;
     internal readonly sbyte[]? Quants;
+    /// <summary>4-bit storage: <see cref="Int4Blocks"/> bytes, rows <see cref="RowStride"/> bytes apart.</summary>
+    internal readonly byte[]? Nibbles;
     internal readonly float[]? Scales;
     internal readonly long Offset, ScaleOffset;
 
@@ -22,16 +24,24 @@ public sealed class ReducedMatrix
     public int Rows { get; }
     /// <summary>Columns of W (the reduction dimension of <see cref="MultiplyTransposed"/>).</summary>
     public int Columns { get; }
-    /// <summary>Scale blocks per row (int8; 0 for bfloat16).</summary>
+    /// <summary>Scale blocks per row (int8, 4-bit; 0 for bfloat16).</summary>
     public int BlocksPerRow { get; }
-    /// <summary>Bytes a product reads: the values and, for int8, the scales.</summary>
-    public long StoredBytes => Format == ReducedFormat.BFloat16 ? 2L * Rows * Columns : (long)Rows * Columns + 4L * Rows * BlocksPerRow;
+    /// <summary>Stored elements (bfloat16, int8) or bytes (4-bit: whole blocks) from one row to the next.</summary>
+    public int RowStride { get; }
+    /// <summary>Bytes a product reads: the values and, for int8 and 4-bit, the scales.</summary>
+    public long StoredBytes => Format switch
+    {
+        ReducedFormat.BFloat16 => 2L * Rows * Columns,
+        ReducedFormat.Int8Block32 => (long)Rows * Columns + 4L * Rows * BlocksPerRow,
+        _ => (long)Rows * RowStride + 4L * Rows * BlocksPerRow,
+    };
 
-    private ReducedMatrix(ReducedFormat format, ushort[]? bf16, sbyte[]? quants, float[]? scales, long offset, long scaleOffset, int rows, int columns)
+    private ReducedMatrix(ReducedFormat format, ushort[]? bf16, sbyte[]? quants, byte[]? nibbles, float[]? scales, long offset, long scaleOffset, int rows, int columns)
     {
         if (rows < 0 || columns < 0 || offset < 0 || scaleOffset < 0) throw new ArgumentException($"a [{rows}, {columns}] matrix at offset {offset} is not valid");
-        Format = format; Bf16 = bf16; Quants = quants; Scales = scales; Offset = offset; ScaleOffset = scaleOffset; Rows = rows; Columns = columns;
-        BlocksPerRow = format == ReducedFormat.Int8Block32 ? Int8Blocks.BlocksPerRow(columns) : 0;
+        Format = format; Bf16 = bf16; Quants = quants; Nibbles = nibbles; Scales = scales; Offset = offset; ScaleOffset = scaleOffset; Rows = rows; Columns = columns;
+        BlocksPerRow = format switch { ReducedFormat.Int8Block32 => Int8Blocks.BlocksPerRow(columns), ReducedFormat.Int4Block32 => Int4Blocks.BlocksPerRow(columns), _ => 0 };
+        RowStride = format == ReducedFormat.Int4Block32 ? Int4Blocks.BytesPerRow(columns) : columns;
     }
 
     /// <summary>W = bfloat16 <paramref name="data"/>[offset … offset + rows·columns) as [rows, columns].</summary>
@@ -39,7 +49,7 @@ public sealed class ReducedMatrix
     {
         if (offset + (long)rows * columns > data.LongLength)
             throw new ArgumentException($"a bfloat16 [{rows}, {columns}] matrix at offset {offset} does not fit in {data.LongLength} values");
-        return new ReducedMatrix(ReducedFormat.BFloat16, data, null, null, offset, 0, rows, columns);
+        return new ReducedMatrix(ReducedFormat.BFloat16, data, null, null, null, offset, 0, rows, columns);
     }
 
     /// <summary>
@@ -50,7 +60,18 @@ public sealed class ReducedMatrix
     {
         if (offset + (long)rows * columns > quants.LongLength || scaleOffset + (long)rows * Int8Blocks.BlocksPerRow(columns) > scales.LongLength)
             throw new ArgumentException($"an int8 [{rows}, {columns}] matrix at offset {offset} (scales at {scaleOffset}) does not fit in its arrays");
-        return new ReducedMatrix(ReducedFormat.Int8Block32, null, quants, scales, offset, scaleOffset, rows, columns);
+        return new ReducedMatrix(ReducedFormat.Int8Block32, null, quants, null, scales, offset, scaleOffset, rows, columns);
+    }
+
+    /// <summary>
+    /// W = 4-bit <paramref name="packed"/>[offset …] as [rows, columns], each row ⌈columns/32⌉·16 bytes
+    /// (<see cref="Int4Blocks"/>), with scales <paramref name="scales"/>[scaleOffset …] as [rows, ⌈columns/32⌉].
+    /// </summary>
+    public static ReducedMatrix Int4(byte[] packed, long offset, float[] scales, long scaleOffset, int rows, int columns)
+    {
+        if (offset + (long)rows * Int4Blocks.BytesPerRow(columns) > packed.LongLength || scaleOffset + (long)rows * Int4Blocks.BlocksPerRow(columns) > scales.LongLength)
+            throw new ArgumentException($"a 4-bit [{rows}, {columns}] matrix at offset {offset} (scales at {scaleOffset}) does not fit in its arrays");
+        return new ReducedMatrix(ReducedFormat.Int4Block32, null, null, packed, scales, offset, scaleOffset, rows, columns);
     }
 
     /// <summary>Rows [<paramref name="first"/>, first + <paramref name="count"/>) of W as a matrix sharing its storage.</summary>
@@ -58,7 +79,7 @@ public sealed class ReducedMatrix
     {
         if (first < 0 || count < 0 || first > Rows - count)
             throw new ArgumentOutOfRangeException(nameof(first), $"rows [{first}, {(long)first + count}) are not inside the matrix's {Rows} rows");
-        return new ReducedMatrix(Format, Bf16, Quants, Scales, Offset + (long)first * Columns, ScaleOffset + (long)first * BlocksPerRow, count, Columns);
+        return new ReducedMatrix(Format, Bf16, Quants, Nibbles, Scales, Offset + (long)first * RowStride, ScaleOffset + (long)first * BlocksPerRow, count, Columns);
     }
 
     /// <summary>Row <paramref name="row"/> of W as float32 into <paramref name="destination"/> [Columns].</summary>
@@ -66,20 +87,28 @@ public sealed class ReducedMatrix
     {
         if ((uint)row >= (uint)Rows) throw new ArgumentOutOfRangeException(nameof(row), $"row {row} is outside [0, {Rows})");
         if (destination.Length < Columns) throw new ArgumentException($"destination holds {destination.Length} floats, a row has {Columns}");
-        long o = Offset + (long)row * Columns;
+        long o = Offset + (long)row * RowStride;
         if (Format == ReducedFormat.BFloat16)
             Kernels.BFloat16.ToFloat(Bf16.AsSpan(checked((int)o), Columns), destination[..Columns]);
-        else
+        else if (Format == ReducedFormat.Int8Block32)
             Int8Blocks.DequantizeRow(Quants.AsSpan(checked((int)o), Columns),
+                Scales.AsSpan(checked((int)(ScaleOffset + (long)row * BlocksPerRow)), BlocksPerRow), destination[..Columns]);
+        else
+            Int4Blocks.DequantizeRow(Nibbles.AsSpan(checked((int)o), RowStride),
                 Scales.AsSpan(checked((int)(ScaleOffset + (long)row * BlocksPerRow)), BlocksPerRow), destination[..Columns]);
     }
 
     /// <summary>The value of W[row, column] as float32 (slow; tests and odd products).</summary>
     public float Value(int row, int column)
     {
-        long o = Offset + (long)row * Columns + column;
-        return Format == ReducedFormat.BFloat16 ? Kernels.BFloat16.ToFloat(Bf16![o])
-            : Scales![ScaleOffset + (long)row * BlocksPerRow + column / Int8Blocks.BlockSize] * Quants![o];
+        long o = Offset + (long)row * RowStride;
+        float scale = Format == ReducedFormat.BFloat16 ? 0 : Scales![ScaleOffset + (long)row * BlocksPerRow + column / 32];
+        return Format switch
+        {
+            ReducedFormat.BFloat16 => Kernels.BFloat16.ToFloat(Bf16![o + column]),
+            ReducedFormat.Int8Block32 => scale * Quants![o + column],
+            _ => scale * Int4Blocks.Quant(Nibbles.AsSpan(checked((int)(o + column / 32 * Int4Blocks.BytesPerBlock)), Int4Blocks.BytesPerBlock), column % 32),
+        };
     }
 
     /// <summary>Column <paramref name="column"/> of W as float32 into <paramref name="destination"/> [Rows].</summary>

@@ -22,6 +22,7 @@ internal sealed unsafe class ReducedPacking : IGemmBSource
     public void PackB(int pc, int jc, int kc, int nc, int nr, float* dst)
     {
         ReducedMatrix w = _w ?? throw new InvalidOperationException("no matrix to pack");
+        if (w.Format == ReducedFormat.Int4Block32) throw new NotSupportedException("4-bit weights are widened into float32 panels, not packed (ReducedProduct)");
         int k = w.Columns, p8 = kc & ~7;
         bool bf16 = w.Format == ReducedFormat.BFloat16;
         fixed (ushort* wb = w.Bf16)

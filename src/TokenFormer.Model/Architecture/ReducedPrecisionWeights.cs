@@ -13,6 +13,8 @@ public enum WeightFormat
     BFloat16,
     /// <summary>int8 in blocks of 32 along each product's reduction dimension with a float32 scale per block.</summary>
     Int8,
+    /// <summary>4-bit integers in blocks of 32 along each product's reduction dimension with a float32 scale per block (<see cref="Int4Blocks"/>).</summary>
+    Int4,
 }
 
 /// <summary>Names of <see cref="WeightFormat"/> and where a model directory records it.</summary>
@@ -22,7 +24,7 @@ public static class WeightFormats
     public const string ConfigField = "weight_format";
 
     /// <summary>The accepted names, as written to config.json and taken by <c>--to</c> / <c>--dtype</c>.</summary>
-    public static readonly string[] Names = ["float32", "bf16", "int8"];
+    public static readonly string[] Names = ["float32", "bf16", "int8", "int4"];
 
     /// <summary>The name of <paramref name="format"/>.</summary>
     public static string Name(WeightFormat format) => Names[(int)format];
@@ -35,6 +37,7 @@ public static class WeightFormats
             "float32" or "fp32" or "f32" => WeightFormat.Float32,
             "bf16" or "bfloat16" => WeightFormat.BFloat16,
             "int8" => WeightFormat.Int8,
+            "int4" or "q4" => WeightFormat.Int4,
             _ => (WeightFormat)(-1),
         };
         return format >= 0;
@@ -63,19 +66,21 @@ public static class WeightFormats
 }
 
 /// <summary>
-/// The weights of a model in bfloat16 or blocked int8 (<see cref="WeightFormat"/>), one arena per kind laid out at
-/// the float32 parameter offsets, each matrix contiguous along the dimension its forward product reduces over: the
-/// embedding and key tokens as in the official layout ([V, d], [n, d_in]: the head z·Eᵀ and the scores x·K_Pᵀ reduce
-/// along d), the value tokens transposed ([d_out, n]: the output S·V_P reduces along n). int8 scales are [rows,
-/// ⌈columns/32⌉] per matrix, in layout order, so the adjacent Q/K/V key tensors are also one matrix here. The final
-/// LayerNorm stays float32. Every product goes through <see cref="ReducedMatrix"/> (Core's kernels).
+/// The weights of a model in bfloat16, blocked int8 or blocked 4-bit (<see cref="WeightFormat"/>), one arena per kind
+/// laid out at the float32 parameter offsets (4-bit: each matrix's rows of whole 16-byte blocks, in layout order), each
+/// matrix contiguous along the dimension its forward product reduces over: the embedding and key tokens as in the
+/// official layout ([V, d], [n, d_in]: the head z·Eᵀ and the scores x·K_Pᵀ reduce along d), the value tokens transposed
+/// ([d_out, n]: the output S·V_P reduces along n). Block scales are [rows, ⌈columns/32⌉] per matrix, in layout order,
+/// so the adjacent Q/K/V key tensors are also one matrix here. The final LayerNorm stays float32. Every product goes
+/// through <see cref="ReducedMatrix"/> (Core's kernels).
 /// </summary>
 public sealed class ReducedPrecisionWeights : IWeightSource
 {
     private readonly Dictionary<string, long> _scaleOffsets = [];
+    private readonly Dictionary<string, long> _int4Offsets = [];
     private readonly Dictionary<string, float[]> _vectors = [];
 
-    /// <summary>The storage format (bf16 or int8).</summary>
+    /// <summary>The storage format (bf16, int8 or int4).</summary>
     public WeightFormat Format { get; }
     /// <summary>The layout whose offsets the arenas follow.</summary>
     public ParameterLayout Layout { get; }
@@ -83,11 +88,14 @@ public sealed class ReducedPrecisionWeights : IWeightSource
     public ushort[]? BFloat16Values { get; }
     /// <summary>int8 values (int8 format), at the float32 offsets.</summary>
     public sbyte[]? Int8Values { get; }
-    /// <summary>int8 block scales (int8 format).</summary>
+    /// <summary>4-bit values (int4 format): each matrix's rows of whole blocks (<see cref="Int4Blocks"/>), in layout order.</summary>
+    public byte[]? Int4Values { get; }
+    /// <summary>Block scales (int8 and int4 formats).</summary>
     public float[]? Int8Scales { get; }
 
     /// <summary>Bytes of the stored matrices and scales (what the forward products read, at most once each).</summary>
-    public long MatrixBytes => BFloat16Values != null ? 2L * BFloat16Values.LongLength : Int8Values!.LongLength + 4L * Int8Scales!.LongLength;
+    public long MatrixBytes => BFloat16Values != null ? 2L * BFloat16Values.LongLength
+        : (Int8Values?.LongLength ?? Int4Values!.LongLength) + 4L * Int8Scales!.LongLength;
 
     /// <summary>Empty (zero) weights of <paramref name="format"/> for <paramref name="layout"/>.</summary>
     public ReducedPrecisionWeights(ParameterLayout layout, WeightFormat format)
@@ -95,18 +103,21 @@ public sealed class ReducedPrecisionWeights : IWeightSource
         if (format == WeightFormat.Float32) throw new ArgumentException("float32 weights are the model's parameter arena (Float32Weights)");
         Format = format;
         Layout = layout;
-        long scales = 0;
+        long scales = 0, packed = 0;
         foreach (ParameterTensor t in layout.Tensors)
         {
             if (t.Shape.Length == 1) { _vectors[t.Name] = new float[t.Length]; continue; }
             _scaleOffsets[t.Name] = scales;
+            _int4Offsets[t.Name] = packed;
             (int rows, int cols) = StoredShape(t);
             scales += (long)rows * Int8Blocks.BlocksPerRow(cols);
+            packed += (long)rows * Int4Blocks.BytesPerRow(cols);
         }
         if (format == WeightFormat.BFloat16) BFloat16Values = WeightArrays.Allocate<ushort>(layout.Count);
         else
         {
-            Int8Values = WeightArrays.Allocate<sbyte>(layout.Count);
+            if (format == WeightFormat.Int8) Int8Values = WeightArrays.Allocate<sbyte>(layout.Count);
+            else Int4Values = WeightArrays.Allocate<byte>(packed);
             Int8Scales = WeightArrays.Allocate<float>(scales);
         }
     }
@@ -125,9 +136,12 @@ public sealed class ReducedPrecisionWeights : IWeightSource
         return StoredView(t, rows, cols);
     }
 
-    private ReducedMatrix StoredView(ParameterTensor t, int rows, int cols) => Format == WeightFormat.BFloat16
-        ? ReducedMatrix.BFloat16(BFloat16Values!, t.Offset, rows, cols)
-        : ReducedMatrix.Int8(Int8Values!, t.Offset, Int8Scales!, _scaleOffsets[t.Name], rows, cols);
+    private ReducedMatrix StoredView(ParameterTensor t, int rows, int cols) => Format switch
+    {
+        WeightFormat.BFloat16 => ReducedMatrix.BFloat16(BFloat16Values!, t.Offset, rows, cols),
+        WeightFormat.Int8 => ReducedMatrix.Int8(Int8Values!, t.Offset, Int8Scales!, _scaleOffsets[t.Name], rows, cols),
+        _ => ReducedMatrix.Int4(Int4Values!, _int4Offsets[t.Name], Int8Scales!, _scaleOffsets[t.Name], rows, cols),
+    };
 
     /// <summary>
     /// Stores tensor <paramref name="t"/> from float32 <paramref name="values"/> in the official orientation (converted,
@@ -156,12 +170,13 @@ public sealed class ReducedPrecisionWeights : IWeightSource
         for (int c = 0; c < cols; c++)
             if (!float.IsFinite(values[c]))
                 throw new ArgumentException($"'{t.Name}' holds a non-finite value ({values[c]}) at stored row {row}, column {c}; only finite weights can be stored in {WeightFormats.Name(Format)}");
+        int blocks = Int8Blocks.BlocksPerRow(cols);
         if (Format == WeightFormat.BFloat16) BFloat16.FromFloat(values, BFloat16Values.AsSpan(o, cols));
-        else
-        {
-            int blocks = Int8Blocks.BlocksPerRow(cols);
+        else if (Format == WeightFormat.Int8)
             Int8Blocks.QuantizeRow(values, Int8Values.AsSpan(o, cols), Int8Scales.AsSpan(checked((int)(_scaleOffsets[t.Name] + (long)row * blocks)), blocks));
-        }
+        else
+            Int4Blocks.QuantizeRow(values, Int4Values.AsSpan(checked((int)(_int4Offsets[t.Name] + (long)row * Int4Blocks.BytesPerRow(cols))), Int4Blocks.BytesPerRow(cols)),
+                Int8Scales.AsSpan(checked((int)(_scaleOffsets[t.Name] + (long)row * blocks)), blocks));
     }
 
     /// <summary>Tensor <paramref name="t"/> widened to float32 in the official orientation.</summary>
@@ -185,6 +200,9 @@ public sealed class ReducedPrecisionWeights : IWeightSource
 
     /// <summary>The first scale of tensor <paramref name="t"/> in <see cref="Int8Scales"/>.</summary>
     public long ScaleOffset(ParameterTensor t) => _scaleOffsets[t.Name];
+
+    /// <summary>The first byte of tensor <paramref name="t"/> in <see cref="Int4Values"/>.</summary>
+    public long Int4Offset(ParameterTensor t) => _int4Offsets[t.Name];
 
     /// <inheritdoc/>
     public IWeightMatrix Matrix(ParameterTensor tensor)

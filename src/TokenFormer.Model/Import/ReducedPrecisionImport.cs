@@ -4,7 +4,7 @@ using TokenFormer.Model.Architecture;
 namespace TokenFormer.Model.Import;
 
 /// <summary>
-/// <c>import --dtype bf16|int8</c>: an official checkpoint converted straight into a reduced-precision model directory
+/// <c>import --dtype bf16|int8|int4</c>: an official checkpoint converted straight into a reduced-precision model directory
 /// (docs/quantization.md). The tensors are read one at a time, in the order they lie in the archive, into one float32
 /// buffer the size of the largest tensor (the embedding) and stored from there; no float32 copy of the whole model is
 /// ever in memory: peak memory is the reduced-precision model plus that buffer.

@@ -16,7 +16,7 @@ public class LogitSliceTests
         MaxPositionEmbeddings = 64, VocabSize = 97,
     };
 
-    public static IEnumerable<object[]> Formats() => [[WeightFormat.Float32], [WeightFormat.BFloat16], [WeightFormat.Int8]];
+    public static IEnumerable<object[]> Formats() => [[WeightFormat.Float32], [WeightFormat.BFloat16], [WeightFormat.Int8], [WeightFormat.Int4]];
 
     private static TokenFormerModel Model(WeightFormat format)
     {
