@@ -233,7 +233,7 @@ public static class KernelBenchmark
                  })]);
         }
 
-        // the decode products over float32, bf16 and int8 weights (docs/quantization.md): C[m, N] = A[m, K]·Wᵀ with W
+        // the decode products over float32, bf16, int8 and int4 weights (docs/quantization.md): C[m, N] = A[m, K]·Wᵀ with W
         // [N, K] contiguous along K; bytes = the weights read once (the activations are in L1)
         foreach ((string name, int m, int k, int n) in new[] { ("weights-head", 1, 768, 50304), ("weights-ffn-values", 1, 3072, 768), ("weights-batch4", 4, 768, 3072), ("weights-head-batch4", 4, 768, 50304) })
         {
@@ -245,10 +245,15 @@ public static class KernelBenchmark
             int blocks = Int8Blocks.BlocksPerRow(k);
             var scales = new float[n * blocks];
             for (int j = 0; j < n; j++) Int8Blocks.QuantizeRow(w.AsSpan(j * k, k), quants.AsSpan(j * k, k), scales.AsSpan(j * blocks, blocks));
-            ReducedMatrix bf = ReducedMatrix.BFloat16(bits, 0, n, k), q8 = ReducedMatrix.Int8(quants, 0, scales, 0, n, k);
+            var nibbles = new byte[n * Int4Blocks.BytesPerRow(k)];
+            var scales4 = new float[n * blocks];
+            for (int j = 0; j < n; j++)
+                Int4Blocks.QuantizeRow(w.AsSpan(j * k, k), nibbles.AsSpan(j * Int4Blocks.BytesPerRow(k), Int4Blocks.BytesPerRow(k)), scales4.AsSpan(j * blocks, blocks));
+            ReducedMatrix bf = ReducedMatrix.BFloat16(bits, 0, n, k), q8 = ReducedMatrix.Int8(quants, 0, scales, 0, n, k), q4 = ReducedMatrix.Int4(nibbles, 0, scales4, 0, n, k);
             var variants = new List<Variant> { new("float32 (GEMV / small batch)", () => f32.MultiplyTransposed(m, a, 0, k, c, 0, n, false)) };
             variants.AddRange(Paths("bf16", () => bf.MultiplyTransposed(m, a, 0, k, c, 0, n, false)).Select(v => v with { Bytes = bf.StoredBytes }));
             variants.AddRange(Paths("int8", () => q8.MultiplyTransposed(m, a, 0, k, c, 0, n, false)).Select(v => v with { Bytes = q8.StoredBytes }));
+            variants.AddRange(Paths("int4", () => q4.MultiplyTransposed(m, a, 0, k, c, 0, n, false)).Select(v => v with { Bytes = q4.StoredBytes }));
             if (m > 1)
             {
                 // the 2–8-row kernels: one row of W at a time (the first kernels) against the blocked ones; int8 blocked at 256 bits on AVX-512

@@ -94,8 +94,10 @@ public sealed class ReducedMatrix
             Int8Blocks.DequantizeRow(Quants.AsSpan(checked((int)o), Columns),
                 Scales.AsSpan(checked((int)(ScaleOffset + (long)row * BlocksPerRow)), BlocksPerRow), destination[..Columns]);
         else
-            Int4Blocks.DequantizeRow(Nibbles.AsSpan(checked((int)o), RowStride),
-                Scales.AsSpan(checked((int)(ScaleOffset + (long)row * BlocksPerRow)), BlocksPerRow), destination[..Columns]);
+            unsafe
+            {
+                fixed (float* d = destination) Int4RowKernel.WidenRow(this, row, d);
+            }
     }
 
     /// <summary>The value of W[row, column] as float32 (slow; tests and odd products).</summary>

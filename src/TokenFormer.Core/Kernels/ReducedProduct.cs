@@ -151,9 +151,7 @@ internal sealed unsafe class ReducedProduct : IParallelWork
         {
             if (_w.Format == ReducedFormat.Int4Block32)
             {
-                // 4-bit: each row of A streams this block of W (the second and later rows find it in L1/L2)
-                for (int i = 0; i < _m; i++)
-                    Int4RowKernel.Run(_w, j0, j1, a + _aOff + (long)i * _lda, c + _cOff + (long)i * _ldc, _accumulate, _path);
+                Int4RowKernel.Run(_w, j0, j1, _m, a + _aOff, _lda, c + _cOff, _ldc, _accumulate, _path);
                 return;
             }
             if (_integer)
