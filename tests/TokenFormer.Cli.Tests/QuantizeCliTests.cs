@@ -10,6 +10,7 @@ public class QuantizeCliTests
     [Theory]
     [InlineData("bf16")]
     [InlineData("int8")]
+    [InlineData("int4")]
     public void QuantizedModel_RunsForwardAndGenerate_AndIsRefusedByGrow(string format)
     {
         string dir = Fixtures.TempDir("quantize-cli"), q = Path.Combine(dir, "q");
@@ -51,9 +52,9 @@ public class QuantizeCliTests
         if (OperatingSystem.IsLinux())
             Assert.True(root.GetProperty("generated").GetProperty("peak").GetDouble() >= root.GetProperty("start").GetProperty("rss").GetDouble());
 
-        (code, _, stderr) = Fixtures.RunCli("bench", "memory", "--dtype", "int4");
+        (code, _, stderr) = Fixtures.RunCli("bench", "memory", "--dtype", "int3");
         Assert.NotEqual(0, code);
-        Assert.Contains("--dtype 'int4'", stderr);
+        Assert.Contains("--dtype 'int3'", stderr);
         Assert.DoesNotContain("Unhandled", stderr);
     }
 
@@ -61,9 +62,10 @@ public class QuantizeCliTests
     public void UnknownTargetFormat_IsRefused()
     {
         string dir = Fixtures.TempDir("quantize-bad");
-        var (code, _, stderr) = Fixtures.RunCli("quantize", "--model", Library, "--to", "int4", "--out", Path.Combine(dir, "q"));
+        var (code, _, stderr) = Fixtures.RunCli("quantize", "--model", Library, "--to", "int3", "--out", Path.Combine(dir, "q"));
         Assert.NotEqual(0, code);
-        Assert.Contains("--to 'int4'", stderr);
+        Assert.Contains("--to 'int3'", stderr);
+        Assert.Contains("bf16, int8 or int4", stderr);
         Assert.False(Directory.Exists(Path.Combine(dir, "q")));
     }
 }
