@@ -7,7 +7,7 @@ directory, request bodies, IDX files and one tiny image per decoder. Run from th
 committed, so this only needs running again when a seed is added.
 
 Three folders are not written here: seeds/model-dir holds a 1-layer, d = 16 model (vocab 11) saved by the library in
-float32, bf16 and int8 (ModelDirectory.Save, after ReducedPrecisionWeights.From for the reduced formats), each file its
+float32, bf16, int8 and int4 (ModelDirectory.Save, after ReducedPrecisionWeights.From for the reduced formats), each file its
 config.json, a NUL byte, then its model.safetensors; seeds/adapter-dir an adapter of 2 qkv and 3 ffn tokens on that
 float32 model (Adapter.Describe, StartMerged, Extract, Save), adapter_config.json, a NUL byte, adapter.safetensors;
 seeds/eval-data the first lines of the evaluation fixtures (tests/fixtures/eval), PIQA once with its labels after a

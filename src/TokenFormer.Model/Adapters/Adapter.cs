@@ -54,7 +54,7 @@ public sealed class Adapter
     /// </summary>
     public static string BaseHash(TokenFormerModel model)
     {
-        if (model.ReducedWeights != null) throw new AdapterFormatException("adapters apply to float32 base models; this base is stored in reduced precision (bf16/int8)");
+        if (model.ReducedWeights != null) throw new AdapterFormatException("adapters apply to float32 base models; this base is stored in reduced precision (bf16/int8/int4)");
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         foreach (ParameterTensor t in model.Layout.Tensors)
         {
