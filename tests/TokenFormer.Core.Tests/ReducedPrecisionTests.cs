@@ -31,11 +31,8 @@ public class ReducedPrecisionTests
         var rng = new Random(5);
         foreach (int k in Widths)
         {
-            // blocks of very different magnitudes, so that one scale per block matters
-            float[] x = new float[k];
-            for (int i = 0; i < k; i++) x[i] = (float)((rng.NextDouble() * 2 - 1) * Math.Pow(10, (i / 32) % 4 - 2));
-            if (k > 40) x.AsSpan(32, 8).Clear();
-            if (k >= 64) x.AsSpan(32, 32).Clear(); // one all-zero block
+            float[] x = BlockedRow(rng, k);
+            if (k > 40 && k < 64) x.AsSpan(32, 8).Clear(); // zeros inside a block
             var q = new sbyte[k];
             var s = new float[Int8Blocks.BlocksPerRow(k)];
             Assert.Equal(-1, Int8Blocks.QuantizeRow(x, q, s));
@@ -54,6 +51,15 @@ public class ReducedPrecisionTests
         }
     }
 
+    /// <summary>A row of k values whose blocks of 32 differ in magnitude by powers of ten (so one scale per block matters), with an all-zero block when k ≥ 64.</summary>
+    private static float[] BlockedRow(Random rng, int k)
+    {
+        float[] x = new float[k];
+        for (int i = 0; i < k; i++) x[i] = (float)((rng.NextDouble() * 2 - 1) * Math.Pow(10, (i / 32) % 4 - 2));
+        if (k >= 64) x.AsSpan(32, 32).Clear();
+        return x;
+    }
+
     [Fact]
     public void Int8_Quantize_ReportsTheFirstNonFiniteValue()
     {
@@ -70,9 +76,7 @@ public class ReducedPrecisionTests
         var rng = new Random(6);
         foreach (int k in Widths)
         {
-            float[] x = new float[k];
-            for (int i = 0; i < k; i++) x[i] = (float)((rng.NextDouble() * 2 - 1) * Math.Pow(10, (i / 32) % 4 - 2));
-            if (k >= 64) x.AsSpan(32, 32).Clear(); // one all-zero block
+            float[] x = BlockedRow(rng, k);
             if (k > 70) { x[64] = 5f; x[65] = -5f; } // the largest magnitude twice, with opposite signs: one is clamped to +7
             var packed = new byte[Int4Blocks.BytesPerRow(k)];
             var s = new float[Int4Blocks.BlocksPerRow(k)];

@@ -75,14 +75,9 @@ public static class Int8Blocks
         for (int b = 0, start = 0; start < k; b++, start += BlockSize)
         {
             int end = Math.Min(k, start + BlockSize);
-            float max = 0;
-            for (int i = start; i < end; i++)
-            {
-                float v = values[i];
-                if (!float.IsFinite(v)) return i;
-                max = Math.Max(max, Math.Abs(v));
-            }
-            float scale = max / 127f;
+            int bad = BlockScan.Extreme(values, start, end, out float extreme);
+            if (bad >= 0) return bad;
+            float scale = Math.Abs(extreme) / 127f;
             float inverse = scale == 0 ? 0 : 1f / scale;
             // a block of values below about 1e-36 (1/scale overflows) is stored as zeros
             if (!float.IsFinite(inverse)) { scale = 0; inverse = 0; }
@@ -141,13 +136,8 @@ public static class Int4Blocks
         for (int b = 0, start = 0; start < k; b++, start += BlockSize)
         {
             int end = Math.Min(k, start + BlockSize);
-            float extreme = 0;
-            for (int i = start; i < end; i++)
-            {
-                float v = values[i];
-                if (!float.IsFinite(v)) return i;
-                if (Math.Abs(v) > Math.Abs(extreme)) extreme = v;
-            }
+            int bad = BlockScan.Extreme(values, start, end, out float extreme);
+            if (bad >= 0) return bad;
             float scale = extreme / -8f;
             float inverse = scale == 0 ? 0 : 1f / scale;
             // a block of values below about 1e-37 (1/scale overflows) is stored as zeros
@@ -178,5 +168,25 @@ public static class Int4Blocks
             int end = Math.Min(k, start + BlockSize);
             for (int i = start; i < end; i++) destination[i] = s * Quant(block, i - start);
         }
+    }
+}
+
+/// <summary>What both blocked formats take from a block before choosing its scale.</summary>
+internal static class BlockScan
+{
+    /// <summary>
+    /// The value of largest magnitude in values[start, end) (the first of equal magnitudes; 0 for an all-zero block) as
+    /// <paramref name="extreme"/>; returns the index of the first non-finite value, or −1.
+    /// </summary>
+    public static int Extreme(ReadOnlySpan<float> values, int start, int end, out float extreme)
+    {
+        extreme = 0;
+        for (int i = start; i < end; i++)
+        {
+            float v = values[i];
+            if (!float.IsFinite(v)) return i;
+            if (Math.Abs(v) > Math.Abs(extreme)) extreme = v;
+        }
+        return -1;
     }
 }
