@@ -164,7 +164,9 @@ public sealed unsafe class SafeTensorsFile : IDisposable
         }
         if (!e.TryGetProperty("data_offsets", out JsonElement off) || off.ValueKind != JsonValueKind.Array || off.GetArrayLength() != 2)
             throw new SafeTensorsFormatException($"{path}: tensor '{p.Name}' needs 'data_offsets' [begin, end]");
-        if (!off[0].TryGetInt64(out long begin) || !off[1].TryGetInt64(out long end) || begin < 0 || end < begin)
+        // TryGetInt64 throws (InvalidOperationException) for an element that is not a number, so the kind is checked first
+        if (off[0].ValueKind != JsonValueKind.Number || off[1].ValueKind != JsonValueKind.Number
+            || !off[0].TryGetInt64(out long begin) || !off[1].TryGetInt64(out long end) || begin < 0 || end < begin)
             throw new SafeTensorsFormatException($"{path}: tensor '{p.Name}' has invalid data_offsets {off}");
         var info = new SafeTensorInfo(p.Name, dtype, shape.ToArray(), begin, end);
         long numel;
