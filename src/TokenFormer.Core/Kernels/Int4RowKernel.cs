@@ -9,8 +9,8 @@ namespace TokenFormer.Core.Kernels;
 /// block's 16 bytes are unpacked with a mask and a shift into its 32 signed values on the stack (they stay in L1), then
 /// sign-extended and converted as int8 weights are. One row of A: multiplied straight into a per-block sum, which is
 /// then scaled. More rows: the row of W is widened once into a float32 row (also in L1) and dotted with every row of
-/// A, so a batch reads and unpacks W once. The same widening fills the float32 panels of longer products
-/// (<see cref="ReducedMatrix.DequantizeRow"/>, <see cref="ReducedProduct"/>). One generic body serves AVX-512, AVX2 and
+/// A, so a batch reads and unpacks W once. The same widening serves <see cref="ReducedMatrix.DequantizeRow"/> (the
+/// embedding lookup, the scalar path's panels); longer products widen while packing (<see cref="ReducedPacking"/>). One generic body serves AVX-512, AVX2 and
 /// scalar machines; the twin is <see cref="ReducedProductReference"/> (every weight through
 /// <see cref="ReducedMatrix.Value"/>, sums in double).
 /// </summary>

@@ -14,8 +14,7 @@ namespace TokenFormer.Core.Kernels;
 /// block of W a second time (then in L2); rows of W left over take the row-at-a-time kernels.</para>
 /// <para>More rows (prefill, scoring): one call of Core's GEMM (NT) over all of W, which widens each block of W to
 /// float32 while it packs it (<see cref="ReducedPacking"/>), so the work per weight is that of the float32 model plus
-/// the widening, and A is packed once. The scalar path, and 4-bit weights on every path, widen W into float32 panels
-/// first.</para>
+/// the widening, and A is packed once. The scalar path widens W into float32 panels first.</para>
 /// <para>4-bit weights (<see cref="ReducedFormat.Int4Block32"/>) take <see cref="Int4RowKernel"/> for 1–8 rows.</para>
 /// AVX-512 and AVX2 (FMA) paths, and a scalar one; <see cref="SimdPaths.Current"/> picks.
 /// </summary>
@@ -102,7 +101,7 @@ internal sealed unsafe class ReducedProduct : IParallelWork
     private void Widened(ReducedMatrix w, int m, float[] a, int aOffset, int lda, float[] c, int cOffset, int ldc, bool accumulate, SimdPath path)
     {
         int k = w.Columns, n = w.Rows;
-        if (path != SimdPath.Scalar && w.Format != ReducedFormat.Int4Block32)
+        if (path != SimdPath.Scalar)
         {
             // one GEMM over all of W, which widens each block of W while it packs it (ReducedPacking)
             _packing.Matrix = w;
@@ -118,7 +117,7 @@ internal sealed unsafe class ReducedProduct : IParallelWork
             finally { _packing.Matrix = null; }
             return;
         }
-        // scalar machines and 4-bit weights: widen W into float32 panels, then Core's GEMM
+        // scalar machines: widen W into float32 panels, then Core's (scalar) GEMM
         // a short prompt's product is small beside the widening, so a quarter of the panel serves it as well; only
         // long prefills need the larger panel (fewer GEMM calls, each packing A once) — this keeps a short generation's
         // scratch at 1 MiB instead of 4 (docs/quantization.md, Resident memory)
