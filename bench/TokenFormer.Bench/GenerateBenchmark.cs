@@ -186,8 +186,8 @@ public static class GenerateBenchmark
         // the read bandwidth of the model's own weight arrays (the same probe for every format: an integer sum)
         double gbps = reduced == null ? ReadBandwidth([model.Parameters.LongLength * 4], [model.Parameters], o.Reps)
             : reduced.Format == WeightFormat.BFloat16 ? ReadBandwidth([reduced.BFloat16Values!.LongLength * 2], [reduced.BFloat16Values], o.Reps)
-            : reduced.Format == WeightFormat.Int8 ? ReadBandwidth([reduced.Int8Values!.LongLength, reduced.Int8Scales!.LongLength * 4], [reduced.Int8Values, reduced.Int8Scales], o.Reps)
-            : ReadBandwidth([reduced.Int4Values!.LongLength, reduced.Int8Scales!.LongLength * 4], [reduced.Int4Values, reduced.Int8Scales], o.Reps);
+            : ReadBandwidth([reduced.MatrixBytes - reduced.BlockScales!.LongLength * 4, reduced.BlockScales.LongLength * 4],
+                [reduced.Int8Values ?? (Array)reduced.Int4Values!, reduced.BlockScales], o.Reps);
         double prefillMedian = Measure.Median(prefillTimes);
         return new GenerateBenchResult(o.Preset, model.Layout.Count, Parallelism.ThreadCount, o.PrefillTokens, o.PromptTokens, o.NewTokens, o.Reps,
             o.PrefillTokens / prefillMedian, prefillMedian, Measure.Median(rates), rates.Max(), Measure.Median(perToken), peak,

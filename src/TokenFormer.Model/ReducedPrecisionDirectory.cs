@@ -83,7 +83,7 @@ public static class ReducedPrecisionDirectory
                 }
                 else
                     writer.AddBytes(t.Name + values, SafeTensorDType.I8, MemoryMarshal.AsBytes(w.Int8Values.AsSpan(t.Offset, t.Length)).ToArray(), rows, cols);
-                writer.AddFloat32(t.Name + scales, w.Int8Scales.AsMemory(checked((int)w.ScaleOffset(t)), rows * blocks), rows, blocks);
+                writer.AddFloat32(t.Name + scales, w.BlockScales.AsMemory(checked((int)w.ScaleOffset(t)), rows * blocks), rows, blocks);
             }
         }
         writer.Save(Path.Combine(directory, ModelDirectory.WeightsFile), beforeCommit);
@@ -172,7 +172,7 @@ public static class ReducedPrecisionDirectory
                 else
                     file.ReadBytes(file.Get(t.Name + valuesSuffix), 0, MemoryMarshal.AsBytes(w.Int8Values.AsSpan(t.Offset, t.Length)));
                 int blocks = Int8Blocks.BlocksPerRow(cols);
-                Span<float> scales = w.Int8Scales.AsSpan(checked((int)w.ScaleOffset(t)), rows * blocks);
+                Span<float> scales = w.BlockScales.AsSpan(checked((int)w.ScaleOffset(t)), rows * blocks);
                 file.ReadBytes(file.Get(t.Name + scalesSuffix), 0, MemoryMarshal.AsBytes(scales));
                 for (int i = 0; i < scales.Length; i++)
                     if (!float.IsFinite(scales[i]))

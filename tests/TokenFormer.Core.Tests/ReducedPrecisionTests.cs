@@ -83,6 +83,10 @@ public class ReducedPrecisionTests
             Assert.Equal(-1, Int4Blocks.QuantizeRow(x, packed, s));
             var back = new float[k];
             Int4Blocks.DequantizeRow(packed, s, back);
+            // the kernels' vector widening (ReducedMatrix.DequantizeRow) equals this plain twin exactly
+            var widened = new float[k];
+            ReducedMatrix.Int4(packed, 0, s, 0, 1, k).DequantizeRow(0, widened);
+            Assert.Equal(back, widened);
             for (int b = 0; b < s.Length; b++)
             {
                 int start = b * 32, end = Math.Min(k, start + 32);

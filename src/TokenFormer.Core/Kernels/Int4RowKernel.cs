@@ -23,7 +23,8 @@ internal static unsafe class Int4RowKernel
     /// <summary>C[i, j] (+)= A[i]·W[j] for i &lt; m, j in [j0, j1); A rows <paramref name="lda"/> apart, C rows <paramref name="ldc"/>.</summary>
     public static void Run(ReducedMatrix w, int j0, int j1, int m, float* a, long lda, float* c, long ldc, bool accumulate, SimdPath path)
     {
-        float[] row = _row is { } r && r.Length >= 4 * w.Columns ? r : (_row = new float[4 * w.Columns]);
+        // the widened rows of W are only needed when several rows of A share them
+        float[]? row = m == 1 ? null : _row is { } r && r.Length >= 4 * w.Columns ? r : (_row = new float[4 * w.Columns]);
         fixed (byte* wn = w.Nibbles)
         fixed (float* ws = w.Scales, buffer = row)
         {

@@ -90,12 +90,12 @@ public sealed class ReducedPrecisionWeights : IWeightSource
     public sbyte[]? Int8Values { get; }
     /// <summary>4-bit values (int4 format): each matrix's rows of whole blocks (<see cref="Int4Blocks"/>), in layout order.</summary>
     public byte[]? Int4Values { get; }
-    /// <summary>Block scales (int8 and int4 formats).</summary>
-    public float[]? Int8Scales { get; }
+    /// <summary>Block scales (int8 and int4 formats), [rows, ⌈columns/32⌉] per matrix in layout order.</summary>
+    public float[]? BlockScales { get; }
 
     /// <summary>Bytes of the stored matrices and scales (what the forward products read, at most once each).</summary>
     public long MatrixBytes => BFloat16Values != null ? 2L * BFloat16Values.LongLength
-        : (Int8Values?.LongLength ?? Int4Values!.LongLength) + 4L * Int8Scales!.LongLength;
+        : (Int8Values?.LongLength ?? Int4Values!.LongLength) + 4L * BlockScales!.LongLength;
 
     /// <summary>Empty (zero) weights of <paramref name="format"/> for <paramref name="layout"/>.</summary>
     public ReducedPrecisionWeights(ParameterLayout layout, WeightFormat format)
@@ -118,7 +118,7 @@ public sealed class ReducedPrecisionWeights : IWeightSource
         {
             if (format == WeightFormat.Int8) Int8Values = WeightArrays.Allocate<sbyte>(layout.Count);
             else Int4Values = WeightArrays.Allocate<byte>(packed);
-            Int8Scales = WeightArrays.Allocate<float>(scales);
+            BlockScales = WeightArrays.Allocate<float>(scales);
         }
     }
 
@@ -139,8 +139,8 @@ public sealed class ReducedPrecisionWeights : IWeightSource
     private ReducedMatrix StoredView(ParameterTensor t, int rows, int cols) => Format switch
     {
         WeightFormat.BFloat16 => ReducedMatrix.BFloat16(BFloat16Values!, t.Offset, rows, cols),
-        WeightFormat.Int8 => ReducedMatrix.Int8(Int8Values!, t.Offset, Int8Scales!, _scaleOffsets[t.Name], rows, cols),
-        _ => ReducedMatrix.Int4(Int4Values!, _int4Offsets[t.Name], Int8Scales!, _scaleOffsets[t.Name], rows, cols),
+        WeightFormat.Int8 => ReducedMatrix.Int8(Int8Values!, t.Offset, BlockScales!, _scaleOffsets[t.Name], rows, cols),
+        _ => ReducedMatrix.Int4(Int4Values!, _int4Offsets[t.Name], BlockScales!, _scaleOffsets[t.Name], rows, cols),
     };
 
     /// <summary>
@@ -173,10 +173,10 @@ public sealed class ReducedPrecisionWeights : IWeightSource
         int blocks = Int8Blocks.BlocksPerRow(cols);
         if (Format == WeightFormat.BFloat16) BFloat16.FromFloat(values, BFloat16Values.AsSpan(o, cols));
         else if (Format == WeightFormat.Int8)
-            Int8Blocks.QuantizeRow(values, Int8Values.AsSpan(o, cols), Int8Scales.AsSpan(checked((int)(_scaleOffsets[t.Name] + (long)row * blocks)), blocks));
+            Int8Blocks.QuantizeRow(values, Int8Values.AsSpan(o, cols), BlockScales.AsSpan(checked((int)(_scaleOffsets[t.Name] + (long)row * blocks)), blocks));
         else
             Int4Blocks.QuantizeRow(values, Int4Values.AsSpan(checked((int)(_int4Offsets[t.Name] + (long)row * Int4Blocks.BytesPerRow(cols))), Int4Blocks.BytesPerRow(cols)),
-                Int8Scales.AsSpan(checked((int)(_scaleOffsets[t.Name] + (long)row * blocks)), blocks));
+                BlockScales.AsSpan(checked((int)(_scaleOffsets[t.Name] + (long)row * blocks)), blocks));
     }
 
     /// <summary>Tensor <paramref name="t"/> widened to float32 in the official orientation.</summary>
@@ -198,7 +198,7 @@ public sealed class ReducedPrecisionWeights : IWeightSource
     /// <summary>The float32 values of a 1-D tensor, writable (loading).</summary>
     public float[] VectorStorage(ParameterTensor t) => _vectors[t.Name];
 
-    /// <summary>The first scale of tensor <paramref name="t"/> in <see cref="Int8Scales"/>.</summary>
+    /// <summary>The first scale of tensor <paramref name="t"/> in <see cref="BlockScales"/>.</summary>
     public long ScaleOffset(ParameterTensor t) => _scaleOffsets[t.Name];
 
     /// <summary>The first byte of tensor <paramref name="t"/> in <see cref="Int4Values"/>.</summary>

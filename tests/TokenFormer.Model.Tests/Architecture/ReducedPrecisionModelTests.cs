@@ -124,7 +124,7 @@ public class ReducedPrecisionModelTests
         {
             Assert.Equal(q.ReducedWeights!.Int8Values, back.ReducedWeights.Int8Values);
             Assert.Equal(q.ReducedWeights.Int4Values, back.ReducedWeights.Int4Values);
-            Assert.Equal(q.ReducedWeights.Int8Scales, back.ReducedWeights.Int8Scales);
+            Assert.Equal(q.ReducedWeights.BlockScales, back.ReducedWeights.BlockScales);
         }
         int[] tokens = [1, 2, 3, 4, 5];
         Assert.Equal(Logits(q, tokens), Logits(back, tokens));
@@ -150,7 +150,7 @@ public class ReducedPrecisionModelTests
         ReducedPrecisionWeights converted = ReducedPrecisionWeights.From(fp32, format);
         Assert.Equal(converted.Int8Values, direct.ReducedWeights!.Int8Values);
         Assert.Equal(converted.Int4Values, direct.ReducedWeights.Int4Values);
-        Assert.Equal(converted.Int8Scales, direct.ReducedWeights.Int8Scales);
+        Assert.Equal(converted.BlockScales, direct.ReducedWeights.BlockScales);
     }
 
     [Fact]
@@ -184,7 +184,7 @@ public class ReducedPrecisionModelTests
         {
             Assert.Equal(expected.Int8Values, imported.ReducedWeights.Int8Values);
             Assert.Equal(expected.Int4Values, imported.ReducedWeights.Int4Values);
-            Assert.Equal(expected.Int8Scales, imported.ReducedWeights.Int8Scales);
+            Assert.Equal(expected.BlockScales, imported.ReducedWeights.BlockScales);
         }
         Assert.DoesNotContain(Directory.GetFiles(outDir), f => f.Contains(".tmp"));
     }
