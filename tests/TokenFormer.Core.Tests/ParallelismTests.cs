@@ -99,4 +99,50 @@ public class ParallelismTests
         Assert.Equal(jobs / 2 * 3 + (jobs % 2) * 3, shortJob.Runs);
         Assert.Equal(jobs / 2 * 32, longJob.Runs);
     }
+
+    [Fact]
+    public void StealingRanges_OwnersReadTheirRangeFrontToBack_ThievesTakeTheBack()
+    {
+        var ranges = new StealingRanges();
+        ranges.Set(rows: 1000, block: 64, ranges: 2); // 16 blocks, the last one 40 rows: ranges [0, 8) and [8, 16)
+        Assert.Equal(2, ranges.Count);
+        var taken = new List<(int, int)>();
+        // the owner of range 0 finishes its range in order, then takes range 1 from its back
+        for (int i = 0; i < 10; i++)
+        {
+            Assert.True(ranges.TryClaim(0, out int s, out int e));
+            taken.Add((s, e));
+        }
+        Assert.Equal(Enumerable.Range(0, 8).Select(b => (b * 64, b * 64 + 64)), taken.Take(8));
+        Assert.Equal((960, 1000), taken[8]);
+        Assert.Equal((896, 960), taken[9]);
+        // the owner of range 1 then gets what is left of its front, and nothing past what was stolen
+        var rest = new List<(int, int)>();
+        while (ranges.TryClaim(1, out int s, out int e)) rest.Add((s, e));
+        Assert.Equal(Enumerable.Range(8, 6).Select(b => (b * 64, b * 64 + 64)), rest);
+        Assert.False(ranges.TryClaim(0, out _, out _));
+
+        ranges.Set(rows: 100, block: 64, ranges: 8); // more ranges than blocks: one block each
+        Assert.Equal(2, ranges.Count);
+        ranges.Set(rows: 0, block: 64, ranges: 2);
+        Assert.False(ranges.TryClaim(0, out _, out _));
+    }
+
+    [Fact]
+    public void StealingRanges_EveryBlockIsClaimedExactlyOnce_UnderContention()
+    {
+        var ranges = new StealingRanges();
+        for (int round = 0; round < 200; round++)
+        {
+            int rows = 1 + round * 37 % 5000, threads = 2 + round % 5;
+            ranges.Set(rows, block: 16, ranges: threads);
+            int[] hits = new int[rows];
+            Parallel.For(0, ranges.Count, new ParallelOptions { MaxDegreeOfParallelism = threads }, owner =>
+            {
+                while (ranges.TryClaim(owner, out int s, out int e))
+                    for (int j = s; j < e; j++) Interlocked.Increment(ref hits[j]);
+            });
+            Assert.All(hits, h => Assert.Equal(1, h));
+        }
+    }
 }

@@ -7,7 +7,8 @@ namespace TokenFormer.Core.Kernels;
 
 /// <summary>
 /// C[m, N] (+)= A[m, K]·Wᵀ over a <see cref="ReducedMatrix"/> W: [N, K] (twin: <see cref="ReducedProductReference"/>).
-/// <para>1–8 rows (decode, the serving batches): every thread streams a block of 64 rows of W once, widens each
+/// <para>1–8 rows (decode, the serving batches): every thread streams its own contiguous part of W, 64 rows at a time
+/// (<see cref="StealingRanges"/>: a thread done early takes blocks from the back of another's part), widens each
 /// stretch of 16 values in registers (bfloat16: zero-extend and shift; int8: sign-extend, convert, times the block's
 /// scale). One row has its own kernel with two accumulators. 2–8 rows take four rows of W against four rows of A at a
 /// time (AVX-512; two rows of W on AVX2), prefetching the next four rows of W; a fifth to eighth row of A streams the
@@ -59,6 +60,13 @@ internal sealed unsafe class ReducedProduct : IParallelWork
     private const int PanelFloats = 1 << 20;
 
     [ThreadStatic] private static ReducedProduct? _current;
+    private readonly StealingRanges _steal = new();
+    private bool _stealing;
+    /// <summary>
+    /// 1–8-row products give each thread one contiguous part of W (default), or hand out 64-row blocks in turn
+    /// (<c>TOKENFORMER_STEAL=0</c>, the earlier split, kept to compare: docs/quantization.md, "One stream per thread").
+    /// </summary>
+    internal static bool Stealing = Environment.GetEnvironmentVariable("TOKENFORMER_STEAL") != "0";
     private readonly ReducedPacking _packing = new();
 
     private float[] _zero = [];
@@ -92,9 +100,21 @@ internal sealed unsafe class ReducedProduct : IParallelWork
         _widen = false;
         _integer = m == 1 && w.Format == ReducedFormat.Int8Block32 && Int8Dot == Int8DotMode.Integer && path != SimdPath.Scalar;
         if (_integer) QuantizeActivations(a, aOffset, w.Columns);
-        _parts = (w.Rows + RowBlock - 1) / RowBlock;
-        if ((long)m * w.Rows * w.Columns < 1 << 15) for (int i = 0; i < _parts; i++) Execute(i);
-        else Parallelism.For(_parts, this);
+        if ((long)m * w.Rows * w.Columns < 1 << 15 || Parallelism.ThreadCount == 1)
+            for (int j0 = 0; j0 < w.Rows; j0 += RowBlock) RunRows(j0, Math.Min(w.Rows, j0 + RowBlock));
+        else if (Stealing)
+        {
+            // one linear stream of W per thread (docs/quantization.md, "One stream per thread")
+            _steal.Set(w.Rows, RowBlock, Parallelism.ThreadCount);
+            _stealing = true;
+            try { Parallelism.For(_steal.Count, this); }
+            finally { _stealing = false; }
+        }
+        else
+        {
+            _parts = (w.Rows + RowBlock - 1) / RowBlock;
+            Parallelism.For(_parts, this);
+        }
         _w = null!; _a = _c = null!;
     }
 
@@ -144,8 +164,19 @@ internal sealed unsafe class ReducedProduct : IParallelWork
     public void Execute(int index)
     {
         if (_widen) { WidenRows(index); return; }
-        int n = _w.Rows, k = _w.Columns;
-        int j0 = index * RowBlock, j1 = Math.Min(n, j0 + RowBlock);
+        if (_stealing)
+        {
+            while (_steal.TryClaim(index, out int start, out int end)) RunRows(start, end);
+            return;
+        }
+        int j0 = index * RowBlock;
+        RunRows(j0, Math.Min(_w.Rows, j0 + RowBlock));
+    }
+
+    /// <summary>Rows [j0, j1) of W (at most <see cref="RowBlock"/>) against the 1–8 rows of A.</summary>
+    private void RunRows(int j0, int j1)
+    {
+        int k = _w.Columns;
         fixed (float* a = _a, c = _c, zero = _zero, sink = _sink)
         {
             if (_w.Format == ReducedFormat.Int4Block32)
