@@ -11,12 +11,12 @@ namespace TokenFormer.Core.Threading;
 /// <remarks>
 /// Each range's (front, back) block indices share one 64-bit word, claimed with a compare-and-swap, so a block is
 /// taken exactly once whether its owner reaches it from the front or a thief from the back. Words sit a cache line
-/// apart.
+/// apart, the first a line past the array's header (whose length every bounds check reads).
 /// </remarks>
 internal sealed class StealingRanges
 {
     private const int Stride = 8; // longs per cache line
-    private long[] _words = new long[Stride];
+    private long[] _words = new long[2 * Stride];
     private int _ranges, _block, _rows;
 
     /// <summary>The number of ranges: run <c>Parallelism.For(count, …)</c> and call <see cref="TryClaim"/> with the item index.</summary>
@@ -29,12 +29,12 @@ internal sealed class StealingRanges
         ArgumentOutOfRangeException.ThrowIfLessThan(block, 1);
         int blocks = (rows + block - 1) / block;
         ranges = Math.Clamp(ranges, 1, Math.Max(1, blocks));
-        if (_words.Length < ranges * Stride) _words = new long[ranges * Stride];
+        if (_words.Length < (ranges + 1) * Stride) _words = new long[(ranges + 1) * Stride];
         _ranges = ranges; _block = block; _rows = rows;
         for (int r = 0; r < ranges; r++)
         {
             long front = (long)blocks * r / ranges, back = (long)blocks * (r + 1) / ranges;
-            Volatile.Write(ref _words[r * Stride], (front << 32) | back);
+            Volatile.Write(ref _words[(r + 1) * Stride], (front << 32) | back);
         }
     }
 
@@ -64,7 +64,7 @@ internal sealed class StealingRanges
 
     private bool TakeFront(int r, out int block)
     {
-        ref long word = ref _words[r * Stride];
+        ref long word = ref _words[(r + 1) * Stride];
         while (true)
         {
             long w = Volatile.Read(ref word);
@@ -76,7 +76,7 @@ internal sealed class StealingRanges
 
     private bool TakeBack(int r, out int block)
     {
-        ref long word = ref _words[r * Stride];
+        ref long word = ref _words[(r + 1) * Stride];
         while (true)
         {
             long w = Volatile.Read(ref word);
