@@ -33,10 +33,11 @@ internal sealed unsafe class ReducedProduct : IParallelWork
     /// How far ahead (bytes) the one-row int8 kernels prefetch their weights into L2 (<c>TOKENFORMER_INT8_PREFETCH</c>;
     /// 0: off). The kernels widen slower than memory delivers once the weights are on huge pages, and the hardware
     /// prefetcher alone then leaves them waiting; 4 KiB ahead made int8 decode faster: AVX-512 1.00–1.28× (median
-    /// 1.12×), AVX2 0.98–1.13× (median 1.07×) (docs/quantization.md "With the weights on huge pages"). The bf16 kernel
-    /// measured no gain from it.
+    /// 1.12×), AVX2 0.98–1.13× (median 1.07×) (docs/quantization.md "With the weights on huge pages"). Since each
+    /// thread streams one contiguous part of W (<see cref="StealingRanges"/>), 8 KiB ahead beats 4 (AVX-512 and AVX2
+    /// alike, docs/quantization.md "One stream per thread"). The bf16 kernel measured no gain from it.
     /// </summary>
-    internal static readonly int Int8PrefetchBytes = int.TryParse(Environment.GetEnvironmentVariable("TOKENFORMER_INT8_PREFETCH"), out int b) ? b : 4096;
+    internal static readonly int Int8PrefetchBytes = int.TryParse(Environment.GetEnvironmentVariable("TOKENFORMER_INT8_PREFETCH"), out int b) ? b : 8192;
 
     /// <summary>Use the 512-bit four-row int8 kernel (off: it measured slower than the 256-bit one; tests turn it on to check it).</summary>
     internal static bool UseInt8Dot4V512;
