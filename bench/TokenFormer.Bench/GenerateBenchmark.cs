@@ -24,6 +24,11 @@ public sealed record GenerateBenchOptions
     public int Batch { get; init; } = 1;
     /// <summary>Another runtime timed side by side on the same model and workloads (<c>--runtime</c>), or null.</summary>
     public IGenerationPeer? Peer { get; init; }
+    /// <summary>
+    /// The same random weights in another storage (<c>--against</c>), built in the same process and timed right after ours
+    /// in every repetition, so that the ratios of each repetition's pair see the same host; or null.
+    /// </summary>
+    public WeightFormat? Against { get; init; }
 }
 
 /// <summary>
@@ -47,6 +52,8 @@ public sealed record GenerateBenchResult(string Preset, long Parameters, int Thr
     public double WeightBytes { get; init; }
     /// <summary>The other runtime's figures from the same run (<c>--runtime</c>), or null.</summary>
     public PeerResult? Peer { get; init; }
+    /// <summary>The other storage's figures from the same run (<c>--against</c>), or null.</summary>
+    public PeerResult? Against { get; init; }
     /// <summary>Fraction of the bandwidth limit the other runtime's decode reached.</summary>
     public double? PeerBandwidthFraction => Peer is null ? null : Peer.DecodeTokensPerSecond / BandwidthLimitTokensPerSecond;
 
@@ -62,7 +69,12 @@ public sealed record GenerateBenchResult(string Preset, long Parameters, int Thr
         $"\"prefill_s_median\":{PrefillSecondsMedian:F4},\"prompt_tokens\":{PromptTokens},\"new_tokens\":{NewTokens},\"reps\":{Reps}," +
         $"\"decode_tok_s_best\":{DecodeTokensPerSecondBest:F2},\"ms_per_token_median\":{MillisecondsPerTokenMedian:F3}," +
         $"\"mb_per_token\":{BytesPerToken / 1e6:F1},\"read_gbps\":{MeasuredReadGBps:F2},\"bandwidth_limit_tok_s\":{BandwidthLimitTokensPerSecond:F1}," +
-        $"\"bandwidth_fraction\":{BandwidthFraction:F3},\"allocated_bytes_per_token\":{AllocatedBytesPerToken:F0},\"first_tokens\":[{string.Join(',', FirstTokens)}]") + PeerJson() + "}";
+        $"\"bandwidth_fraction\":{BandwidthFraction:F3},\"allocated_bytes_per_token\":{AllocatedBytesPerToken:F0},\"first_tokens\":[{string.Join(',', FirstTokens)}]") + PeerJson() + AgainstJson() + "}";
+
+    private string AgainstJson() => Against is not { } a ? "" : string.Create(CultureInfo.InvariantCulture,
+        $",\"against\":\"{a.Name}\",\"against_prefill_tok_s\":{a.PrefillTokensPerSecond:F1},\"against_decode_tok_s\":{a.DecodeTokensPerSecond:F2}," +
+        $"\"against_ms_per_token_median\":{a.MillisecondsPerTokenMedian:F3},\"against_bandwidth_fraction\":{a.BandwidthFraction:F3}," +
+        $"\"against_prefill_pair_ratio\":{a.PrefillPairRatio:F3},\"against_decode_pair_ratio\":{a.DecodePairRatio:F3}");
 
     private string PeerJson() => Peer is null ? "" : string.Create(CultureInfo.InvariantCulture, $",\"runtime\":\"{Peer.Name}\",\"runtime_prefill_tok_s\":{Peer.PrefillTokensPerSecond:F1},\"runtime_decode_tok_s\":{Peer.DecodeTokensPerSecond:F2}," +
             $"\"runtime_ms_per_token_median\":{Peer.MillisecondsPerTokenMedian:F3},\"runtime_bandwidth_fraction\":{PeerBandwidthFraction:F3}," +
@@ -82,13 +94,8 @@ public static class GenerateBenchmark
     public static GenerateBenchResult Run(GenerateBenchOptions o, TextWriter log)
     {
         TokenFormerConfig cfg = TokenFormerPresets.Get(o.Preset);
-        TokenFormerModel model;
-        if (o.Dtype == WeightFormat.Float32)
-        {
-            model = new TokenFormerModel(cfg);
-            model.InitializeRandom(1234);
-        }
-        else model = ReducedPrecisionWeights.RandomModel(cfg, o.Dtype, 1234);
+        if (o.Against != null && o.Peer != null) throw new ArgumentException("--against and --runtime compare with one thing at a time; give one of them");
+        TokenFormerModel model = BuildModel(cfg, o.Dtype);
         // return what building freed to the system, so the resident figures are the model's
         GC.Collect(2, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         double modelRss = CurrentRssMB(), modelHuge = WeightArrays.ResidentHugePageBytes() / (1024.0 * 1024);
@@ -97,6 +104,13 @@ public static class GenerateBenchmark
         if (maxLength > cfg.MaxPositionEmbeddings)
             throw new ArgumentException($"{maxLength} positions exceed the preset's max_position_embeddings {cfg.MaxPositionEmbeddings}");
         var generator = new Generator(model, maxBatch: o.Batch, maxLength: maxLength);
+        // the same weights in the other storage, built after ours was measured (peak RSS then counts both)
+        TokenFormerModel? other = o.Against is { } againstFormat ? BuildModel(cfg, againstFormat) : null;
+        Generator? otherGenerator = other == null ? null : new Generator(other, maxBatch: o.Batch, maxLength: maxLength);
+        var otherPrefill = new List<double>();
+        var otherRates = new List<double>();
+        var otherPerToken = new List<double>();
+        int[] otherFirst = [];
         var rng = new Random(2);
         IGenerationPeer? peer = o.Peer;
         if (peer != null)
@@ -123,6 +137,15 @@ public static class GenerateBenchmark
             if (rep > 0) prefillTimes.Add(s);
             if (!o.Json) log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"prefill {o.PrefillTokens} tokens{(rep == 0 ? " (warm-up)" : "")}: {s:F3} s, {o.PrefillTokens / s:F0} tok/s"));
+            if (otherGenerator != null)
+            {
+                t0 = Stopwatch.GetTimestamp();
+                Prefill(otherGenerator.Runner, prefill);
+                s = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+                if (rep > 0) otherPrefill.Add(s);
+                if (!o.Json) log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  {WeightFormats.Name(o.Against!.Value)} prefill {o.PrefillTokens} tokens{(rep == 0 ? " (warm-up)" : "")}: {s:F3} s, {o.PrefillTokens / s:F0} tok/s"));
+            }
             if (peer == null) continue;
             // the other runtime right after ours in the same repetition, so load changes hit both alike
             t0 = Stopwatch.GetTimestamp();
@@ -162,6 +185,20 @@ public static class GenerateBenchmark
             }
             if (!o.Json) log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"decode {o.NewTokens} tokens × {o.Batch} sequences after a {o.PromptTokens}-token prompt{(rep == 0 ? " (warm-up)" : "")}: {s:F3} s, {o.Batch * o.NewTokens / s:F1} tok/s"));
+            if (otherGenerator != null)
+            {
+                count = 0;
+                int[][] otherOutput = otherGenerator.Generate(prompts, options, (seq, _) => { if (seq == 0) stamps[count++] = Stopwatch.GetTimestamp(); return true; });
+                s = Stopwatch.GetElapsedTime(stamps[0], stamps[o.NewTokens]).TotalSeconds;
+                if (rep == 0) otherFirst = otherOutput[0].Take(8).ToArray();
+                else
+                {
+                    otherRates.Add((double)o.Batch * o.NewTokens / s);
+                    for (int i = 1; i <= o.NewTokens; i++) otherPerToken.Add(Stopwatch.GetElapsedTime(stamps[i - 1], stamps[i]).TotalMilliseconds);
+                }
+                if (!o.Json) log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"  {WeightFormats.Name(o.Against!.Value)} decode{(rep == 0 ? " (warm-up)" : "")}: {s:F3} s, {o.Batch * o.NewTokens / s:F1} tok/s"));
+            }
             if (peer == null) continue;
             int[] peerTokens = peer.Decode(prompts[0], o.NewTokens + 1, stamps);
             s = Stopwatch.GetElapsedTime(stamps[0], stamps[o.NewTokens]).TotalSeconds;
@@ -176,18 +213,7 @@ public static class GenerateBenchmark
         }
         double peak = PeakRssMB();
 
-        long matmulParams = (long)cfg.NumLayers * 2 * cfg.HiddenSize * (3L * cfg.QkvSlotNum + cfg.ProjSlotNum + cfg.FfnSlotNum) + (long)model.Vocab * cfg.HiddenSize;
-        double meanContext = o.PromptTokens + (o.NewTokens + 1) / 2.0;
-        ReducedPrecisionWeights? reduced = model.ReducedWeights;
-        // a step reads every weight once whatever the batch; each sequence reads its own KV cache
-        double weightBytes = reduced == null ? 4.0 * matmulParams
-            : reduced.Format == WeightFormat.BFloat16 ? 2.0 * matmulParams : reduced.MatrixBytes;
-        double bytesPerToken = weightBytes + o.Batch * 2.0 * cfg.NumLayers * cfg.HiddenSize * 4 * meanContext;
-        // the read bandwidth of the model's own weight arrays (the same probe for every format: an integer sum)
-        double gbps = reduced == null ? ReadBandwidth([model.Parameters.LongLength * 4], [model.Parameters], o.Reps)
-            : reduced.Format == WeightFormat.BFloat16 ? ReadBandwidth([reduced.BFloat16Values!.LongLength * 2], [reduced.BFloat16Values], o.Reps)
-            : ReadBandwidth([reduced.MatrixBytes - reduced.BlockScales!.LongLength * 4, reduced.BlockScales.LongLength * 4],
-                [reduced.Int8Values ?? (Array)reduced.Int4Values!, reduced.BlockScales], o.Reps);
+        (double weightBytes, double bytesPerToken, double gbps) = Traffic(model, o);
         double prefillMedian = Measure.Median(prefillTimes);
         return new GenerateBenchResult(o.Preset, model.Layout.Count, Parallelism.ThreadCount, o.PrefillTokens, o.PromptTokens, o.NewTokens, o.Reps,
             o.PrefillTokens / prefillMedian, prefillMedian, Measure.Median(rates), rates.Max(), Measure.Median(perToken), peak,
@@ -200,6 +226,52 @@ public static class GenerateBenchmark
                 PrefillPairRatio = Measure.Median(prefillTimes.Select((t, i) => peerPrefill[i] / t).ToArray()),
                 DecodePairRatio = Measure.Median(rates.Select((r, i) => r / peerRates[i]).ToArray()),
             },
+            Against = other == null ? null : AgainstResult(other, o, prefillTimes, rates, first, otherPrefill, otherRates, otherPerToken, otherFirst),
+        };
+    }
+
+    private static TokenFormerModel BuildModel(TokenFormerConfig cfg, WeightFormat format)
+    {
+        if (format != WeightFormat.Float32) return ReducedPrecisionWeights.RandomModel(cfg, format, 1234);
+        var model = new TokenFormerModel(cfg);
+        model.InitializeRandom(1234);
+        return model;
+    }
+
+    /// <summary>
+    /// Bytes of weights a step reads, bytes per decoded token (the weights once a step plus each sequence's KV cache at
+    /// the mean context) and the read bandwidth of the model's own weight arrays (the same probe for every format: an
+    /// integer sum), GB/s.
+    /// </summary>
+    private static (double WeightBytes, double BytesPerToken, double ReadGBps) Traffic(TokenFormerModel model, GenerateBenchOptions o)
+    {
+        TokenFormerConfig cfg = model.Config;
+        long matmulParams = (long)cfg.NumLayers * 2 * cfg.HiddenSize * (3L * cfg.QkvSlotNum + cfg.ProjSlotNum + cfg.FfnSlotNum) + (long)model.Vocab * cfg.HiddenSize;
+        double meanContext = o.PromptTokens + (o.NewTokens + 1) / 2.0;
+        ReducedPrecisionWeights? reduced = model.ReducedWeights;
+        double weightBytes = reduced == null ? 4.0 * matmulParams
+            : reduced.Format == WeightFormat.BFloat16 ? 2.0 * matmulParams : reduced.MatrixBytes;
+        double bytesPerToken = weightBytes + o.Batch * 2.0 * cfg.NumLayers * cfg.HiddenSize * 4 * meanContext;
+        double gbps = reduced == null ? ReadBandwidth([model.Parameters.LongLength * 4], [model.Parameters], o.Reps)
+            : reduced.Format == WeightFormat.BFloat16 ? ReadBandwidth([reduced.BFloat16Values!.LongLength * 2], [reduced.BFloat16Values], o.Reps)
+            : ReadBandwidth([reduced.MatrixBytes - reduced.BlockScales!.LongLength * 4, reduced.BlockScales.LongLength * 4],
+                [reduced.Int8Values ?? (Array)reduced.Int4Values!, reduced.BlockScales], o.Reps);
+        return (weightBytes, bytesPerToken, gbps);
+    }
+
+    /// <summary>The <c>--against</c> storage's figures, its own bandwidth fraction, and the medians of ours ÷ its per repetition.</summary>
+    private static PeerResult AgainstResult(TokenFormerModel other, GenerateBenchOptions o, List<double> prefillTimes, List<double> rates, int[] first,
+        List<double> otherPrefill, List<double> otherRates, List<double> otherPerToken, int[] otherFirst)
+    {
+        string name = WeightFormats.Name(o.Against!.Value);
+        (_, double bytesPerToken, double gbps) = Traffic(other, o);
+        double decode = Measure.Median(otherRates), prefillSeconds = Measure.Median(otherPrefill);
+        return new PeerResult(name, $"the same random weights stored as {name}", o.PrefillTokens / prefillSeconds, prefillSeconds,
+            decode, Measure.Median(otherPerToken), otherFirst, otherFirst.SequenceEqual(first))
+        {
+            PrefillPairRatio = Measure.Median(prefillTimes.Select((t, i) => otherPrefill[i] / t).ToArray()),
+            DecodePairRatio = Measure.Median(rates.Select((r, i) => r / otherRates[i]).ToArray()),
+            BandwidthFraction = decode / (o.Batch * gbps * 1e9 / bytesPerToken),
         };
     }
 

@@ -53,4 +53,6 @@ public sealed record PeerResult(string Name, string Description, double PrefillT
     public double PrefillPairRatio { get; init; }
     /// <summary>Median over repetitions of ours ÷ peer decode tokens/s.</summary>
     public double DecodePairRatio { get; init; }
+    /// <summary>Decode against the peer's own bandwidth limit (<c>--against</c>: its bytes per token and its own read probe), or NaN.</summary>
+    public double BandwidthFraction { get; init; } = double.NaN;
 }

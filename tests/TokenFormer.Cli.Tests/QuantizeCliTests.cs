@@ -59,6 +59,25 @@ public class QuantizeCliTests
     }
 
     [Fact]
+    public void BenchGenerate_Against_TimesBothStoragesInOneRun_AndRefusesABadDtype()
+    {
+        var (code, stdout, stderr) = Fixtures.RunCli("bench", "generate", "--preset", "micro", "--dtype", "int8", "--against", "float32", "--json",
+            "--prefill-tokens", "8", "--prompt-tokens", "4", "--new-tokens", "6", "--reps", "5");
+        Assert.True(code == 0, stderr);
+        using var doc = System.Text.Json.JsonDocument.Parse(stdout.Trim().Split('\n')[^1]);
+        var root = doc.RootElement;
+        Assert.Equal("int8", root.GetProperty("dtype").GetString());
+        Assert.Equal("float32", root.GetProperty("against").GetString());
+        foreach (string field in new[] { "against_decode_tok_s", "against_prefill_tok_s", "against_decode_pair_ratio", "against_prefill_pair_ratio", "against_bandwidth_fraction" })
+            Assert.True(root.GetProperty(field).GetDouble() > 0, field);
+
+        (code, _, stderr) = Fixtures.RunCli("bench", "generate", "--preset", "micro", "--against", "fp8");
+        Assert.NotEqual(0, code);
+        Assert.Contains("--against 'fp8'", stderr);
+        Assert.DoesNotContain("Unhandled", stderr);
+    }
+
+    [Fact]
     public void UnknownTargetFormat_IsRefused()
     {
         string dir = Fixtures.TempDir("quantize-bad");

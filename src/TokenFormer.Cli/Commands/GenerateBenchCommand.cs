@@ -24,13 +24,19 @@ public static class GenerateBenchCommand
                 "run through bench/TokenFormer.Bench.OnnxRuntime, which holds the ONNX Runtime package; docs/onnx.md)",
             DefaultValueFactory = _ => "ours",
         };
+        var against = new Option<string?>("--against")
+        {
+            Description = "Also time the same random weights stored as another dtype (e.g. --dtype bf16 --against float32), built in the same " +
+                "process and run right after ours in every repetition; prints the medians of the repetitions' ratios, which a drifting " +
+                "host moves least (peak RSS then counts both models)",
+        };
         var json = new Option<bool>("--json") { Description = "Print one JSON object {\"prefill_tok_s\",\"decode_tok_s\",\"peak_rss_mb\",…}" };
         var cmd = new Command("generate",
             "Prefill tokens/s of a 512-token prompt and decode tokens/s at batch 1 (32-token prompt, 128 new tokens, greedy) on a preset " +
             "with random weights, peak memory, and the fraction of the memory-bandwidth limit reached. Compare with " +
             "shared/reference/torch-anchors/bench_torch.py prefill / decode on the same machine.")
         {
-            preset, prefill, prompt, newTokens, reps, dtype, batch, json, runtime,
+            preset, prefill, prompt, newTokens, reps, dtype, batch, json, runtime, against,
         };
         cmd.SetAction(parse =>
         {
@@ -50,6 +56,12 @@ public static class GenerateBenchCommand
             if (o.PrefillTokens < 1 || o.PromptTokens < 1 || o.NewTokens < 1)
                 throw new CliException($"--prefill-tokens, --prompt-tokens and --new-tokens must be at least 1 (got {o.PrefillTokens}, {o.PromptTokens}, {o.NewTokens})");
             if (o.Reps < 5) throw new CliException($"--reps must be at least 5 (got {o.Reps})");
+            if (parse.GetValue(against) is { } againstName)
+                o = o with
+                {
+                    Against = WeightFormats.TryParse(againstName, out WeightFormat af) ? af
+                        : throw new CliException($"--against '{againstName}' is not one of {string.Join(", ", WeightFormats.Names)}"),
+                };
             string runtimeName = parse.GetValue(runtime)!;
             IGenerationPeer? peer = null;
             if (runtimeName != "ours")
@@ -79,6 +91,11 @@ public static class GenerateBenchCommand
                     $"{r.PrefillTokensPerSecond / p.PrefillTokensPerSecond:F2}×, decode {r.DecodeTokensPerSecond / p.DecodeTokensPerSecond:F2}× (medians of the " +
                     $"repetitions' pairs: prefill {p.PrefillPairRatio:F2}×, decode {p.DecodePairRatio:F2}×); first tokens " +
                     $"[{string.Join(", ", p.FirstTokens)}] ({(p.SameFirstTokens ? "the same as ours" : "DIFFERENT from ours")})"));
+            if (!o.Json && r.Against is { } a)
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{a.Name} in the same run: prefill {a.PrefillTokensPerSecond:F0} tok/s; decode {a.DecodeTokensPerSecond:F1} tok/s " +
+                    $"(median {a.MillisecondsPerTokenMedian:F2} ms/token), {100 * a.BandwidthFraction:F0}% of its own bandwidth limit; {r.Dtype}/{a.Name}, " +
+                    $"medians of the repetitions' pairs: prefill {a.PrefillPairRatio:F2}×, decode {a.DecodePairRatio:F2}×"));
             return 0;
         });
         return cmd;
