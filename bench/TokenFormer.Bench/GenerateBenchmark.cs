@@ -171,31 +171,14 @@ public static class GenerateBenchmark
         double allocatedPerToken = 0;
         for (int rep = 0; rep < o.Reps + 1; rep++)
         {
-            int count = 0;
             long allocated = GC.GetAllocatedBytesForCurrentThread();
-            // one stamp per step: every live sequence reports its token in a step, sequence 0 first
-            int[][] output = generator.Generate(prompts, options, (seq, _) => { if (seq == 0) stamps[count++] = Stopwatch.GetTimestamp(); return true; });
-            double s = Stopwatch.GetElapsedTime(stamps[0], stamps[o.NewTokens]).TotalSeconds;
+            double s = TimedDecode(generator, prompts, options, stamps, o.NewTokens, rep == 0, rates, perToken, ref first);
             if (rep > 0) allocatedPerToken = (GC.GetAllocatedBytesForCurrentThread() - allocated) / (double)(o.NewTokens + 1);
-            if (rep == 0) first = output[0].Take(8).ToArray();
-            else
-            {
-                rates.Add((double)o.Batch * o.NewTokens / s);
-                for (int i = 1; i <= o.NewTokens; i++) perToken.Add(Stopwatch.GetElapsedTime(stamps[i - 1], stamps[i]).TotalMilliseconds);
-            }
             if (!o.Json) log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"decode {o.NewTokens} tokens × {o.Batch} sequences after a {o.PromptTokens}-token prompt{(rep == 0 ? " (warm-up)" : "")}: {s:F3} s, {o.Batch * o.NewTokens / s:F1} tok/s"));
             if (otherGenerator != null)
             {
-                count = 0;
-                int[][] otherOutput = otherGenerator.Generate(prompts, options, (seq, _) => { if (seq == 0) stamps[count++] = Stopwatch.GetTimestamp(); return true; });
-                s = Stopwatch.GetElapsedTime(stamps[0], stamps[o.NewTokens]).TotalSeconds;
-                if (rep == 0) otherFirst = otherOutput[0].Take(8).ToArray();
-                else
-                {
-                    otherRates.Add((double)o.Batch * o.NewTokens / s);
-                    for (int i = 1; i <= o.NewTokens; i++) otherPerToken.Add(Stopwatch.GetElapsedTime(stamps[i - 1], stamps[i]).TotalMilliseconds);
-                }
+                s = TimedDecode(otherGenerator, prompts, options, stamps, o.NewTokens, rep == 0, otherRates, otherPerToken, ref otherFirst);
                 if (!o.Json) log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"  {WeightFormats.Name(o.Against!.Value)} decode{(rep == 0 ? " (warm-up)" : "")}: {s:F3} s, {o.Batch * o.NewTokens / s:F1} tok/s"));
             }
@@ -228,6 +211,26 @@ public static class GenerateBenchmark
             },
             Against = other == null ? null : AgainstResult(other, o, prefillTimes, rates, first, otherPrefill, otherRates, otherPerToken, otherFirst),
         };
+    }
+
+    /// <summary>
+    /// One decode of <paramref name="newTokens"/> steps after the prompts, stamping each step when sequence 0 reports its
+    /// token (every live sequence reports in a step, sequence 0 first); outside the warm-up its tokens/s and per-step ms
+    /// are recorded, in the warm-up its first tokens. Returns the seconds from the first token to the last.
+    /// </summary>
+    private static double TimedDecode(Generator generator, int[][] prompts, SamplingOptions options, long[] stamps, int newTokens, bool warmUp,
+        List<double> rates, List<double> perToken, ref int[] firstTokens)
+    {
+        int count = 0;
+        int[][] output = generator.Generate(prompts, options, (seq, _) => { if (seq == 0) stamps[count++] = Stopwatch.GetTimestamp(); return true; });
+        double s = Stopwatch.GetElapsedTime(stamps[0], stamps[newTokens]).TotalSeconds;
+        if (warmUp) firstTokens = output[0].Take(8).ToArray();
+        else
+        {
+            rates.Add((double)prompts.Length * newTokens / s);
+            for (int i = 1; i <= newTokens; i++) perToken.Add(Stopwatch.GetElapsedTime(stamps[i - 1], stamps[i]).TotalMilliseconds);
+        }
+        return s;
     }
 
     private static TokenFormerModel BuildModel(TokenFormerConfig cfg, WeightFormat format)

@@ -44,7 +44,7 @@ internal sealed class StealingRanges
     /// </summary>
     public bool TryClaim(int owner, out int start, out int end)
     {
-        if (TakeFront(owner, out int b) || TakeFromOthers(owner, out b))
+        if (Take(owner, fromFront: true, out int b) || TakeFromOthers(owner, out b))
         {
             start = b * _block;
             end = Math.Min(_rows, start + _block);
@@ -57,12 +57,13 @@ internal sealed class StealingRanges
     private bool TakeFromOthers(int owner, out int block)
     {
         for (int i = 1; i < _ranges; i++)
-            if (TakeBack((owner + i) % _ranges, out block)) return true;
+            if (Take((owner + i) % _ranges, fromFront: false, out block)) return true;
         block = 0;
         return false;
     }
 
-    private bool TakeFront(int r, out int block)
+    /// <summary>Claims the front block (the owner) or the back block (a thief) of range <paramref name="r"/>.</summary>
+    private bool Take(int r, bool fromFront, out int block)
     {
         ref long word = ref _words[(r + 1) * Stride];
         while (true)
@@ -70,19 +71,8 @@ internal sealed class StealingRanges
             long w = Volatile.Read(ref word);
             int front = (int)(w >> 32), back = (int)w;
             if (front >= back) { block = 0; return false; }
-            if (Interlocked.CompareExchange(ref word, w + (1L << 32), w) == w) { block = front; return true; }
-        }
-    }
-
-    private bool TakeBack(int r, out int block)
-    {
-        ref long word = ref _words[(r + 1) * Stride];
-        while (true)
-        {
-            long w = Volatile.Read(ref word);
-            int front = (int)(w >> 32), back = (int)w;
-            if (front >= back) { block = 0; return false; }
-            if (Interlocked.CompareExchange(ref word, w - 1, w) == w) { block = back - 1; return true; }
+            long claimed = fromFront ? w + (1L << 32) : w - 1;
+            if (Interlocked.CompareExchange(ref word, claimed, w) == w) { block = fromFront ? front : back - 1; return true; }
         }
     }
 }
