@@ -108,8 +108,8 @@ public static class GenerateBenchmark
         TokenFormerModel? other = o.Against is { } againstFormat ? BuildModel(cfg, againstFormat) : null;
         Generator? otherGenerator = other == null ? null : new Generator(other, maxBatch: o.Batch, maxLength: maxLength);
         var otherPrefill = new List<double>();
-        var otherRates = new List<double>();
-        var otherPerToken = new List<double>();
+        var otherRates = new List<double>(o.Reps);
+        var otherPerToken = new List<double>(o.Reps * o.NewTokens);
         int[] otherFirst = [];
         var rng = new Random(2);
         IGenerationPeer? peer = o.Peer;
@@ -164,8 +164,9 @@ public static class GenerateBenchmark
             for (int i = 0; i < o.PromptTokens; i++) prompts[b][i] = rng.Next(model.Vocab);
         }
         var options = new SamplingOptions { MaxNewTokens = o.NewTokens + 1, Temperature = 0 };
-        var rates = new List<double>();
-        var perToken = new List<double>();
+        // sized up front: the lists grow inside the repetitions whose allocations are measured
+        var rates = new List<double>(o.Reps);
+        var perToken = new List<double>(o.Reps * o.NewTokens);
         int[] first = [];
         long[] stamps = new long[o.NewTokens + 1];
         double allocatedPerToken = 0;
