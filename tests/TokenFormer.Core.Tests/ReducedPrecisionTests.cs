@@ -61,16 +61,6 @@ public class ReducedPrecisionTests
     }
 
     [Fact]
-    public void Int8_Quantize_ReportsTheFirstNonFiniteValue()
-    {
-        float[] x = new float[40];
-        x[35] = float.NaN;
-        Assert.Equal(35, Int8Blocks.QuantizeRow(x, new sbyte[40], new float[2]));
-        x[35] = 0; x[3] = float.NegativeInfinity;
-        Assert.Equal(3, Int8Blocks.QuantizeRow(x, new sbyte[40], new float[2]));
-    }
-
-    [Fact]
     public void Int4_RoundTrip_WithinTheBlockBound_AtAwkwardWidths_AndKeepsEachBlocksExtremeExactly()
     {
         var rng = new Random(6);
@@ -110,14 +100,19 @@ public class ReducedPrecisionTests
         }
     }
 
-    [Fact]
-    public void Int4_Quantize_ReportsTheFirstNonFiniteValue()
+    [Theory]
+    [InlineData(ReducedFormat.Int8Block32)]
+    [InlineData(ReducedFormat.Int4Block32)]
+    public void BlockedQuantize_ReportsTheFirstNonFiniteValue(ReducedFormat format)
     {
+        int Quantize(float[] row) => format == ReducedFormat.Int8Block32
+            ? Int8Blocks.QuantizeRow(row, new sbyte[40], new float[2])
+            : Int4Blocks.QuantizeRow(row, new byte[32], new float[2]);
         float[] x = new float[40];
         x[35] = float.NaN;
-        Assert.Equal(35, Int4Blocks.QuantizeRow(x, new byte[32], new float[2]));
+        Assert.Equal(35, Quantize(x));
         x[35] = 0; x[3] = float.NegativeInfinity;
-        Assert.Equal(3, Int4Blocks.QuantizeRow(x, new byte[32], new float[2]));
+        Assert.Equal(3, Quantize(x));
     }
 
     private static readonly ReducedFormat[] AllFormats = [ReducedFormat.BFloat16, ReducedFormat.Int8Block32, ReducedFormat.Int4Block32];

@@ -62,12 +62,6 @@ internal sealed unsafe class ReducedProduct : IParallelWork
 
     [ThreadStatic] private static ReducedProduct? _current;
     private readonly StealingRanges _steal = new();
-    private bool _stealing;
-    /// <summary>
-    /// 1–8-row products give each thread one contiguous part of W (default), or hand out 64-row blocks in turn
-    /// (<c>TOKENFORMER_STEAL=0</c>, the earlier split, kept to compare: docs/quantization.md, "One stream per thread").
-    /// </summary>
-    internal static bool Stealing = Environment.GetEnvironmentVariable("TOKENFORMER_STEAL") != "0";
     private readonly ReducedPacking _packing = new();
 
     private float[] _zero = [];
@@ -75,7 +69,7 @@ internal sealed unsafe class ReducedProduct : IParallelWork
     private readonly float[] _sink = new float[RowBlock];
     private ReducedMatrix _w = null!;
     private float[] _a = null!, _c = null!;
-    private int _aOff, _lda, _cOff, _ldc, _m, _parts, _panelRow0, _panelRows;
+    private int _aOff, _lda, _cOff, _ldc, _m, _panelRow0, _panelRows;
     private bool _accumulate, _widen, _integer;
     private SimdPath _path;
 
@@ -101,21 +95,9 @@ internal sealed unsafe class ReducedProduct : IParallelWork
         _widen = false;
         _integer = m == 1 && w.Format == ReducedFormat.Int8Block32 && Int8Dot == Int8DotMode.Integer && path != SimdPath.Scalar;
         if (_integer) QuantizeActivations(a, aOffset, w.Columns);
-        if ((long)m * w.Rows * w.Columns < 1 << 15 || Parallelism.ThreadCount == 1)
-            for (int j0 = 0; j0 < w.Rows; j0 += RowBlock) RunRows(j0, Math.Min(w.Rows, j0 + RowBlock));
-        else if (Stealing)
-        {
-            // one linear stream of W per thread (docs/quantization.md, "One stream per thread")
-            _steal.Set(w.Rows, RowBlock, Parallelism.ThreadCount);
-            _stealing = true;
-            try { Parallelism.For(_steal.Count, this); }
-            finally { _stealing = false; }
-        }
-        else
-        {
-            _parts = (w.Rows + RowBlock - 1) / RowBlock;
-            Parallelism.For(_parts, this);
-        }
+        // one linear stream of W per thread (docs/quantization.md, "One stream per thread"); small products on one
+        _steal.Set(w.Rows, RowBlock, (long)m * w.Rows * w.Columns < 1 << 15 ? 1 : Parallelism.ThreadCount);
+        Parallelism.For(_steal.Count, this);
         _w = null!; _a = _c = null!;
     }
 
@@ -153,8 +135,7 @@ internal sealed unsafe class ReducedProduct : IParallelWork
             {
                 int rows = Math.Min(panelRows, n - j0);
                 _panelRow0 = j0; _panelRows = rows;
-                _parts = (rows + RowBlock - 1) / RowBlock;
-                Parallelism.For(_parts, this);
+                Parallelism.For((rows + RowBlock - 1) / RowBlock, this);
                 Gemm.Compute(GemmForm.NT, m, k, rows, a.AsSpan(aOffset), lda, _panel.AsSpan(0, rows * k), k,
                     c.AsSpan(cOffset + j0), ldc, 1f, accumulate);
             }
@@ -165,13 +146,7 @@ internal sealed unsafe class ReducedProduct : IParallelWork
     public void Execute(int index)
     {
         if (_widen) { WidenRows(index); return; }
-        if (_stealing)
-        {
-            while (_steal.TryClaim(index, out int start, out int end)) RunRows(start, end);
-            return;
-        }
-        int j0 = index * RowBlock;
-        RunRows(j0, Math.Min(_w.Rows, j0 + RowBlock));
+        while (_steal.TryClaim(index, out int start, out int end)) RunRows(start, end);
     }
 
     /// <summary>Rows [j0, j1) of W (at most <see cref="RowBlock"/>) against the 1–8 rows of A.</summary>
